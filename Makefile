@@ -1,0 +1,125 @@
+# Elenchus — build, run, test, bench.
+#
+#   make run     install what is missing, build, start PostgreSQL, migrate,
+#                serve Kore on 127.0.0.1:$HTTP_PORT behind nginx on $TLS_PORT
+#   make test    the same set-up, then every unit and end-to-end suite
+#   make bench   load figures against the raw PostgreSQL limit
+#
+# Build output goes to build/, the local cluster and run state to .run/.
+
+CC		?= cc
+BUILD		:= build
+KORE_FEATURES	:= $(shell cat /usr/share/kore/features 2>/dev/null)
+WARN		:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
+		   -Wstrict-prototypes -Wmissing-prototypes
+SCHEMA_VERSION	:= $(shell ls sql/*.sql | sort | tail -n 1 | xargs basename | cut -d_ -f1)
+CFLAGS_COMMON	:= -std=gnu11 $(WARN) -g -Isrc -Isrc/lib \
+		   -DSCHEMA_VERSION='"$(SCHEMA_VERSION)"'
+MOD_CFLAGS	:= $(CFLAGS_COMMON) -O2 -fPIC $(KORE_FEATURES) -D_FORTIFY_SOURCE=2
+LIBS		:= -lcrypto -lssl -ljansson -lcurl -lcrypt -lpq -lm -lpthread
+SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer
+TEST_CFLAGS	:= $(CFLAGS_COMMON) -O1 $(SAN) -I/usr/include/postgresql
+
+LIB_SRC		:= $(sort $(wildcard src/lib/*.c))
+MOD_SRC		:= $(sort $(wildcard src/*.c))
+LIB_OBJ		:= $(LIB_SRC:src/lib/%.c=$(BUILD)/obj/lib/%.o)
+MOD_OBJ		:= $(MOD_SRC:src/%.c=$(BUILD)/obj/mod/%.o)
+TLIB_OBJ	:= $(LIB_SRC:src/lib/%.c=$(BUILD)/obj/tlib/%.o)
+UNIT_SRC	:= $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN	:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+E2E_SRC		:= $(sort $(wildcard tests/e2e/test_*.c))
+E2E_BIN		:= $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/e2e/%)
+E2E_LIB		:= $(filter-out $(E2E_SRC),$(wildcard tests/e2e/*.c))
+EXTRACT_SRC	:= $(wildcard src/extract/*.c)
+EXTRACT_PKGS	:= poppler-glib libzip libxml-2.0
+SWAGGER_VER	:= 5.17.14
+PARSER_VER	:= 10.1.1
+
+.PHONY: all deps build run test unit e2e bench lint clean distclean kodev-conf
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: $(BUILD)/elenchus.so $(BUILD)/swagger-ui/.done $(BUILD)/openapi.json \
+	$(if $(EXTRACT_SRC),$(BUILD)/elenchus-extract)
+
+$(BUILD)/obj/lib/%.o: src/lib/%.c $(wildcard src/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(MOD_CFLAGS) -I/usr/include/postgresql $(shell pkg-config --cflags $(EXTRACT_PKGS) 2>/dev/null | sed 's/-I/-isystem /g') -c $< -o $@
+
+$(BUILD)/obj/mod/%.o: src/%.c $(wildcard src/*.h src/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(MOD_CFLAGS) -c $< -o $@
+
+$(BUILD)/elenchus.so: $(MOD_OBJ) $(LIB_OBJ)
+	$(CC) -shared -o $@ $(MOD_OBJ) $(LIB_OBJ) $(LIBS)
+
+$(BUILD)/elenchus-extract: $(EXTRACT_SRC) $(LIB_SRC) $(wildcard src/lib/*.h)
+	$(CC) $(CFLAGS_COMMON) -O2 $(shell pkg-config --cflags $(EXTRACT_PKGS) | sed 's/-I/-isystem /g') \
+		$(EXTRACT_SRC) $(LIB_SRC) -o $@ \
+		$(shell pkg-config --libs $(EXTRACT_PKGS)) $(LIBS)
+
+# The OpenAPI document is assembled from one fragment per API area.
+$(BUILD)/openapi.json: $(sort $(wildcard assets/openapi/*.json))
+	@mkdir -p $(BUILD)
+	jq -s 'reduce .[] as $$x ({}; . * $$x)' $^ > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/swagger-ui/.done:
+	@mkdir -p $(BUILD)/npm $(BUILD)/swagger-ui
+	cd $(BUILD)/npm && npm install --no-audit --no-fund --loglevel=error \
+		swagger-ui-dist@$(SWAGGER_VER) @apidevtools/swagger-parser@$(PARSER_VER) >/dev/null
+	cp $(BUILD)/npm/node_modules/swagger-ui-dist/swagger-ui.css \
+	   $(BUILD)/npm/node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+	   $(BUILD)/npm/node_modules/swagger-ui-dist/favicon-32x32.png $(BUILD)/swagger-ui/
+	@touch $@
+
+# Tests: the pure code again, with sanitizers, linked into each suite.
+$(BUILD)/obj/tlib/%.o: src/lib/%.c $(wildcard src/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(shell pkg-config --cflags $(EXTRACT_PKGS) 2>/dev/null | sed 's/-I/-isystem /g') -c $< -o $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(TLIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $< $(TLIB_OBJ) -o $@ -lcriterion \
+		$(shell pkg-config --libs $(EXTRACT_PKGS) 2>/dev/null) $(LIBS)
+
+$(BUILD)/tests/e2e/%: tests/e2e/%.c $(E2E_LIB) $(wildcard tests/e2e/*.h) $(TLIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -Itests/e2e $< $(E2E_LIB) $(TLIB_OBJ) -o $@ -lcriterion \
+		$(shell pkg-config --libs $(EXTRACT_PKGS) 2>/dev/null) $(LIBS)
+
+tests-build: $(UNIT_BIN) $(E2E_BIN)
+
+run: deps build
+	@scripts/run.sh
+
+test: deps build
+	@$(MAKE) --no-print-directory tests-build
+	@scripts/test.sh
+
+unit: build
+	@$(MAKE) --no-print-directory $(UNIT_BIN)
+	@scripts/test.sh unit
+
+bench: deps build
+	@scripts/bench.sh
+
+lint:
+	cppcheck --quiet --enable=warning,performance,portability \
+		--inline-suppr --error-exitcode=1 -Isrc -Isrc/lib src
+	clang-tidy --quiet $(MOD_SRC) $(LIB_SRC) -- $(CFLAGS_COMMON) \
+		$(KORE_FEATURES) -I/usr/include/postgresql \
+		$(shell pkg-config --cflags $(EXTRACT_PKGS) 2>/dev/null)
+
+# `kodev run` looks for conf/<directory name>.conf.
+kodev-conf:
+	@ln -sf ../kore.conf conf/$(notdir $(CURDIR)).conf
+	@echo "conf/$(notdir $(CURDIR)).conf -> kore.conf; now: kodev run"
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/elenchus.so $(BUILD)/elenchus-extract
+
+distclean:
+	rm -rf $(BUILD) .run

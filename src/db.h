@@ -1,0 +1,60 @@
+/*
+ * One way to reach the database: a query slot bound to a request, driven
+ * by Kore's asynchronous pgsql layer, with one retry on a stale
+ * connection and the result kept until the next query or the end of the
+ * request.
+ */
+#ifndef ELENCHUS_DB_H
+#define ELENCHUS_DB_H
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/pgsql.h>
+
+#define DB_NAME			"db"
+#define DB_MAX_PARAMS		32
+
+enum db_status {
+	DB_WAIT = 0,	/* the request sleeps; return KORE_RESULT_RETRY */
+	DB_OK,		/* result ready (db_rows, db_val) */
+	DB_FAIL,	/* see db_unavailable / db_sqlstate */
+};
+
+struct dbq {
+	struct kore_pgsql	sql;
+	int			busy;
+	int			sent;
+	int			tries;
+	int			lost;
+	const char		*query;
+	int			nparams;
+	char			*vals[DB_MAX_PARAMS];
+	int			lens[DB_MAX_PARAMS];
+	int			fmts[DB_MAX_PARAMS];
+	PGresult		*res;
+	char			sqlstate[6];
+};
+
+/*
+ * Start a query for req.  Parameters are text (NULL is SQL NULL), copied.
+ * Then call db_poll from the handler each time it runs until it answers
+ * DB_OK or DB_FAIL.
+ */
+void		 db_start(struct http_request *, struct dbq *, const char *,
+		    int, const char *const *);
+void		 db_start_bin(struct http_request *, struct dbq *,
+		    const char *, int, const char *const *, const int *,
+		    const int *);
+int		 db_poll(struct http_request *, struct dbq *);
+void		 db_reset(struct dbq *);
+
+int		 db_rows(const struct dbq *);
+const char	*db_val(const struct dbq *, int, int);
+int		 db_len(const struct dbq *, int, int);
+int		 db_isnull(const struct dbq *, int, int);
+int		 db_unavailable(const struct dbq *);
+int		 db_sqlstate_is(const struct dbq *, const char *);
+
+void		 db_register(const char *);
+
+#endif

@@ -1,0 +1,359 @@
+/*
+ * Reading the environment into struct config.  Every variable named in
+ * DESIGN.md and API.md is read here and nowhere else.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+static int	cfg_int(const char *(*)(const char *), const char *, int,
+		    int, int, int *);
+static void	cfg_str(const char *(*)(const char *), const char *,
+		    const char *, char *, size_t);
+static int	cfg_origins(struct config *, const char *);
+static int	cfg_trusted(struct config *, const char *);
+
+#define ELENCHUS_VERSION	"0.1.0"
+
+int
+config_load(struct config *cfg, const char *(*env)(const char *),
+    const char **what)
+{
+	const char	*v;
+	int		upload_mib, r;
+	int		json_kib;
+
+	memset(cfg, 0, sizeof(*cfg));
+	*what = NULL;
+	(void)snprintf(cfg->version, sizeof(cfg->version), "%s",
+	    ELENCHUS_VERSION);
+
+	cfg_str(env, "ENVIRONMENT", "development", cfg->environment,
+	    sizeof(cfg->environment));
+	cfg->production = strcasecmp(cfg->environment, "production") == 0;
+	cfg_str(env, "HTTP_HOST", "127.0.0.1", cfg->http_host,
+	    sizeof(cfg->http_host));
+
+#define INT(name, def, lo, hi, field)					\
+	do {								\
+		if ((r = cfg_int(env, name, def, lo, hi, &(field))) != \
+		    CONFIG_OK) {					\
+			*what = name;					\
+			return (r);					\
+		}							\
+	} while (0)
+
+	INT("HTTP_PORT", 8080, 1, 65535, cfg->http_port);
+	INT("TLS_PORT", 8443, 1, 65535, cfg->tls_port);
+	INT("WORKERS", 2, 1, 64, cfg->workers);
+	INT("ACCESS_TOKEN_TTL_MIN", 30, 1, 24 * 60, cfg->access_ttl_min);
+	INT("REFRESH_TOKEN_TTL_DAYS", 7, 1, 365, cfg->refresh_ttl_days);
+	INT("REFRESH_REUSE_GRACE_S", 10, 0, 300, cfg->refresh_reuse_grace_s);
+	INT("BCRYPT_COST", 12, 4, 31, cfg->bcrypt_cost);
+	INT("LOCKOUT_THRESHOLD", 5, 1, 1000, cfg->lockout_threshold);
+	INT("LOCKOUT_WINDOW_MIN", 15, 1, 24 * 60, cfg->lockout_window_min);
+	INT("AUTH_RATE_LIMIT_PER_MINUTE", 5, 1, 10000000, cfg->auth_rate_per_min);
+	INT("RATE_LIMIT_PER_MINUTE", 60, 1, 100000000, cfg->rate_per_min);
+	INT("MAX_UPLOAD_MB", 20, 1, 1024, upload_mib);
+	INT("JSON_BODY_MAX_KB", 1024, 1, 64 * 1024, json_kib);
+	INT("DEFAULT_DAILY_TOKEN_QUOTA", 0, 0, INT_MAX,
+	    cfg->default_daily_token_quota);
+	INT("AI_TIMEOUT_S", 60, 1, 600, cfg->ai_timeout_s);
+	INT("EXTRACT_TIMEOUT_S", 30, 1, 600, cfg->extract_timeout_s);
+	INT("JOB_TIMEOUT_S", 300, 5, 3600, cfg->job_timeout_s);
+	INT("JOB_MAX_ATTEMPTS", 3, 1, 20, cfg->job_max_attempts);
+#undef INT
+
+	cfg->max_upload_bytes = (size_t)upload_mib * 1024 * 1024;
+	if ((v = env("MAX_UPLOAD_BYTES")) != NULL && *v != '\0') {
+		char		*ep;
+		unsigned long	n;
+
+		errno = 0;
+		n = strtoul(v, &ep, 10);
+		if (errno != 0 || *ep != '\0' || n < 1024 ||
+		    n > 1024UL * 1024 * 1024) {
+			*what = "MAX_UPLOAD_BYTES";
+			return (CONFIG_BAD_NUMBER);
+		}
+		cfg->max_upload_bytes = n;
+	}
+	cfg->json_body_max = (size_t)json_kib * 1024;
+
+	cfg_str(env, "DATABASE_URL", "", cfg->database_url,
+	    sizeof(cfg->database_url));
+
+	cfg_str(env, "JWT_SECRET", "", cfg->jwt_secret,
+	    sizeof(cfg->jwt_secret));
+	if (cfg->jwt_secret[0] == '\0') {
+		if (cfg->production) {
+			*what = "JWT_SECRET";
+			return (CONFIG_JWT_MISSING);
+		}
+		cfg->jwt_secret_generated = 1;
+	} else if (strlen(cfg->jwt_secret) < CONFIG_JWT_MIN_LEN &&
+	    cfg->production) {
+		*what = "JWT_SECRET";
+		return (CONFIG_JWT_SHORT);
+	}
+
+	v = env("ALLOWED_ORIGINS");
+	if (cfg_origins(cfg, v ? v : "") != CONFIG_OK) {
+		*what = "ALLOWED_ORIGINS";
+		return (CONFIG_BAD_LIST);
+	}
+	v = env("TRUSTED_PROXIES");
+	if (cfg_trusted(cfg, v ? v : "127.0.0.1,::1") != CONFIG_OK) {
+		*what = "TRUSTED_PROXIES";
+		return (CONFIG_BAD_LIST);
+	}
+
+	cfg_str(env, "AI_PROVIDER", "", cfg->ai_provider,
+	    sizeof(cfg->ai_provider));
+	cfg_str(env, "OPENAI_API_KEY", "", cfg->openai_api_key,
+	    sizeof(cfg->openai_api_key));
+	cfg_str(env, "OPENAI_BASE_URL", "https://api.openai.com/v1",
+	    cfg->openai_base_url, sizeof(cfg->openai_base_url));
+	cfg_str(env, "OPENAI_MODEL", "gpt-4o-mini", cfg->openai_model,
+	    sizeof(cfg->openai_model));
+	cfg_str(env, "OPENAI_MODELS", "", cfg->openai_models,
+	    sizeof(cfg->openai_models));
+	cfg_str(env, "GEMINI_API_KEY", "", cfg->gemini_api_key,
+	    sizeof(cfg->gemini_api_key));
+	cfg_str(env, "GEMINI_BASE_URL",
+	    "https://generativelanguage.googleapis.com",
+	    cfg->gemini_base_url, sizeof(cfg->gemini_base_url));
+	cfg_str(env, "GEMINI_MODEL", "gemini-2.0-flash", cfg->gemini_model,
+	    sizeof(cfg->gemini_model));
+	cfg_str(env, "GEMINI_MODELS", "", cfg->gemini_models,
+	    sizeof(cfg->gemini_models));
+	cfg_str(env, "AI_PRICE_TABLE", "", cfg->ai_price_table,
+	    sizeof(cfg->ai_price_table));
+	if (cfg->ai_provider[0] == '\0') {
+		if (config_ai_configured(cfg, "gemini"))
+			(void)snprintf(cfg->ai_provider,
+			    sizeof(cfg->ai_provider), "gemini");
+		else
+			(void)snprintf(cfg->ai_provider,
+			    sizeof(cfg->ai_provider), "openai");
+	}
+
+	cfg_str(env, "SMS_PROVIDER", "console", cfg->sms_provider,
+	    sizeof(cfg->sms_provider));
+	if (strcmp(cfg->sms_provider, "console") &&
+	    strcmp(cfg->sms_provider, "twilio")) {
+		*what = "SMS_PROVIDER";
+		return (CONFIG_BAD_LIST);
+	}
+	cfg_str(env, "TWILIO_ACCOUNT_SID", "", cfg->twilio_account_sid,
+	    sizeof(cfg->twilio_account_sid));
+	cfg_str(env, "TWILIO_AUTH_TOKEN", "", cfg->twilio_auth_token,
+	    sizeof(cfg->twilio_auth_token));
+	cfg_str(env, "TWILIO_FROM_NUMBER", "", cfg->twilio_from,
+	    sizeof(cfg->twilio_from));
+	cfg_str(env, "TWILIO_BASE_URL", "https://api.twilio.com",
+	    cfg->twilio_base_url, sizeof(cfg->twilio_base_url));
+
+	cfg_str(env, "ADMIN_EMAIL", "", cfg->admin_email,
+	    sizeof(cfg->admin_email));
+	cfg_str(env, "ADMIN_PASSWORD", "", cfg->admin_password,
+	    sizeof(cfg->admin_password));
+	cfg_str(env, "EXTRACT_EXE", "build/elenchus-extract",
+	    cfg->extract_exe, sizeof(cfg->extract_exe));
+
+	return (CONFIG_OK);
+}
+
+const char *
+config_err_str(int err)
+{
+	switch (err) {
+	case CONFIG_OK:
+		return ("ok");
+	case CONFIG_BAD_NUMBER:
+		return ("not a number in the allowed range");
+	case CONFIG_BAD_LIST:
+		return ("invalid value");
+	case CONFIG_JWT_MISSING:
+		return ("must be set in production");
+	case CONFIG_JWT_SHORT:
+		return ("must be at least 32 bytes in production");
+	}
+	return ("unknown error");
+}
+
+int
+config_ai_configured(const struct config *cfg, const char *provider)
+{
+	if (!strcmp(provider, "gemini"))
+		return (cfg->gemini_api_key[0] != '\0');
+	if (!strcmp(provider, "openai")) {
+		/* A local OpenAI-compatible server needs no key. */
+		return (cfg->openai_api_key[0] != '\0' ||
+		    strncmp(cfg->openai_base_url, "https://api.openai.com",
+		    22) != 0);
+	}
+	return (0);
+}
+
+int
+config_origin_allowed(const struct config *cfg, const char *origin)
+{
+	int		i;
+
+	if (origin == NULL || *origin == '\0')
+		return (0);
+	if (cfg->origins_any)
+		return (1);
+	for (i = 0; i < cfg->n_origins; i++) {
+		if (!strcasecmp(cfg->allowed_origins[i], origin))
+			return (1);
+	}
+	return (0);
+}
+
+int
+config_parse_cidr(const char *s, struct config_cidr *out)
+{
+	char		buf[64], *slash, *ep;
+	long		prefix;
+	int		max;
+
+	if (strlen(s) >= sizeof(buf))
+		return (CONFIG_BAD_LIST);
+	(void)snprintf(buf, sizeof(buf), "%s", s);
+	memset(out, 0, sizeof(*out));
+
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+
+	if (inet_pton(AF_INET, buf, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		return (CONFIG_BAD_LIST);
+	}
+
+	out->prefix = max;
+	if (slash != NULL) {
+		errno = 0;
+		prefix = strtol(slash, &ep, 10);
+		if (errno != 0 || *ep != '\0' || ep == slash || prefix < 0 ||
+		    prefix > max)
+			return (CONFIG_BAD_LIST);
+		out->prefix = (int)prefix;
+	}
+	return (CONFIG_OK);
+}
+
+static void
+cfg_str(const char *(*env)(const char *), const char *name,
+    const char *def, char *out, size_t len)
+{
+	const char	*v;
+
+	v = env(name);
+	if (v == NULL || *v == '\0')
+		v = def;
+	(void)snprintf(out, len, "%s", v);
+}
+
+static int
+cfg_int(const char *(*env)(const char *), const char *name, int def,
+    int lo, int hi, int *out)
+{
+	const char	*v;
+	char		*ep;
+	long		n;
+
+	v = env(name);
+	if (v == NULL || *v == '\0') {
+		*out = def;
+		return (CONFIG_OK);
+	}
+	errno = 0;
+	n = strtol(v, &ep, 10);
+	if (errno != 0 || *ep != '\0' || n < lo || n > hi)
+		return (CONFIG_BAD_NUMBER);
+	*out = (int)n;
+	return (CONFIG_OK);
+}
+
+/* Split a comma-separated list, trimming blanks; call fn on each item. */
+static int
+cfg_split(const char *list, int (*fn)(struct config *, const char *),
+    struct config *cfg)
+{
+	char		item[256];
+	const char	*p, *e;
+	size_t		n;
+
+	for (p = list; *p != '\0'; p = (*e == ',') ? e + 1 : e) {
+		e = strchr(p, ',');
+		if (e == NULL)
+			e = p + strlen(p);
+		while (p < e && isspace((unsigned char)*p))
+			p++;
+		n = (size_t)(e - p);
+		while (n > 0 && isspace((unsigned char)p[n - 1]))
+			n--;
+		if (n == 0)
+			continue;
+		if (n >= sizeof(item))
+			return (CONFIG_BAD_LIST);
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (fn(cfg, item) != CONFIG_OK)
+			return (CONFIG_BAD_LIST);
+	}
+	return (CONFIG_OK);
+}
+
+static int
+cfg_add_origin(struct config *cfg, const char *item)
+{
+	if (!strcmp(item, "*")) {
+		cfg->origins_any = 1;
+		return (CONFIG_OK);
+	}
+	if (cfg->n_origins >= CONFIG_LIST_MAX)
+		return (CONFIG_BAD_LIST);
+	if (strncmp(item, "http://", 7) && strncmp(item, "https://", 8))
+		return (CONFIG_BAD_LIST);
+	(void)snprintf(cfg->allowed_origins[cfg->n_origins++],
+	    sizeof(cfg->allowed_origins[0]), "%s", item);
+	return (CONFIG_OK);
+}
+
+static int
+cfg_add_trusted(struct config *cfg, const char *item)
+{
+	if (cfg->n_trusted >= CONFIG_LIST_MAX)
+		return (CONFIG_BAD_LIST);
+	return (config_parse_cidr(item, &cfg->trusted[cfg->n_trusted++]));
+}
+
+static int
+cfg_origins(struct config *cfg, const char *list)
+{
+	return (cfg_split(list, cfg_add_origin, cfg));
+}
+
+static int
+cfg_trusted(struct config *cfg, const char *list)
+{
+	return (cfg_split(list, cfg_add_trusted, cfg));
+}

@@ -1,0 +1,96 @@
+/*
+ * Elenchus configuration: every setting comes from the environment,
+ * read once at start.  Pure code: no Kore, no database.
+ */
+#ifndef ELENCHUS_CONFIG_H
+#define ELENCHUS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_STR_MAX		1024
+#define CONFIG_LIST_MAX		32
+#define CONFIG_JWT_MIN_LEN	32
+
+struct config_cidr {
+	int		family;		/* AF_INET or AF_INET6 */
+	uint8_t		addr[16];
+	int		prefix;
+};
+
+struct config {
+	char		environment[32];	/* development|test|production */
+	int		production;
+	char		http_host[64];
+	int		http_port;
+	int		tls_port;
+	int		workers;
+	char		database_url[CONFIG_STR_MAX];
+	char		jwt_secret[CONFIG_STR_MAX];
+	int		jwt_secret_generated;
+	int		access_ttl_min;
+	int		refresh_ttl_days;
+	int		refresh_reuse_grace_s;
+	int		bcrypt_cost;
+	int		lockout_threshold;
+	int		lockout_window_min;
+	int		auth_rate_per_min;
+	int		rate_per_min;
+	size_t		max_upload_bytes;
+	size_t		json_body_max;
+	int		default_daily_token_quota;
+
+	char		allowed_origins[CONFIG_LIST_MAX][256];
+	int		n_origins;
+	int		origins_any;
+	struct config_cidr trusted[CONFIG_LIST_MAX];
+	int		n_trusted;
+
+	char		ai_provider[16];
+	int		ai_timeout_s;
+	char		openai_api_key[CONFIG_STR_MAX];
+	char		openai_base_url[CONFIG_STR_MAX];
+	char		openai_model[128];
+	char		openai_models[CONFIG_STR_MAX];
+	char		gemini_api_key[CONFIG_STR_MAX];
+	char		gemini_base_url[CONFIG_STR_MAX];
+	char		gemini_model[128];
+	char		gemini_models[CONFIG_STR_MAX];
+	char		ai_price_table[CONFIG_STR_MAX];
+
+	char		sms_provider[16];	/* console|twilio */
+	char		twilio_account_sid[128];
+	char		twilio_auth_token[256];
+	char		twilio_from[32];
+	char		twilio_base_url[CONFIG_STR_MAX];
+
+	char		admin_email[256];
+	char		admin_password[256];
+
+	char		extract_exe[CONFIG_STR_MAX];
+	int		extract_timeout_s;
+	int		job_timeout_s;
+	int		job_max_attempts;
+	char		version[32];
+};
+
+enum config_err {
+	CONFIG_OK = 0,
+	CONFIG_BAD_NUMBER,
+	CONFIG_BAD_LIST,
+	CONFIG_JWT_MISSING,
+	CONFIG_JWT_SHORT,
+};
+
+/*
+ * Fill cfg from the environment through getenv_fn (getenv in the server,
+ * a table in tests).  On error, *what names the variable at fault.
+ */
+int	config_load(struct config *cfg,
+	    const char *(*getenv_fn)(const char *), const char **what);
+int	config_parse_cidr(const char *s, struct config_cidr *out);
+int	config_origin_allowed(const struct config *cfg, const char *origin);
+int	config_ai_configured(const struct config *cfg, const char *provider);
+const char *config_err_str(int err);
+
+#endif

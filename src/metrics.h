@@ -1,0 +1,25 @@
+/*
+ * Prometheus metrics kept in one shared memory region mapped by the
+ * parent before the workers fork, so every worker adds to the same
+ * counters and /metrics reports the sum.
+ */
+#ifndef ELENCHUS_METRICS_H
+#define ELENCHUS_METRICS_H
+
+#include <sys/types.h>
+#include <kore/kore.h>
+
+#define METRICS_ROUTES		160
+#define METRICS_LABEL		80
+#define METRICS_MODELS		16
+
+void	metrics_init(void);
+int	metrics_route_id(const char *label);
+void	metrics_request_begin(void);
+void	metrics_request_end(int route_id, int status, u_int64_t us);
+void	metrics_db_error(void);
+void	metrics_llm_call(const char *provider, const char *model, int ok,
+	    u_int64_t ms, long prompt_tokens, long completion_tokens);
+void	metrics_render(struct kore_buf *, long queue_depth);
+
+#endif

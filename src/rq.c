@@ -1,0 +1,623 @@
+/*
+ * Every route goes through rq_dispatch: a context per request (request
+ * id, client ip, timing), CORS preflight, method dispatch with 405 and
+ * Allow, authentication and rate limits for protected methods, then the
+ * handler.  Every answer leaves through rq_send, which adds the common
+ * headers; the access log line and the metrics are written when Kore
+ * frees the request.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "rq.h"
+#include "auth_mw.h"
+#include "metrics.h"
+
+#define RQ_ALLOW_MAX		96
+#define RQ_QS_MAX		32
+#define RQ_CSP_API		"default-src 'none'; frame-ancestors 'none'"
+
+static struct rq	*rq_new(struct http_request *, struct route *);
+static void		 rq_free(struct http_request *);
+static int		 rq_preflight(struct http_request *, struct rq *);
+static int		 rq_method_not_allowed(struct http_request *,
+			    struct rq *);
+static void		 rq_allow(struct route *, char *, size_t);
+static void		 rq_peer(struct http_request *, char *, size_t);
+static void		 rq_log(struct http_request *, struct rq *);
+static const char	*rq_method_name(int);
+
+u_int64_t
+rq_now_us(void)
+{
+	struct timespec	ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((u_int64_t)ts.tv_sec * 1000000 + (u_int64_t)ts.tv_nsec / 1000);
+}
+
+int
+rq_dispatch(struct http_request *req, struct route *route)
+{
+	struct rq			*rq;
+	const struct route_method	*m;
+	int				method, r;
+
+	if ((rq = req->hdlr_extra) == NULL) {
+		rq = rq_new(req, route);
+		if (req->method == HTTP_METHOD_OPTIONS)
+			return (rq_preflight(req, rq));
+
+		method = req->method == HTTP_METHOD_HEAD ?
+		    HTTP_METHOD_GET : req->method;
+		for (m = route->methods; m->fn != NULL; m++) {
+			if (m->method == method)
+				break;
+		}
+		if (m->fn == NULL)
+			return (rq_method_not_allowed(req, rq));
+		rq->m = m;
+		rq->phase = 1;
+	}
+
+	if (rq->phase == 1) {
+		if ((rq->m->flags & 0x0f) != RQ_PUBLIC) {
+			r = auth_require(req, rq);
+			if (r == RQ_WAIT)
+				return (KORE_RESULT_RETRY);
+			if (r == RQ_DONE)
+				return (KORE_RESULT_OK);
+		}
+		rq->phase = 2;
+		rq->step = 0;
+	}
+
+	return (rq->m->fn(req, rq));
+}
+
+static struct rq *
+rq_new(struct http_request *req, struct route *route)
+{
+	struct rq	*rq;
+	const char	*h, *p;
+	char		peer[NETADDR_STRLEN + 1];
+	unsigned char	rnd[RQ_ID_LEN / 2];
+	size_t		i, n;
+
+	rq = http_state_create(req, sizeof(*rq), rq_free);
+	rq->start_us = rq_now_us();
+	rq->route = route;
+	rq->csp = RQ_CSP_API;
+	kore_pgsql_init(&rq->q.sql);
+	metrics_request_begin();
+	if (route->metric_id < 0)
+		route->metric_id = metrics_route_id(route->label);
+
+	h = rq_header(req, "x-request-id");
+	n = h ? strlen(h) : 0;
+	if (n > 0 && n <= RQ_ID_MAX) {
+		for (p = h; *p != '\0'; p++) {
+			if (!isalnum((unsigned char)*p) && *p != '-' &&
+			    *p != '_' && *p != '.')
+				break;
+		}
+		if (*p == '\0')
+			(void)kore_strlcpy(rq->id, h, sizeof(rq->id));
+	}
+	if (rq->id[0] == '\0') {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			fatal("RAND_bytes failed");
+		for (i = 0; i < sizeof(rnd); i++)
+			(void)snprintf(rq->id + i * 2, 3, "%02x", rnd[i]);
+	}
+
+	rq_peer(req, peer, sizeof(peer));
+	netaddr_client_ip(&cfg, peer, rq_header(req, "x-forwarded-for"),
+	    rq->ip, sizeof(rq->ip));
+	return (rq);
+}
+
+/* Kore may call this more than once (pending tasks): keep it idempotent. */
+static void
+rq_free(struct http_request *req)
+{
+	struct rq	*rq;
+
+	if ((rq = req->hdlr_extra) == NULL || rq->logged)
+		return;
+	rq->logged = 1;
+
+	rq_log(req, rq);
+	metrics_request_end(rq->route->metric_id, req->status,
+	    rq_now_us() - rq->start_us);
+
+	if (rq->st != NULL) {
+		if (rq->st_free != NULL)
+			rq->st_free(rq->st);
+		kore_free(rq->st);
+		rq->st = NULL;
+	}
+	json_decref(rq->warnings);
+	rq->warnings = NULL;
+	json_decref(rq->body);
+	rq->body = NULL;
+	db_reset(&rq->q);
+}
+
+void *
+rq_state(struct rq *rq, size_t len, void (*onfree)(void *))
+{
+	if (rq->st == NULL) {
+		rq->st = kore_calloc(1, len);
+		rq->st_free = onfree;
+	}
+	return (rq->st);
+}
+
+const char *
+rq_header(struct http_request *req, const char *name)
+{
+	const char	*v;
+
+	if (!http_request_header(req, name, &v))
+		return (NULL);
+	return (v);
+}
+
+void
+rq_warn(struct rq *rq, const char *w)
+{
+	if (rq->warnings == NULL)
+		rq->warnings = json_array();
+	(void)json_array_append_new(rq->warnings, json_string(w));
+}
+
+void
+rq_headers(struct http_request *req, struct rq *rq)
+{
+	const char	*origin;
+	char		num[32];
+
+	http_response_header(req, "x-request-id", rq->id);
+	http_response_header(req, "x-content-type-options", "nosniff");
+	http_response_header(req, "x-frame-options", "DENY");
+	http_response_header(req, "referrer-policy", "no-referrer");
+	http_response_header(req, "content-security-policy", rq->csp);
+	if (rq->authed || !strncmp(req->path, "/api/", 5))
+		http_response_header(req, "cache-control", "no-store");
+
+	origin = rq_header(req, "origin");
+	if (origin != NULL && config_origin_allowed(&cfg, origin)) {
+		http_response_header(req, "access-control-allow-origin",
+		    origin);
+		http_response_header(req, "access-control-allow-credentials",
+		    "true");
+		http_response_header(req, "access-control-expose-headers",
+		    "X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, "
+		    "X-RateLimit-Reset, Retry-After, Content-Disposition");
+		http_response_header(req, "vary", "Origin");
+	}
+
+	if (rq->rl_set) {
+		(void)snprintf(num, sizeof(num), "%ld", rq->rl_limit);
+		http_response_header(req, "x-ratelimit-limit", num);
+		(void)snprintf(num, sizeof(num), "%ld",
+		    rq->rl_remaining < 0 ? 0 : rq->rl_remaining);
+		http_response_header(req, "x-ratelimit-remaining", num);
+		(void)snprintf(num, sizeof(num), "%ld", rq->rl_reset);
+		http_response_header(req, "x-ratelimit-reset", num);
+	}
+}
+
+int
+rq_send(struct http_request *req, struct rq *rq, int status,
+    const char *ctype, const void *body, size_t len)
+{
+	rq_headers(req, rq);
+	if (ctype != NULL)
+		http_response_header(req, "content-type", ctype);
+	if (req->method == HTTP_METHOD_HEAD)
+		len = 0;
+	http_response(req, status, body, len);
+	return (KORE_RESULT_OK);
+}
+
+static int
+rq_envelope(struct http_request *req, struct rq *rq, int status,
+    json_t *env)
+{
+	char		*s;
+	int		r;
+
+	s = json_dumps(env, JSON_COMPACT);
+	json_decref(env);
+	if (s == NULL)
+		fatal("json_dumps failed");
+	r = rq_send(req, rq, status, "application/json; charset=utf-8", s,
+	    strlen(s));
+	free(s);
+	return (r);
+}
+
+int
+rq_ok(struct http_request *req, struct rq *rq, int status,
+    const char *message, json_t *data)
+{
+	json_t		*env, *w;
+
+	w = rq->warnings ? json_incref(rq->warnings) : json_array();
+	env = json_pack("{s:b, s:s, s:o, s:o}", "success", 1,
+	    "message", message, "data", data ? data : json_null(),
+	    "warnings", w);
+	return (rq_envelope(req, rq, status, env));
+}
+
+int
+rq_ok_raw(struct http_request *req, struct rq *rq, int status,
+    const char *message, const char *data, size_t len)
+{
+	struct kore_buf	buf;
+	json_t		*msg;
+	char		*m, *w;
+	int		r;
+
+	msg = json_string(message);
+	m = json_dumps(msg, JSON_ENCODE_ANY);
+	json_decref(msg);
+	w = rq->warnings ? json_dumps(rq->warnings, JSON_COMPACT) : NULL;
+
+	kore_buf_init(&buf, len + 128);
+	kore_buf_appendf(&buf, "{\"success\":true,\"message\":%s,\"data\":",
+	    m);
+	kore_buf_append(&buf, data, len);
+	kore_buf_appendf(&buf, ",\"warnings\":%s}", w ? w : "[]");
+	free(m);
+	free(w);
+
+	r = rq_send(req, rq, status, "application/json; charset=utf-8",
+	    buf.data, buf.offset);
+	kore_buf_cleanup(&buf);
+	return (r);
+}
+
+int
+rq_error(struct http_request *req, struct rq *rq, int status,
+    const char *code, const char *message, json_t *details)
+{
+	json_t		*env;
+
+	if (status == 401)
+		http_response_header(req, "www-authenticate", "Bearer");
+	env = json_pack("{s:b, s:s, s:{s:s, s:o}, s:i, s:s}",
+	    "success", 0, "message", message,
+	    "error", "code", code, "details", details ? details : json_object(),
+	    "status", status, "request_id", rq->id);
+	return (rq_envelope(req, rq, status, env));
+}
+
+int
+rq_invalid(struct http_request *req, struct rq *rq, struct verr *v)
+{
+	json_t		*d;
+
+	d = json_pack("{s:o}", "fields", verr_take(v));
+	return (rq_error(req, rq, 400, "validation_error",
+	    "Request validation failed", d));
+}
+
+int
+rq_db_error(struct http_request *req, struct rq *rq)
+{
+	if (db_unavailable(&rq->q)) {
+		http_response_header(req, "retry-after", "5");
+		return (rq_error(req, rq, 503, "db_unavailable",
+		    "The database is unavailable", NULL));
+	}
+	return (rq_error(req, rq, 500, "internal_error",
+	    "Internal server error", NULL));
+}
+
+int
+rq_not_found(struct http_request *req, struct rq *rq)
+{
+	return (rq_error(req, rq, 404, "not_found", "Resource not found",
+	    NULL));
+}
+
+/*
+ * The body as a JSON object.  On failure the 4xx has been sent and the
+ * handler returns KORE_RESULT_OK.  The object belongs to rq.
+ */
+int
+rq_json(struct http_request *req, struct rq *rq, json_t **out)
+{
+	char		*buf;
+	ssize_t		r;
+	size_t		len, off;
+	int		err;
+
+	*out = NULL;
+	if (rq->body != NULL) {
+		*out = rq->body;
+		return (KORE_RESULT_OK);
+	}
+	len = req->http_body_length;
+	if (len > cfg.json_body_max) {
+		(void)rq_error(req, rq, 413, "payload_too_large",
+		    "Request body is too large", NULL);
+		return (KORE_RESULT_ERROR);
+	}
+
+	buf = kore_malloc(len + 1);
+	off = 0;
+	while (off < len) {
+		r = http_body_read(req, buf + off, len - off);
+		if (r <= 0)
+			break;
+		off += (size_t)r;
+	}
+	err = jsonx_parse_object(buf, off, &rq->body);
+	kore_free(buf);
+	if (err != JSONX_OK) {
+		(void)rq_error(req, rq, 400, err == JSONX_INVALID ||
+		    err == JSONX_EMPTY ? "invalid_json" : "validation_error",
+		    jsonx_err_message(err), NULL);
+		return (KORE_RESULT_ERROR);
+	}
+	*out = rq->body;
+	return (KORE_RESULT_OK);
+}
+
+/* The n-th '/'-separated segment of the path (0 is "api"), checked. */
+int
+rq_path_id(struct http_request *req, int n, char *out, size_t len)
+{
+	const char	*p, *e;
+	size_t		l;
+	int		i;
+
+	p = req->path;
+	for (i = 0; i <= n; i++) {
+		if (*p != '/')
+			return (0);
+		p++;
+		e = strchr(p, '/');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (i == n) {
+			l = (size_t)(e - p);
+			if (l == 0 || l >= len)
+				return (0);
+			memcpy(out, p, l);
+			out[l] = '\0';
+			for (i = 0; out[i] != '\0'; i++) {
+				if (!isalnum((unsigned char)out[i]) &&
+				    out[i] != '-' && out[i] != '_')
+					return (0);
+			}
+			return (1);
+		}
+		p = e;
+	}
+	return (0);
+}
+
+/*
+ * A query-string parameter, percent-decoded into a buffer owned by the
+ * request's Kore arguments (Kore frees it).  NULL when absent.
+ */
+const char *
+rq_query(struct http_request *req, const char *name)
+{
+	struct rq	*rq = req->hdlr_extra;
+	struct http_arg	*arg;
+	char		*qs, *pair, *val, *save, *c, *copy;
+
+	if (req->query_string == NULL)
+		return (NULL);
+	if (!rq->qs_parsed) {
+		rq->qs_parsed = 1;
+		copy = kore_strdup(req->query_string);
+		qs = copy;
+		while ((pair = strtok_r(qs, "&", &save)) != NULL) {
+			qs = NULL;
+			if ((val = strchr(pair, '=')) != NULL)
+				*val++ = '\0';
+			else
+				val = pair + strlen(pair);
+			if (*pair == '\0')
+				continue;
+			for (c = val; *c != '\0'; c++) {
+				if (*c == '+')
+					*c = ' ';
+			}
+			if (http_argument_urldecode(val) != KORE_RESULT_OK)
+				continue;
+			arg = kore_calloc(1, sizeof(*arg));
+			arg->name = kore_strdup(pair);
+			arg->s_value = kore_strdup(val);
+			TAILQ_INSERT_TAIL(&req->arguments, arg, list);
+		}
+		kore_free(copy);
+	}
+	TAILQ_FOREACH(arg, &req->arguments, list) {
+		if (!strcmp(arg->name, name))
+			return (arg->s_value);
+	}
+	return (NULL);
+}
+
+/* ?limit= (1-100, default 50), ?offset= or ?skip= (>= 0). */
+int
+rq_paging(struct http_request *req, struct rq *rq, struct verr *v,
+    int *limit, int *offset)
+{
+	const char	*s;
+	long long	n;
+	char		*ep;
+
+	(void)rq;
+	*limit = 50;
+	*offset = 0;
+	if ((s = rq_query(req, "limit")) != NULL) {
+		n = strtoll(s, &ep, 10);
+		if (*s == '\0' || *ep != '\0' || n < 1 || n > 100)
+			verr_add(v, "limit", "out_of_range",
+			    "limit must be an integer from 1 to 100");
+		else
+			*limit = (int)n;
+	}
+	if ((s = rq_query(req, "offset")) == NULL)
+		s = rq_query(req, "skip");
+	if (s != NULL) {
+		n = strtoll(s, &ep, 10);
+		if (*s == '\0' || *ep != '\0' || n < 0 || n > 1000000000)
+			verr_add(v, "offset", "out_of_range",
+			    "offset must be a non-negative integer");
+		else
+			*offset = (int)n;
+	}
+	return (verr_count(v) == 0);
+}
+
+static int
+rq_preflight(struct http_request *req, struct rq *rq)
+{
+	const char	*origin;
+	char		allow[RQ_ALLOW_MAX];
+
+	rq_allow(rq->route, allow, sizeof(allow));
+	origin = rq_header(req, "origin");
+	if (origin != NULL && config_origin_allowed(&cfg, origin)) {
+		http_response_header(req, "access-control-allow-methods",
+		    allow);
+		http_response_header(req, "access-control-allow-headers",
+		    "Authorization, Content-Type, X-Request-ID, Accept");
+		http_response_header(req, "access-control-max-age", "600");
+	}
+	http_response_header(req, "allow", allow);
+	return (rq_send(req, rq, 204, NULL, NULL, 0));
+}
+
+static int
+rq_method_not_allowed(struct http_request *req, struct rq *rq)
+{
+	char		allow[RQ_ALLOW_MAX];
+
+	rq_allow(rq->route, allow, sizeof(allow));
+	http_response_header(req, "allow", allow);
+	return (rq_error(req, rq, 405, "method_not_allowed",
+	    "Method not allowed", NULL));
+}
+
+static void
+rq_allow(struct route *route, char *out, size_t len)
+{
+	const struct route_method	*m;
+	size_t				off;
+	int				n;
+
+	off = 0;
+	out[0] = '\0';
+	for (m = route->methods; m->fn != NULL && off < len; m++) {
+		n = snprintf(out + off, len - off, "%s%s%s",
+		    off ? ", " : "", rq_method_name(m->method),
+		    m->method == HTTP_METHOD_GET ? ", HEAD" : "");
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off > 0 && off < len)
+		(void)snprintf(out + off, len - off, ", OPTIONS");
+}
+
+static const char *
+rq_method_name(int m)
+{
+	switch (m) {
+	case HTTP_METHOD_GET:
+		return ("GET");
+	case HTTP_METHOD_POST:
+		return ("POST");
+	case HTTP_METHOD_PUT:
+		return ("PUT");
+	case HTTP_METHOD_PATCH:
+		return ("PATCH");
+	case HTTP_METHOD_DELETE:
+		return ("DELETE");
+	case HTTP_METHOD_HEAD:
+		return ("HEAD");
+	case HTTP_METHOD_OPTIONS:
+		return ("OPTIONS");
+	}
+	return ("UNKNOWN");
+}
+
+static void
+rq_peer(struct http_request *req, char *out, size_t len)
+{
+	struct connection	*c = req->owner;
+
+	out[0] = '\0';
+	if (c == NULL)
+		return;
+	switch (c->family) {
+	case AF_INET:
+		(void)inet_ntop(AF_INET, &c->addr.ipv4.sin_addr, out,
+		    (socklen_t)len);
+		break;
+	case AF_INET6:
+		(void)inet_ntop(AF_INET6, &c->addr.ipv6.sin6_addr, out,
+		    (socklen_t)len);
+		break;
+	default:
+		(void)kore_strlcpy(out, "unix", len);
+		break;
+	}
+}
+
+static void
+rq_log(struct http_request *req, struct rq *rq)
+{
+	json_t		*line;
+	char		*s, ts[32];
+	struct timespec	now;
+	struct tm	tm;
+	size_t		n;
+
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	(void)gmtime_r(&now.tv_sec, &tm);
+	n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	(void)snprintf(ts + n, sizeof(ts) - n, ".%03ldZ",
+	    now.tv_nsec / 1000000);
+
+	line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:s, s:s*}",
+	    "time", ts, "request_id", rq->id,
+	    "method", rq_method_name(req->method),
+	    "path", req->path ? req->path : "",
+	    "status", req->status,
+	    "duration_ms", (double)(rq_now_us() - rq->start_us) / 1000.0,
+	    "ip", rq->ip,
+	    "user_id", rq->authed ? rq->user.id : NULL);
+	if (line == NULL)
+		return;
+	s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	json_decref(line);
+	if (s == NULL)
+		return;
+	n = strlen(s);
+	s[n] = '\n';
+	if (write(STDOUT_FILENO, s, n + 1) == -1)
+		kore_log(LOG_WARNING, "access log: %s", errno_s);
+	s[n] = '\0';
+	free(s);
+}

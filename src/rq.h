@@ -1,0 +1,127 @@
+/*
+ * The request context every route shares: dispatch by method, the
+ * envelope, the common headers, the access log line and the metrics.
+ */
+#ifndef ELENCHUS_RQ_H
+#define ELENCHUS_RQ_H
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <jansson.h>
+
+#include "lib/config.h"
+#include "lib/jsonx.h"
+#include "lib/netaddr.h"
+#include "db.h"
+
+#define RQ_ID_MAX		64
+#define RQ_ID_LEN		32
+
+/* Who may call a method. */
+#define RQ_PUBLIC		0
+#define RQ_USER			1
+#define RQ_ADMIN		2
+#define RQ_NOLIMIT		0x10	/* authenticated, but not rate limited */
+#define RQ_RAWBODY		0x20	/* body is not JSON (uploads, forms) */
+
+/* What the dispatcher's pre-handler steps answer. */
+#define RQ_CONT			0
+#define RQ_WAIT			1
+#define RQ_DONE			2
+
+struct rq;
+
+struct route_method {
+	int		method;
+	int		(*fn)(struct http_request *, struct rq *);
+	int		flags;
+};
+
+struct route {
+	const char			*label;
+	const struct route_method	*methods;
+	int				metric_id;
+};
+
+struct rq_user {
+	char		id[40];
+	char		sid[40];
+	char		role[32];
+	int		admin;
+};
+
+struct rq {
+	char				id[RQ_ID_MAX + 1];
+	u_int64_t			start_us;
+	char				ip[NETADDR_STRLEN + 1];
+	struct route			*route;
+	const struct route_method	*m;
+	int				phase;
+	int				logged;
+	int				qs_parsed;
+	int				authed;
+	struct rq_user			user;
+
+	int				rl_set;
+	long				rl_limit;
+	long				rl_remaining;
+	long				rl_reset;
+
+	const char			*csp;
+	json_t				*warnings;
+	json_t				*body;
+
+	int				step;
+	void				*st;
+	void				(*st_free)(void *);
+	struct dbq			q;
+};
+
+/*
+ * Define a Kore page handler named fn for a route: label is the path
+ * template used in metrics and the OpenAPI document, the rest are
+ * struct route_method entries.
+ */
+#define ROUTE(fn, label, ...)						\
+	static const struct route_method fn##_methods[] = {		\
+		__VA_ARGS__, { 0, NULL, 0 }				\
+	};								\
+	static struct route fn##_route = { label, fn##_methods, -1 };	\
+	int fn(struct http_request *);					\
+	int								\
+	fn(struct http_request *req)					\
+	{								\
+		return (rq_dispatch(req, &fn##_route));			\
+	}
+
+extern struct config	cfg;
+
+int	rq_dispatch(struct http_request *, struct route *);
+
+/* Answers.  Each returns KORE_RESULT_OK for the handler to return. */
+int	rq_ok(struct http_request *, struct rq *, int, const char *,
+	    json_t *);
+int	rq_ok_raw(struct http_request *, struct rq *, int, const char *,
+	    const char *, size_t);
+int	rq_error(struct http_request *, struct rq *, int, const char *,
+	    const char *, json_t *);
+int	rq_invalid(struct http_request *, struct rq *, struct verr *);
+int	rq_db_error(struct http_request *, struct rq *);
+int	rq_not_found(struct http_request *, struct rq *);
+int	rq_send(struct http_request *, struct rq *, int, const char *,
+	    const void *, size_t);
+void	rq_headers(struct http_request *, struct rq *);
+void	rq_warn(struct rq *, const char *);
+
+/* Request helpers. */
+int	rq_json(struct http_request *, struct rq *, json_t **);
+void	*rq_state(struct rq *, size_t, void (*)(void *));
+const char *rq_header(struct http_request *, const char *);
+int	rq_path_id(struct http_request *, int, char *, size_t);
+int	rq_paging(struct http_request *, struct rq *, struct verr *,
+	    int *, int *);
+const char *rq_query(struct http_request *, const char *);
+
+u_int64_t	rq_now_us(void);
+
+#endif

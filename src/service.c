@@ -1,0 +1,328 @@
+/*
+ * Service endpoints (API.md §9): index, health, liveness, readiness,
+ * detailed health, metrics, feature flags, the OpenAPI document, /docs,
+ * and the 404 for every path no route claims.
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rq.h"
+#include "metrics.h"
+#include "service.h"
+
+#define ASSET_MAX		(8 * 1024 * 1024)
+#define ASSETS_MAX		16
+#define DOCS_CSP							\
+	"default-src 'self'; img-src 'self' data:; "			\
+	"style-src 'self' 'unsafe-inline'; script-src 'self'; "		\
+	"frame-ancestors 'none'"
+
+struct asset {
+	char		name[64];
+	const char	*ctype;
+	u_int8_t	*data;
+	size_t		len;
+};
+
+static struct asset	assets[ASSETS_MAX];
+static int		nassets;
+static time_t		started;
+
+static const char sql_ping[] = "SELECT 1";
+static const char sql_ready[] =
+    "SELECT coalesce(max(version), '') FROM schema_migrations";
+static const char sql_queue[] =
+    "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')";
+
+static int	svc_index(struct http_request *, struct rq *);
+static int	svc_health(struct http_request *, struct rq *);
+static int	svc_health_db(struct http_request *, struct rq *);
+static int	svc_live(struct http_request *, struct rq *);
+static int	svc_ready(struct http_request *, struct rq *);
+static int	svc_detailed(struct http_request *, struct rq *);
+static int	svc_metrics(struct http_request *, struct rq *);
+static int	svc_features(struct http_request *, struct rq *);
+static int	svc_openapi(struct http_request *, struct rq *);
+static int	svc_docs(struct http_request *, struct rq *);
+static int	svc_docs_asset(struct http_request *, struct rq *);
+static int	svc_notfound(struct http_request *, struct rq *);
+static int	svc_asset(struct http_request *, struct rq *, const char *);
+static void	asset_load(const char *, const char *, const char *);
+
+ROUTE(page_index, "/", { HTTP_METHOD_GET, svc_index, RQ_PUBLIC })
+ROUTE(page_health, "/health", { HTTP_METHOD_GET, svc_health, RQ_PUBLIC })
+ROUTE(page_health_db, "/health/db",
+    { HTTP_METHOD_GET, svc_health_db, RQ_PUBLIC })
+ROUTE(page_live, "/live", { HTTP_METHOD_GET, svc_live, RQ_PUBLIC })
+ROUTE(page_ready, "/ready", { HTTP_METHOD_GET, svc_ready, RQ_PUBLIC })
+ROUTE(page_health_detailed, "/api/v1/health/detailed",
+    { HTTP_METHOD_GET, svc_detailed, RQ_PUBLIC })
+ROUTE(page_metrics, "/metrics", { HTTP_METHOD_GET, svc_metrics, RQ_PUBLIC })
+ROUTE(page_features, "/api/v1/features",
+    { HTTP_METHOD_GET, svc_features, RQ_PUBLIC })
+ROUTE(page_openapi, "/openapi.json",
+    { HTTP_METHOD_GET, svc_openapi, RQ_PUBLIC })
+ROUTE(page_docs, "/docs", { HTTP_METHOD_GET, svc_docs, RQ_PUBLIC })
+ROUTE(page_docs_asset, "/docs/{file}",
+    { HTTP_METHOD_GET, svc_docs_asset, RQ_PUBLIC })
+ROUTE(page_notfound, "unmatched",
+    { HTTP_METHOD_GET, svc_notfound, RQ_PUBLIC },
+    { HTTP_METHOD_POST, svc_notfound, RQ_PUBLIC },
+    { HTTP_METHOD_PUT, svc_notfound, RQ_PUBLIC },
+    { HTTP_METHOD_PATCH, svc_notfound, RQ_PUBLIC },
+    { HTTP_METHOD_DELETE, svc_notfound, RQ_PUBLIC })
+
+void
+service_init(void)
+{
+	started = time(NULL);
+	asset_load("openapi.json", "build/openapi.json",
+	    "application/json; charset=utf-8");
+	asset_load("docs.html", "assets/docs.html",
+	    "text/html; charset=utf-8");
+	asset_load("init.js", "assets/docs-init.js",
+	    "application/javascript; charset=utf-8");
+	asset_load("swagger-ui.css", "build/swagger-ui/swagger-ui.css",
+	    "text/css; charset=utf-8");
+	asset_load("swagger-ui-bundle.js",
+	    "build/swagger-ui/swagger-ui-bundle.js",
+	    "application/javascript; charset=utf-8");
+	asset_load("favicon-32x32.png", "build/swagger-ui/favicon-32x32.png",
+	    "image/png");
+}
+
+static int
+svc_index(struct http_request *req, struct rq *rq)
+{
+	json_t		*d;
+
+	d = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}}",
+	    "name", "Elenchus", "version", cfg.version,
+	    "description", "Legal-AI assistant API",
+	    "links", "docs", "/docs", "openapi", "/openapi.json",
+	    "health", "/health", "ready", "/ready", "api", "/api/v1");
+	return (rq_ok(req, rq, 200, "Elenchus API", d));
+}
+
+static int
+svc_health(struct http_request *req, struct rq *rq)
+{
+	json_t		*d;
+
+	d = json_pack("{s:s, s:s, s:s, s:I}", "status", "ok",
+	    "service", "elenchus", "version", cfg.version,
+	    "uptime_s", (json_int_t)(time(NULL) - started));
+	return (rq_ok(req, rq, 200, "Service is healthy", d));
+}
+
+static int
+svc_live(struct http_request *req, struct rq *rq)
+{
+	return (rq_ok(req, rq, 200, "alive",
+	    json_pack("{s:s}", "status", "alive")));
+}
+
+/* Run one query for the request: DB_WAIT, DB_OK or DB_FAIL. */
+static int
+svc_query(struct http_request *req, struct rq *rq, const char *sql)
+{
+	if (rq->step == 0) {
+		rq->step = 1;
+		db_start(req, &rq->q, sql, 0, NULL);
+	}
+	return (db_poll(req, &rq->q));
+}
+
+static int
+svc_health_db(struct http_request *req, struct rq *rq)
+{
+	double		ms;
+	int		r;
+
+	if ((r = svc_query(req, rq, sql_ping)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	ms = (double)(rq_now_us() - rq->start_us) / 1000.0;
+	if (r == DB_FAIL) {
+		return (rq_error(req, rq, 503, "db_unavailable",
+		    "The database is unavailable",
+		    json_pack("{s:s}", "database", "down")));
+	}
+	return (rq_ok(req, rq, 200, "Database is reachable",
+	    json_pack("{s:s, s:f}", "status", "ok", "latency_ms", ms)));
+}
+
+static int
+svc_ready(struct http_request *req, struct rq *rq)
+{
+	const char	*v;
+	int		r;
+
+	if ((r = svc_query(req, rq, sql_ready)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAIL) {
+		return (rq_error(req, rq, 503, "db_unavailable",
+		    "Not ready: the database is unavailable", NULL));
+	}
+	v = db_val(&rq->q, 0, 0);
+	if (v == NULL || strcmp(v, SCHEMA_VERSION) < 0) {
+		return (rq_error(req, rq, 503, "db_unavailable",
+		    "Not ready: migrations are not current",
+		    json_pack("{s:s, s:s}", "schema", v ? v : "",
+		    "expected", SCHEMA_VERSION)));
+	}
+	return (rq_ok(req, rq, 200, "ready", json_pack("{s:s, s:s}",
+	    "status", "ready", "schema", v)));
+}
+
+static int
+svc_detailed(struct http_request *req, struct rq *rq)
+{
+	json_t		*d;
+	double		ms;
+	int		r, dbok, aiok, smsok;
+
+	if ((r = svc_query(req, rq, sql_ping)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	ms = (double)(rq_now_us() - rq->start_us) / 1000.0;
+	dbok = r == DB_OK;
+	aiok = config_ai_configured(&cfg, cfg.ai_provider);
+	smsok = !strcmp(cfg.sms_provider, "console") ||
+	    (cfg.twilio_account_sid[0] && cfg.twilio_auth_token[0] &&
+	    cfg.twilio_from[0]);
+
+	d = json_pack("{s:s, s:s, s:{s:s, s:f}, s:{s:s, s:s, s:b}, "
+	    "s:{s:s, s:b}, s:I}",
+	    "status", dbok ? "ok" : "degraded", "version", cfg.version,
+	    "database", "status", dbok ? "ok" : "down", "latency_ms", ms,
+	    "ai_service", "status", aiok ? "configured" : "not_configured",
+	    "provider", cfg.ai_provider, "configured", aiok,
+	    "sms", "provider", cfg.sms_provider, "configured", smsok,
+	    "uptime_s", (json_int_t)(time(NULL) - started));
+	return (rq_ok(req, rq, 200, dbok ? "All systems operational" :
+	    "Degraded", d));
+}
+
+static int
+svc_metrics(struct http_request *req, struct rq *rq)
+{
+	struct kore_buf	buf;
+	const char	*v;
+	long		depth;
+	int		r;
+
+	if ((r = svc_query(req, rq, sql_queue)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	depth = -1;
+	if (r == DB_OK && (v = db_val(&rq->q, 0, 0)) != NULL)
+		depth = strtol(v, NULL, 10);
+
+	kore_buf_init(&buf, 16384);
+	metrics_render(&buf, depth);
+	r = rq_send(req, rq, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    buf.data, buf.offset);
+	kore_buf_cleanup(&buf);
+	return (r);
+}
+
+static int
+svc_features(struct http_request *req, struct rq *rq)
+{
+	json_t		*d;
+	int		ai;
+
+	ai = config_ai_configured(&cfg, cfg.ai_provider);
+	d = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:s, s:s, s:b, "
+	    "s:I, s:I}",
+	    "registration", 1, "chat", ai, "chat_streaming", ai,
+	    "documents", 1, "document_analysis", ai, "workflows", ai,
+	    "phone_verification", 1, "ai_provider", cfg.ai_provider,
+	    "sms_provider", cfg.sms_provider,
+	    "token_quotas", cfg.default_daily_token_quota > 0,
+	    "max_upload_bytes", (json_int_t)cfg.max_upload_bytes,
+	    "default_daily_token_quota",
+	    (json_int_t)cfg.default_daily_token_quota);
+	return (rq_ok(req, rq, 200, "Feature flags", d));
+}
+
+static int
+svc_openapi(struct http_request *req, struct rq *rq)
+{
+	return (svc_asset(req, rq, "openapi.json"));
+}
+
+static int
+svc_docs(struct http_request *req, struct rq *rq)
+{
+	rq->csp = DOCS_CSP;
+	return (svc_asset(req, rq, "docs.html"));
+}
+
+static int
+svc_docs_asset(struct http_request *req, struct rq *rq)
+{
+	rq->csp = DOCS_CSP;
+	/* kore.conf's pattern allows only [A-Za-z0-9_.-] after /docs/. */
+	return (svc_asset(req, rq, req->path + strlen("/docs/")));
+}
+
+static int
+svc_notfound(struct http_request *req, struct rq *rq)
+{
+	return (rq_error(req, rq, 404, "not_found", "No such endpoint",
+	    NULL));
+}
+
+static int
+svc_asset(struct http_request *req, struct rq *rq, const char *name)
+{
+	int		i;
+
+	for (i = 0; i < nassets; i++) {
+		if (!strcmp(assets[i].name, name)) {
+			http_response_header(req, "cache-control",
+			    "public, max-age=300");
+			return (rq_send(req, rq, 200, assets[i].ctype,
+			    assets[i].data, assets[i].len));
+		}
+	}
+	return (rq_not_found(req, rq));
+}
+
+static void
+asset_load(const char *name, const char *path, const char *ctype)
+{
+	struct asset	*a;
+	struct stat	st;
+	ssize_t		r;
+	size_t		off;
+	int		fd;
+
+	if (nassets >= ASSETS_MAX)
+		fatal("too many assets");
+	if ((fd = open(path, O_RDONLY)) == -1) {
+		kore_log(LOG_WARNING, "asset %s: %s", path, errno_s);
+		return;
+	}
+	if (fstat(fd, &st) == -1 || st.st_size > ASSET_MAX) {
+		(void)close(fd);
+		kore_log(LOG_WARNING, "asset %s: unusable", path);
+		return;
+	}
+	a = &assets[nassets];
+	a->data = kore_malloc((size_t)st.st_size + 1);
+	for (off = 0; off < (size_t)st.st_size; off += (size_t)r) {
+		r = read(fd, a->data + off, (size_t)st.st_size - off);
+		if (r <= 0)
+			break;
+	}
+	(void)close(fd);
+	a->len = off;
+	a->ctype = ctype;
+	(void)kore_strlcpy(a->name, name, sizeof(a->name));
+	nassets++;
+}
