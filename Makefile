@@ -47,24 +47,28 @@ build: $(BUILD)/elenchus.so $(BUILD)/swagger-ui/.done $(BUILD)/openapi.json \
 
 $(BUILD)/obj/lib/%.o: src/lib/%.c $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(MOD_CFLAGS) -I/usr/include/postgresql $(shell pkg-config --cflags $(EXTRACT_PKGS) 2>/dev/null | sed 's/-I/-isystem /g') -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(MOD_CFLAGS) -I/usr/include/postgresql $(shell pkg-config --cflags $(EXTRACT_PKGS) 2>/dev/null | sed 's/-I/-isystem /g') -c $< -o $@
 
 $(BUILD)/obj/mod/%.o: src/%.c $(wildcard src/*.h src/lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(MOD_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(MOD_CFLAGS) -c $< -o $@
 
 $(BUILD)/elenchus.so: $(MOD_OBJ) $(LIB_OBJ)
-	$(CC) -shared -o $@ $(MOD_OBJ) $(LIB_OBJ) $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) -shared -o $@ $(MOD_OBJ) $(LIB_OBJ) $(LIBS)
 
 $(BUILD)/elenchus-extract: $(EXTRACT_SRC) $(LIB_SRC) $(wildcard src/lib/*.h)
-	$(CC) $(CFLAGS_COMMON) -O2 $(shell pkg-config --cflags $(EXTRACT_PKGS) | sed 's/-I/-isystem /g') \
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_COMMON) -O2 $(shell pkg-config --cflags $(EXTRACT_PKGS) | sed 's/-I/-isystem /g') \
 		$(EXTRACT_SRC) $(LIB_SRC) -o $@ \
 		$(shell pkg-config --libs $(EXTRACT_PKGS)) $(LIBS)
 
 # The OpenAPI document is assembled from one fragment per API area.
 $(BUILD)/openapi.json: $(sort $(wildcard assets/openapi/*.json))
 	@mkdir -p $(BUILD)
-	jq -s 'reduce .[] as $$x ({}; . * $$x)' $^ > $@.tmp && mv $@.tmp $@
+	@jq -s 'reduce .[] as $$x ({}; . * $$x)' $^ > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/swagger-ui/.done:
 	@mkdir -p $(BUILD)/npm $(BUILD)/swagger-ui
@@ -78,16 +82,19 @@ $(BUILD)/swagger-ui/.done:
 # Tests: the pure code again, with sanitizers, linked into each suite.
 $(BUILD)/obj/tlib/%.o: src/lib/%.c $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(shell pkg-config --cflags $(EXTRACT_PKGS) 2>/dev/null | sed 's/-I/-isystem /g') -c $< -o $@
+	@echo "  CC      $< (tests)"
+	@$(CC) $(TEST_CFLAGS) $(shell pkg-config --cflags $(EXTRACT_PKGS) 2>/dev/null | sed 's/-I/-isystem /g') -c $< -o $@
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(TLIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $< $(TLIB_OBJ) -o $@ -lcriterion \
+	@echo "  LD      $@"
+	@$(CC) $(TEST_CFLAGS) $< $(TLIB_OBJ) -o $@ -lcriterion \
 		$(shell pkg-config --libs $(EXTRACT_PKGS) 2>/dev/null) $(LIBS)
 
 $(BUILD)/tests/e2e/%: tests/e2e/%.c $(E2E_LIB) $(wildcard tests/e2e/*.h) $(TLIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -Itests/e2e $< $(E2E_LIB) $(TLIB_OBJ) -o $@ -lcriterion \
+	@echo "  LD      $@"
+	@$(CC) $(TEST_CFLAGS) -Itests/e2e $< $(E2E_LIB) $(TLIB_OBJ) -o $@ -lcriterion \
 		$(shell pkg-config --libs $(EXTRACT_PKGS) 2>/dev/null) $(LIBS)
 
 tests-build: $(UNIT_BIN) $(E2E_BIN)

@@ -25,6 +25,7 @@ body_max=$(( ${MAX_UPLOAD_BYTES:-$(( ${MAX_UPLOAD_MB:-20} * 1048576 ))} + 209715
 sed -e "s|@UPSTREAM@|$upstream|" -e "s|@TLS_LISTEN@|127.0.0.1:$port|" \
     -e "s|@CERT@|$tls/cert.pem|" -e "s|@KEY@|$tls/key.pem|" \
     -e "s|@BODY_MAX@|$body_max|" \
+    -e "s|# @PROXY_BIND@|${NGINX_PROXY_BIND:+proxy_bind $NGINX_PROXY_BIND;}|" \
     "$ROOT/conf/nginx-site.conf" > "$dir/site.conf"
 
 cat > "$dir/nginx.conf" <<CONF

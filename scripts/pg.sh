@@ -47,7 +47,7 @@ createdb)
 	db=${2:?database name}
 	psql="psql -h $PG_DIR -p $PG_PORT -U postgres -X -q -v ON_ERROR_STOP=1"
 	if [ "${3:-}" = fresh ]; then
-		$psql -d postgres -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"
+		PGOPTIONS="-c client_min_messages=warning" $psql -d postgres -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"
 	fi
 	$psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" |
 	    grep -q 1 || $psql -d postgres -c "CREATE DATABASE \"$db\" OWNER elenchus"

@@ -123,6 +123,10 @@ rq_new(struct http_request *req, struct route *route)
 	rq_peer(req, peer, sizeof(peer));
 	netaddr_client_ip(&cfg, peer, rq_header(req, "x-forwarded-for"),
 	    rq->ip, sizeof(rq->ip));
+	rq->proto = "http";
+	h = rq_header(req, "x-forwarded-proto");
+	if (h != NULL && !strcmp(h, "https") && netaddr_trusted(&cfg, peer))
+		rq->proto = "https";
 	return (rq);
 }
 
@@ -600,13 +604,13 @@ rq_log(struct http_request *req, struct rq *rq)
 	(void)snprintf(ts + n, sizeof(ts) - n, ".%03ldZ",
 	    now.tv_nsec / 1000000);
 
-	line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:s, s:s*}",
+	line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:s, s:s, s:s*}",
 	    "time", ts, "request_id", rq->id,
 	    "method", rq_method_name(req->method),
 	    "path", req->path ? req->path : "",
 	    "status", req->status,
 	    "duration_ms", (double)(rq_now_us() - rq->start_us) / 1000.0,
-	    "ip", rq->ip,
+	    "ip", rq->ip, "proto", rq->proto,
 	    "user_id", rq->authed ? rq->user.id : NULL);
 	if (line == NULL)
 		return;

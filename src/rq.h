@@ -54,6 +54,7 @@ struct rq {
 	char				id[RQ_ID_MAX + 1];
 	u_int64_t			start_us;
 	char				ip[NETADDR_STRLEN + 1];
+	const char			*proto;
 	struct route			*route;
 	const struct route_method	*m;
 	int				phase;

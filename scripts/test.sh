@@ -1,0 +1,146 @@
+#!/bin/sh
+# make test: a fresh test database on the local cluster, the stand-in
+# providers, one Kore instance with nginx in front, then every Criterion
+# suite: unit first, then end-to-end (sequentially; the outage drill,
+# which stops PostgreSQL, sorts last).  Prints one summary line.
+#   test.sh [unit|e2e] [suite-name-filter]
+set -u
+. "$(dirname "$0")/env.sh"
+
+what=${1:-all}
+filter=${2:-}
+B=$ROOT/build
+T=$(mktemp -d /tmp/elenchus-test.XXXXXX)
+export E2E_TMP=$T
+pids=""
+passed=0
+failed=0
+failures=""
+
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	for p in $pids; do
+		kill -- "-$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	[ -n "${KEEP_TEST_TMP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+# Run one Criterion binary; add its synthesis to the totals.
+suite() {
+	name=$(basename "$1")
+	case "$name" in *"$filter"*) ;; *) return ;; esac
+	out=$T/$name.out
+	"$1" --jobs="${CRITERION_JOBS:-2}" --timeout=120 >"$out" 2>&1
+	rc=$?
+	syn=$(grep "Synthesis:" "$out" | tail -n 1)
+	p=$(echo "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+	f=$(echo "$syn" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
+	c=$(echo "$syn" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
+	p=${p:-0}; f=${f:-0}; c=${c:-0}
+	if [ -z "$syn" ] || [ "$rc" != 0 ] && [ "$f" = 0 ] && [ "$c" = 0 ]; then
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f + c))
+	if [ "$f" != 0 ] || [ "$c" != 0 ]; then
+		failures="$failures $name"
+		grep -v "^\[----\].*Running" "$out" | grep -E "\[FAIL\]|\[----\]|Assertion|CRASH|Timeout|Error|error" | head -n 60
+	fi
+	printf '%-28s %s\n' "$name" "${syn:-no synthesis (exit $rc)}"
+}
+
+if [ "$what" = all ] || [ "$what" = unit ]; then
+	echo "== unit suites"
+	for t in "$B"/tests/unit/test_*; do
+		[ -x "$t" ] && suite "$t"
+	done
+fi
+
+if [ "$what" = all ] || [ "$what" = e2e ]; then
+	echo "== end-to-end: PostgreSQL, stand-ins, Kore, nginx"
+	"$ROOT/scripts/pg.sh" start || exit 1
+	db=elenchus_test
+	"$ROOT/scripts/pg.sh" createdb "$db" fresh || exit 1
+	DATABASE_URL=$(local_db_url "$db")
+	export DATABASE_URL PG_DIR PG_PORT
+	ADMIN_EMAIL=admin@elenchus.test ADMIN_PASSWORD='Adm1n-Passw0rd!' \
+	    BCRYPT_COST=4 "$ROOT/scripts/migrate.sh" "$DATABASE_URL" \
+	    >/dev/null || exit 1
+
+	# Stand-ins for the external providers, when present.
+	if [ -f "$ROOT/tests/standins/llm_standin.py" ]; then
+		python3 -u "$ROOT/tests/standins/llm_standin.py" --port 0 \
+		    --openai-key test-openai-key --gemini-key test-gemini-key \
+		    >"$T/llm.out" 2>"$T/llm.err" &
+		pids="$pids $!"
+		for _ in $(seq 1 50); do
+			grep -q READY "$T/llm.out" 2>/dev/null && break
+			sleep 0.1
+		done
+		LLM_PORT=$(sed -n 's/^READY \([0-9]*\).*/\1/p' "$T/llm.out")
+		export E2E_LLM="http://127.0.0.1:$LLM_PORT"
+		export OPENAI_BASE_URL="$E2E_LLM/v1" OPENAI_API_KEY=test-openai-key
+		export GEMINI_BASE_URL="$E2E_LLM" GEMINI_API_KEY=test-gemini-key
+		export AI_PROVIDER=openai OPENAI_MODEL=gpt-test GEMINI_MODEL=gemini-test
+	fi
+	if [ -f "$ROOT/tests/standins/sms_standin.py" ]; then
+		python3 -u "$ROOT/tests/standins/sms_standin.py" --port 0 \
+		    >"$T/sms.out" 2>"$T/sms.err" &
+		pids="$pids $!"
+		for _ in $(seq 1 50); do
+			grep -q READY "$T/sms.out" 2>/dev/null && break
+			sleep 0.1
+		done
+		SMS_PORT=$(sed -n 's/^READY \([0-9]*\).*/\1/p' "$T/sms.out")
+		export E2E_SMS="http://127.0.0.1:$SMS_PORT"
+	fi
+
+	# The main instance: generous limits (suites that test limits
+	# start their own), cheap bcrypt, nginx as the only trusted proxy.
+	HTTP_PORT=$(free_port)
+	TLS_PORT=$(free_port)
+	export HTTP_PORT TLS_PORT
+	export ENVIRONMENT=test JWT_SECRET=e2e-secret-0123456789abcdef0123456789
+	export BCRYPT_COST=4 AUTH_RATE_LIMIT_PER_MINUTE=1000000
+	export RATE_LIMIT_PER_MINUTE=1000000 TRUSTED_PROXIES=127.0.0.2
+	export ALLOWED_ORIGINS="https://app.elenchus.test"
+	export ADMIN_EMAIL=admin@elenchus.test ADMIN_PASSWORD='Adm1n-Passw0rd!'
+	export NGINX_PROXY_BIND=127.0.0.2
+	"$ROOT/scripts/serve.sh" "$T/kore" >"$T/kore.log" 2>&1 &
+	pids="$pids $!"
+	"$ROOT/scripts/nginx.sh" "$T/nginx" "$TLS_PORT" \
+	    "127.0.0.1:$HTTP_PORT" >"$T/nginx.out" 2>&1 &
+	pids="$pids $!"
+	export E2E_BASE="http://127.0.0.1:$HTTP_PORT"
+	export E2E_TLS="https://127.0.0.1:$TLS_PORT"
+	export E2E_SERVER_LOG="$T/kore.log"
+	if ! wait_http "$E2E_BASE/live" 30 || ! wait_http "$E2E_TLS/live" 30; then
+		echo "server did not start:"; tail -n 30 "$T/kore.log"
+		tail -n 5 "$T/nginx.out" "$T/nginx/logs/error.log" 2>/dev/null
+		exit 1
+	fi
+	# Suites that start their own instances run beside it, from here.
+	unset HTTP_PORT
+	cd "$ROOT" || exit 1
+
+	for t in "$B"/tests/e2e/test_*; do
+		[ -x "$t" ] && suite "$t"
+	done
+
+	# A worker killed by the sandbox or a crash fails the run.
+	if grep -E "sandbox violation|seccomp violation| gone$|hdlr .* has caused" \
+	    "$T/kore.log" >/dev/null; then
+		echo "server log shows a dead worker:"
+		grep -E "sandbox violation|seccomp violation|gone|has caused" \
+		    "$T/kore.log" | head
+		failed=$((failed + 1))
+		failures="$failures worker-deaths"
+	fi
+fi
+
+echo
+[ -n "$failures" ] && echo "failed suites:$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,59 @@
+/*
+ * End-to-end test harness: HTTP to the real server (libcurl), JSON
+ * answers (jansson), and starting extra server instances when a test
+ * needs its own (other limits, outage drills).
+ *
+ * The suite runner (scripts/test.sh) exports E2E_BASE (Kore), E2E_TLS
+ * (nginx in front), DATABASE_URL, and the stand-ins' URLs.
+ */
+#ifndef ELENCHUS_HARNESS_H
+#define ELENCHUS_HARNESS_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <jansson.h>
+
+struct resp {
+	long		status;
+	char		*body;
+	size_t		len;
+	char		*headers;	/* raw header block, lower-cased names */
+	json_t		*json;		/* parsed body or NULL */
+	double		seconds;
+};
+
+struct srv {
+	pid_t		pid;
+	int		port;
+	char		base[64];
+	char		dir[128];
+};
+
+/* Request to E2E_BASE (or to base when given).  hdrs ends with NULL. */
+struct resp	*http_req(const char *method, const char *path,
+		    const char *const *hdrs, const char *body, size_t len);
+struct resp	*http_req_to(const char *base, const char *method,
+		    const char *path, const char *const *hdrs,
+		    const char *body, size_t len);
+struct resp	*http_get(const char *path);
+struct resp	*http_json(const char *method, const char *path,
+		    const char *token, const char *json);
+void		 resp_free(struct resp *);
+
+const char	*resp_header(struct resp *, const char *name);
+/* A value by dotted path: "data.items.0.id"; NULL if absent. */
+json_t		*jpath(json_t *, const char *path);
+const char	*jstr(struct resp *, const char *path);
+long long	 jint(struct resp *, const char *path);
+const char	*err_code(struct resp *);
+
+const char	*env_or(const char *name, const char *def);
+char		*uniq(const char *prefix);	/* a unique string, static */
+
+/* Start an instance with extra environment "K=V" entries (NULL ends). */
+int		 srv_start(struct srv *, const char *const *env);
+void		 srv_stop(struct srv *);
+int		 wait_status(const char *base, const char *path, long want,
+		    int seconds);
+
+#endif

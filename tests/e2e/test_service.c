@@ -1,0 +1,382 @@
+/*
+ * Service endpoints and the behaviour every route shares (API.md §1, §9),
+ * against the real server.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static void
+assert_common_headers(struct resp *r)
+{
+	cr_expect_not_null(resp_header(r, "x-request-id"));
+	cr_expect_str_eq(resp_header(r, "x-content-type-options"), "nosniff");
+	cr_expect_str_eq(resp_header(r, "x-frame-options"), "DENY");
+	cr_expect_str_eq(resp_header(r, "referrer-policy"), "no-referrer");
+	cr_expect_not_null(resp_header(r, "content-security-policy"));
+}
+
+static void
+assert_error(struct resp *r, long status, const char *code)
+{
+	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
+	    r->body);
+	cr_assert_not_null(r->json, "body is not JSON: %s", r->body);
+	cr_expect(json_is_false(jpath(r->json, "success")));
+	cr_expect_str_eq(err_code(r), code);
+	cr_expect_eq(jint(r, "status"), status);
+	cr_expect_str_eq(jstr(r, "request_id"),
+	    resp_header(r, "x-request-id"));
+	cr_expect(json_is_object(jpath(r->json, "error.details")));
+}
+
+/* Find the access-log line carrying this request id. */
+static json_t *
+log_line(const char *rid)
+{
+	char		line[8192];
+	FILE		*fp;
+	json_t		*j;
+	int		i;
+
+	for (i = 0; i < 50; i++) {
+		fp = fopen(env_or("E2E_SERVER_LOG", "/dev/null"), "r");
+		cr_assert_not_null(fp);
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			if (strstr(line, rid) == NULL || line[0] != '{')
+				continue;
+			(void)fclose(fp);
+			j = json_loads(line, 0, NULL);
+			cr_assert_not_null(j, "log line not JSON: %s", line);
+			return (j);
+		}
+		(void)fclose(fp);
+		(void)usleep(100000);
+	}
+	cr_assert_fail("no access-log line for %s", rid);
+	return (NULL);
+}
+
+Test(service, health_answers_envelope_without_database)
+{
+	struct resp	*r;
+
+	r = http_get("/health");
+	cr_assert_eq(r->status, 200);
+	cr_expect(json_is_true(jpath(r->json, "success")));
+	cr_expect_str_eq(jstr(r, "data.status"), "ok");
+	cr_expect_str_eq(jstr(r, "data.service"), "elenchus");
+	cr_expect_not_null(jstr(r, "data.version"));
+	cr_expect(json_is_integer(jpath(r->json, "data.uptime_s")));
+	cr_expect(json_is_array(jpath(r->json, "warnings")));
+	cr_expect_str_eq(resp_header(r, "content-type"),
+	    "application/json; charset=utf-8");
+	assert_common_headers(r);
+	resp_free(r);
+}
+
+Test(service, index_live_ready_and_db_health)
+{
+	struct resp	*r;
+
+	r = http_get("/");
+	cr_expect_eq(r->status, 200);
+	cr_expect_str_eq(jstr(r, "data.links.docs"), "/docs");
+	resp_free(r);
+
+	r = http_get("/live");
+	cr_expect_eq(r->status, 200);
+	resp_free(r);
+
+	r = http_get("/ready");
+	cr_expect_eq(r->status, 200, "%s", r->body);
+	cr_expect_str_eq(jstr(r, "data.status"), "ready");
+	resp_free(r);
+
+	r = http_get("/health/db");
+	cr_expect_eq(r->status, 200);
+	cr_expect(json_is_number(jpath(r->json, "data.latency_ms")));
+	resp_free(r);
+
+	r = http_get("/api/v1/health/detailed");
+	cr_expect_eq(r->status, 200);
+	cr_expect_str_eq(jstr(r, "data.status"), "ok");
+	cr_expect_str_eq(jstr(r, "data.database.status"), "ok");
+	cr_expect_not_null(jpath(r->json, "data.ai_service.configured"));
+	cr_expect_not_null(jstr(r, "data.sms.provider"));
+	cr_expect_not_null(jstr(r, "data.version"));
+	resp_free(r);
+
+	r = http_get("/api/v1/features");
+	cr_expect_eq(r->status, 200);
+	cr_expect(json_is_boolean(jpath(r->json, "data.registration")));
+	cr_expect(json_is_integer(jpath(r->json, "data.max_upload_bytes")));
+	resp_free(r);
+}
+
+Test(service, unknown_path_is_404_in_envelope)
+{
+	struct resp	*r;
+
+	r = http_get("/no/such/thing");
+	assert_error(r, 404, "not_found");
+	assert_common_headers(r);
+	resp_free(r);
+
+	r = http_json("POST", "/api/v1/nothing-here", NULL, "{}");
+	assert_error(r, 404, "not_found");
+	resp_free(r);
+}
+
+Test(service, wrong_method_is_405_with_allow)
+{
+	struct resp	*r;
+
+	r = http_req("DELETE", "/health", NULL, NULL, 0);
+	assert_error(r, 405, "method_not_allowed");
+	cr_expect_str_eq(resp_header(r, "allow"), "GET, HEAD, OPTIONS");
+	resp_free(r);
+
+	r = http_json("POST", "/metrics", NULL, "{}");
+	assert_error(r, 405, "method_not_allowed");
+	resp_free(r);
+}
+
+Test(service, head_answers_like_get_without_body)
+{
+	struct resp	*r;
+
+	r = http_req("HEAD", "/health", NULL, NULL, 0);
+	cr_expect_eq(r->status, 200);
+	cr_expect_eq(r->len, 0);
+	resp_free(r);
+}
+
+Test(service, request_id_is_echoed_when_sane_and_replaced_when_not)
+{
+	const char	*ok[] = { "X-Request-ID: client-id_1.2-abc", NULL };
+	const char	*bad[] = { "X-Request-ID: bad id <script>", NULL };
+	struct resp	*r;
+	const char	*id;
+	char		longid[200];
+	const char	*lng[2];
+
+	r = http_req("GET", "/health", ok, NULL, 0);
+	cr_expect_str_eq(resp_header(r, "x-request-id"), "client-id_1.2-abc");
+	resp_free(r);
+
+	r = http_req("GET", "/health", bad, NULL, 0);
+	id = resp_header(r, "x-request-id");
+	cr_assert_not_null(id);
+	cr_expect_eq(strlen(id), 32);
+	cr_expect_null(strstr(id, "script"));
+	resp_free(r);
+
+	memset(longid, 'a', sizeof(longid));
+	memcpy(longid, "X-Request-ID: ", 14);
+	longid[sizeof(longid) - 1] = '\0';
+	lng[0] = longid;
+	lng[1] = NULL;
+	r = http_req("GET", "/health", lng, NULL, 0);
+	cr_expect_eq(strlen(resp_header(r, "x-request-id")), 32);
+	resp_free(r);
+
+	r = http_get("/health");
+	cr_expect_eq(strlen(resp_header(r, "x-request-id")), 32);
+	resp_free(r);
+}
+
+Test(service, api_answers_are_not_cached)
+{
+	struct resp	*r;
+
+	r = http_get("/api/v1/features");
+	cr_expect_str_eq(resp_header(r, "cache-control"), "no-store");
+	resp_free(r);
+}
+
+Test(service, cors_preflight_for_allowed_origin_only)
+{
+	const char	*good[] = { "Origin: https://app.elenchus.test",
+	    "Access-Control-Request-Method: POST", NULL };
+	const char	*evil[] = { "Origin: https://evil.example",
+	    "Access-Control-Request-Method: POST", NULL };
+	struct resp	*r;
+
+	r = http_req("OPTIONS", "/api/v1/features", good, NULL, 0);
+	cr_expect_eq(r->status, 204);
+	cr_expect_str_eq(resp_header(r, "access-control-allow-origin"),
+	    "https://app.elenchus.test");
+	cr_expect_not_null(resp_header(r, "access-control-allow-methods"));
+	cr_expect_not_null(strstr(resp_header(r,
+	    "access-control-allow-headers"), "Authorization"));
+	resp_free(r);
+
+	r = http_req("OPTIONS", "/api/v1/features", evil, NULL, 0);
+	cr_expect_null(resp_header(r, "access-control-allow-origin"));
+	resp_free(r);
+
+	r = http_req("GET", "/api/v1/features", good, NULL, 0);
+	cr_expect_str_eq(resp_header(r, "access-control-allow-origin"),
+	    "https://app.elenchus.test");
+	cr_expect_str_eq(resp_header(r, "vary"), "Origin");
+	resp_free(r);
+
+	r = http_req("GET", "/api/v1/features", evil, NULL, 0);
+	cr_expect_null(resp_header(r, "access-control-allow-origin"));
+	resp_free(r);
+}
+
+Test(service, metrics_are_summed_over_all_workers)
+{
+	struct resp	*r;
+	const char	*p;
+	long long	before, after;
+	int		i;
+	const char	*key = "elenchus_http_requests_total{route=\"/live\","
+	    "status=\"200\"} ";
+
+	r = http_get("/metrics");
+	cr_assert_eq(r->status, 200);
+	cr_expect_not_null(strstr(resp_header(r, "content-type"),
+	    "text/plain"));
+	p = strstr(r->body, key);
+	before = p ? atoll(p + strlen(key)) : 0;
+	resp_free(r);
+
+	/* Each request on a new connection, spread across workers. */
+	for (i = 0; i < 60; i++)
+		resp_free(http_get("/live"));
+
+	r = http_get("/metrics");
+	p = strstr(r->body, key);
+	cr_assert_not_null(p, "%s", r->body);
+	after = atoll(p + strlen(key));
+	cr_expect_eq(after - before, 60, "before %lld after %lld", before,
+	    after);
+	cr_expect_not_null(strstr(r->body,
+	    "elenchus_http_request_duration_seconds_bucket{route=\"/live\""));
+	cr_expect_not_null(strstr(r->body, "elenchus_http_requests_in_flight"));
+	cr_expect_not_null(strstr(r->body, "elenchus_db_errors_total"));
+	cr_expect_not_null(strstr(r->body, "elenchus_job_queue_depth "));
+	resp_free(r);
+}
+
+Test(service, openapi_and_docs_are_served_offline)
+{
+	struct resp	*r;
+
+	r = http_get("/openapi.json");
+	cr_assert_eq(r->status, 200);
+	cr_assert_not_null(r->json);
+	cr_expect_str_eq(json_string_value(jpath(r->json, "openapi")),
+	    "3.1.0");
+	cr_expect_not_null(jpath(r->json, "paths./health"));
+	resp_free(r);
+
+	r = http_get("/docs");
+	cr_assert_eq(r->status, 200);
+	cr_expect_not_null(strstr(r->body, "swagger-ui"));
+	cr_expect_not_null(strstr(resp_header(r, "content-type"),
+	    "text/html"));
+	resp_free(r);
+
+	r = http_get("/docs/swagger-ui-bundle.js");
+	cr_expect_eq(r->status, 200);
+	cr_expect_gt(r->len, 100000);
+	resp_free(r);
+
+	r = http_get("/docs/init.js");
+	cr_expect_eq(r->status, 200);
+	cr_expect_not_null(strstr(r->body, "/openapi.json"));
+	resp_free(r);
+
+	r = http_get("/docs/nope.js");
+	assert_error(r, 404, "not_found");
+	resp_free(r);
+}
+
+Test(service, access_log_line_per_request)
+{
+	const char	*h[] = { "X-Request-ID: logcheck-", NULL };
+	char		hdr[128], *rid;
+	struct resp	*r;
+	json_t		*j;
+
+	rid = uniq("log-");
+	(void)snprintf(hdr, sizeof(hdr), "X-Request-ID: %s", rid);
+	h[0] = hdr;
+	r = http_req("GET", "/live?x=1", h, NULL, 0);
+	resp_free(r);
+
+	j = log_line(rid);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "method")),
+	    "GET");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "path")),
+	    "/live");
+	cr_expect_eq(json_integer_value(json_object_get(j, "status")), 200);
+	cr_expect(json_is_number(json_object_get(j, "duration_ms")));
+	cr_expect_not_null(json_object_get(j, "time"));
+	cr_expect_str_eq(json_string_value(json_object_get(j, "ip")),
+	    "127.0.0.1");
+	json_decref(j);
+}
+
+Test(service, forwarded_for_ignored_from_untrusted_peer)
+{
+	const char	*h[3];
+	char		hdr[128], *rid;
+	json_t		*j;
+
+	rid = uniq("xff-");
+	(void)snprintf(hdr, sizeof(hdr), "X-Request-ID: %s", rid);
+	h[0] = hdr;
+	h[1] = "X-Forwarded-For: 203.0.113.77";
+	h[2] = NULL;
+	resp_free(http_req("GET", "/live", h, NULL, 0));
+	j = log_line(rid);
+	/* The test instance trusts only nginx's 127.0.0.2. */
+	cr_expect_str_eq(json_string_value(json_object_get(j, "ip")),
+	    "127.0.0.1");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "proto")),
+	    "http");
+	json_decref(j);
+}
+
+Test(service, through_tls_proxy_client_ip_proto_and_hsts)
+{
+	const char	*h[3];
+	char		hdr[128], *rid;
+	struct resp	*r;
+	json_t		*j;
+
+	rid = uniq("tls-");
+	(void)snprintf(hdr, sizeof(hdr), "X-Request-ID: %s", rid);
+	h[0] = hdr;
+	h[1] = "X-Forwarded-For: 198.51.100.9";	/* spoofed by the client */
+	h[2] = NULL;
+	r = http_req_to(env_or("E2E_TLS", "https://127.0.0.1:8443"), "GET",
+	    "/health", h, NULL, 0);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_expect_not_null(resp_header(r, "strict-transport-security"));
+	cr_expect_str_eq(resp_header(r, "x-request-id"), rid);
+	resp_free(r);
+
+	j = log_line(rid);
+	/* nginx appends the real peer; the spoofed hop is not believed. */
+	cr_expect_str_eq(json_string_value(json_object_get(j, "ip")),
+	    "127.0.0.1");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "proto")),
+	    "https");
+	json_decref(j);
+
+	/* Plain HTTP straight to Kore carries no HSTS. */
+	r = http_get("/health");
+	cr_expect_null(resp_header(r, "strict-transport-security"));
+	resp_free(r);
+}
