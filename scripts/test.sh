@@ -17,12 +17,19 @@ passed=0
 failed=0
 failures=""
 
+dropdb_at_exit=""
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; done
 	for p in $pids; do
 		kill -- "-$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
+	if [ -n "$dropdb_at_exit" ]; then
+		PGOPTIONS="-c client_min_messages=warning" psql -X -q \
+		    -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres \
+		    -c "DROP DATABASE IF EXISTS \"$dropdb_at_exit\" WITH (FORCE)" \
+		    >/dev/null 2>&1
+	fi
 	[ -n "${KEEP_TEST_TMP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
@@ -61,8 +68,10 @@ fi
 if [ "$what" = all ] || [ "$what" = e2e ]; then
 	echo "== end-to-end: PostgreSQL, stand-ins, Kore, nginx"
 	"$ROOT/scripts/pg.sh" start || exit 1
-	db=elenchus_test
+	# A database of its own per run: runs may overlap on one cluster.
+	db=elenchus_test_$$
 	"$ROOT/scripts/pg.sh" createdb "$db" fresh || exit 1
+	dropdb_at_exit=$db
 	DATABASE_URL=$(local_db_url "$db")
 	export DATABASE_URL PG_DIR PG_PORT
 	ADMIN_EMAIL=admin@elenchus.test ADMIN_PASSWORD='Adm1n-Passw0rd!' \
