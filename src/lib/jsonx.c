@@ -65,7 +65,8 @@ jsonx_parse_object(const char *buf, size_t len, json_t **out)
 	if (!jsonx_depth_ok(buf, len, JSONX_MAX_DEPTH))
 		return (JSONX_TOO_DEEP);
 
-	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	    &err);
 	if (j == NULL) {
 		if (json_error_code(&err) == json_error_invalid_utf8)
 			return (JSONX_BAD_UTF8);

@@ -1,0 +1,74 @@
+/*
+ * UUID strings.  Ids travel as text in paths, JSON and JWT claims; a
+ * shape check before they reach SQL turns garbage into a clean 400/404
+ * instead of a PostgreSQL cast error.
+ */
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "uuid.h"
+
+static int	uuid_hexdigit(char);
+
+/*
+ * Returns 1 when s is a UUID in canonical text form: 36 characters,
+ * hex digits (either case) in groups 8-4-4-4-12 separated by '-'.  Any
+ * version and variant is accepted (ids are made by PostgreSQL too).
+ */
+int
+uuid_valid(const char *s)
+{
+	size_t		i;
+
+	if (s == NULL)
+		return (0);
+
+	for (i = 0; i < UUID_STRLEN; i++) {
+		if (s[i] == '\0')
+			return (0);
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return (0);
+		} else if (!uuid_hexdigit(s[i]))
+			return (0);
+	}
+
+	return (s[UUID_STRLEN] == '\0');
+}
+
+/*
+ * Writes a fresh random (version 4, RFC 9562) UUID in lower case into
+ * out, NUL-terminated.  Returns 0, or -1 when the CSPRNG fails (out is
+ * then an empty string).  The caller owns out.
+ */
+int
+uuid_generate(char out[UUID_STRLEN + 1])
+{
+	unsigned char	b[16];
+
+	out[0] = '\0';
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return (-1);
+
+	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;	/* variant 10 */
+
+	(void)snprintf(out, UUID_STRLEN + 1,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+	    b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+
+	return (0);
+}
+
+static int
+uuid_hexdigit(char c)
+{
+	return ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F'));
+}

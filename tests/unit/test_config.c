@@ -1,0 +1,147 @@
+/*
+ * Configuration from the environment and client IP selection
+ * (src/lib/config.c, src/lib/netaddr.c).
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "config.h"
+#include "netaddr.h"
+
+static const char *const *table;
+
+static const char *
+fake_env(const char *name)
+{
+	size_t	n, i;
+
+	n = strlen(name);
+	for (i = 0; table[i] != NULL; i++) {
+		if (!strncmp(table[i], name, n) && table[i][n] == '=')
+			return (table[i] + n + 1);
+	}
+	return (NULL);
+}
+
+static int
+load(struct config *c, const char *const *env, const char **what)
+{
+	table = env;
+	return (config_load(c, fake_env, what));
+}
+
+Test(config, defaults_match_the_contract)
+{
+	static const char *const env[] = { NULL };
+	struct config	c;
+	const char	*what;
+
+	cr_assert_eq(load(&c, env, &what), CONFIG_OK);
+	cr_expect_eq(c.http_port, 8080);
+	cr_expect_eq(c.tls_port, 8443);
+	cr_expect_eq(c.access_ttl_min, 30);
+	cr_expect_eq(c.refresh_ttl_days, 7);
+	cr_expect_eq(c.refresh_reuse_grace_s, 10);
+	cr_expect_eq(c.bcrypt_cost, 12);
+	cr_expect_eq(c.lockout_threshold, 5);
+	cr_expect_eq(c.auth_rate_per_min, 5);
+	cr_expect_eq(c.rate_per_min, 60);
+	cr_expect_eq(c.max_upload_bytes, 20u * 1024 * 1024);
+	cr_expect_eq(c.json_body_max, 1024u * 1024);
+	cr_expect_str_eq(c.sms_provider, "console");
+	cr_expect(c.jwt_secret_generated);
+	cr_expect_not(config_ai_configured(&c, "gemini"));
+	cr_expect_not(config_ai_configured(&c, "openai"));
+}
+
+Test(config, production_requires_a_long_jwt_secret)
+{
+	static const char *const none[] = { "ENVIRONMENT=production", NULL };
+	static const char *const shrt[] = { "ENVIRONMENT=production",
+	    "JWT_SECRET=short", NULL };
+	static const char *const good[] = { "ENVIRONMENT=production",
+	    "JWT_SECRET=0123456789abcdef0123456789abcdef", NULL };
+	struct config	c;
+	const char	*what;
+
+	cr_expect_eq(load(&c, none, &what), CONFIG_JWT_MISSING);
+	cr_expect_str_eq(what, "JWT_SECRET");
+	cr_expect_eq(load(&c, shrt, &what), CONFIG_JWT_SHORT);
+	cr_expect_eq(load(&c, good, &what), CONFIG_OK);
+	cr_expect(c.production);
+}
+
+Test(config, bad_numbers_and_lists_name_the_variable)
+{
+	static const char *const port[] = { "HTTP_PORT=80x", NULL };
+	static const char *const big[] = { "BCRYPT_COST=40", NULL };
+	static const char *const orig[] = { "ALLOWED_ORIGINS=ftp://x", NULL };
+	static const char *const prox[] = { "TRUSTED_PROXIES=10.0.0.0/33",
+	    NULL };
+	static const char *const sms[] = { "SMS_PROVIDER=pigeon", NULL };
+	struct config	c;
+	const char	*what;
+
+	cr_expect_eq(load(&c, port, &what), CONFIG_BAD_NUMBER);
+	cr_expect_str_eq(what, "HTTP_PORT");
+	cr_expect_eq(load(&c, big, &what), CONFIG_BAD_NUMBER);
+	cr_expect_eq(load(&c, orig, &what), CONFIG_BAD_LIST);
+	cr_expect_str_eq(what, "ALLOWED_ORIGINS");
+	cr_expect_eq(load(&c, prox, &what), CONFIG_BAD_LIST);
+	cr_expect_eq(load(&c, sms, &what), CONFIG_BAD_LIST);
+}
+
+Test(config, origins_and_ai_providers)
+{
+	static const char *const env[] = {
+	    "ALLOWED_ORIGINS= https://a.test , http://localhost:3000",
+	    "OPENAI_BASE_URL=http://127.0.0.1:8000/v1", NULL };
+	struct config	c;
+	const char	*what;
+
+	cr_assert_eq(load(&c, env, &what), CONFIG_OK);
+	cr_expect(config_origin_allowed(&c, "https://a.test"));
+	cr_expect(config_origin_allowed(&c, "http://localhost:3000"));
+	cr_expect_not(config_origin_allowed(&c, "https://b.test"));
+	cr_expect_not(config_origin_allowed(&c, NULL));
+	/* A local OpenAI-compatible server needs no key. */
+	cr_expect(config_ai_configured(&c, "openai"));
+	cr_expect_str_eq(c.ai_provider, "openai");
+}
+
+Test(netaddr, forwarded_for_only_behind_trusted_proxies)
+{
+	static const char *const env[] = {
+	    "TRUSTED_PROXIES=10.0.0.0/8, 127.0.0.2, fd00::/8", NULL };
+	struct config	c;
+	const char	*what;
+	char		ip[NETADDR_STRLEN + 1];
+
+	cr_assert_eq(load(&c, env, &what), CONFIG_OK);
+
+	netaddr_client_ip(&c, "127.0.0.1", "1.2.3.4", ip, sizeof(ip));
+	cr_expect_str_eq(ip, "127.0.0.1");	/* peer not trusted */
+
+	netaddr_client_ip(&c, "127.0.0.2", "1.2.3.4", ip, sizeof(ip));
+	cr_expect_str_eq(ip, "1.2.3.4");
+
+	/* The rightmost untrusted hop is the client; spoofs left of it
+	 * are ignored. */
+	netaddr_client_ip(&c, "10.1.2.3", "6.6.6.6, 1.2.3.4, 10.9.9.9",
+	    ip, sizeof(ip));
+	cr_expect_str_eq(ip, "1.2.3.4");
+
+	netaddr_client_ip(&c, "fd00::1", "2001:db8::7", ip, sizeof(ip));
+	cr_expect_str_eq(ip, "2001:db8::7");
+
+	/* Garbage in the header never becomes the client address. */
+	netaddr_client_ip(&c, "127.0.0.2", "<script>", ip, sizeof(ip));
+	cr_expect_str_eq(ip, "127.0.0.2");
+	netaddr_client_ip(&c, "127.0.0.2", "", ip, sizeof(ip));
+	cr_expect_str_eq(ip, "127.0.0.2");
+
+	/* All hops trusted: the leftmost is the client. */
+	netaddr_client_ip(&c, "10.0.0.1", "10.0.0.5, 10.0.0.6", ip,
+	    sizeof(ip));
+	cr_expect_str_eq(ip, "10.0.0.5");
+}

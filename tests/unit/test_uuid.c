@@ -1,0 +1,53 @@
+/*
+ * uuid.c: UUID shape check and version 4 generation.
+ */
+
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "uuid.h"
+
+Test(uuid, valid_accepts_canonical_text_in_either_case)
+{
+	cr_assert(uuid_valid("123e4567-e89b-12d3-a456-426614174000"));
+	cr_assert(uuid_valid("123E4567-E89B-12D3-A456-426614174000"));
+	cr_assert(uuid_valid("00000000-0000-0000-0000-000000000000"));
+}
+
+Test(uuid, valid_refuses_other_shapes)
+{
+	static const char	*bad[] = {
+		"",
+		"123e4567e89b12d3a456426614174000",
+		"{123e4567-e89b-12d3-a456-426614174000}",
+		"123e4567-e89b-12d3-a456-42661417400",
+		"123e4567-e89b-12d3-a456-4266141740000",
+		"123e4567-e89b-12d3-a456_426614174000",
+		"123e4567-e89b-12d3-a456-42661417400g",
+		"123e4567-e89b-12d3-a4564-26614174000",
+		" 123e4567-e89b-12d3-a456-42661417400",
+		"123e4567-e89b-12d3-a456-426614174000\n",
+	};
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_not(uuid_valid(bad[i]), "'%s'", bad[i]);
+	cr_assert_not(uuid_valid(NULL));
+}
+
+Test(uuid, generate_makes_distinct_lower_case_version_4)
+{
+	char	a[UUID_STRLEN + 1], b[UUID_STRLEN + 1];
+	int	i;
+
+	for (i = 0; i < 100; i++) {
+		cr_assert_eq(uuid_generate(a), 0);
+		cr_assert(uuid_valid(a), "%s", a);
+		cr_assert_eq(a[14], '4');
+		cr_assert(strchr("89ab", a[19]) != NULL, "%s", a);
+		cr_assert_eq(strspn(a, "0123456789abcdef-"), UUID_STRLEN);
+	}
+	cr_assert_eq(uuid_generate(b), 0);
+	cr_assert_str_neq(a, b);
+}
