@@ -31,6 +31,7 @@ E2E_SRC		:= $(sort $(wildcard tests/e2e/test_*.c))
 E2E_BIN		:= $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/e2e/%)
 E2E_LIB		:= $(filter-out $(E2E_SRC),$(wildcard tests/e2e/*.c))
 EXTRACT_SRC	:= $(wildcard src/extract/*.c)
+JOBS_SRC	:= $(sort $(wildcard src/jobs/*.c))
 EXTRACT_PKGS	:= poppler-glib libzip libxml-2.0
 SWAGGER_VER	:= 5.17.14
 PARSER_VER	:= 10.1.1
@@ -43,7 +44,8 @@ deps:
 	@scripts/deps.sh
 
 build: $(BUILD)/elenchus.so $(BUILD)/swagger-ui/.done $(BUILD)/openapi.json \
-	$(if $(EXTRACT_SRC),$(BUILD)/elenchus-extract)
+	$(if $(EXTRACT_SRC),$(BUILD)/elenchus-extract) \
+	$(if $(JOBS_SRC),$(BUILD)/elenchus-jobs)
 
 $(BUILD)/obj/lib/%.o: src/lib/%.c $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
@@ -58,6 +60,13 @@ $(BUILD)/obj/mod/%.o: src/%.c $(wildcard src/*.h src/lib/*.h)
 $(BUILD)/elenchus.so: $(MOD_OBJ) $(LIB_OBJ)
 	@echo "  LD      $@"
 	@$(CC) -shared -o $@ $(MOD_OBJ) $(LIB_OBJ) $(LIBS)
+
+# The background job runner: a plain process (no Kore), blocking libpq and
+# libcurl in its own threads, claiming jobs with FOR UPDATE SKIP LOCKED.
+$(BUILD)/elenchus-jobs: $(JOBS_SRC) $(LIB_OBJ) $(wildcard src/jobs/*.h src/lib/*.h)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_COMMON) -O2 -I/usr/include/postgresql $(JOBS_SRC) \
+		$(LIB_OBJ) -o $@ $(LIBS)
 
 $(BUILD)/elenchus-extract: $(EXTRACT_SRC) $(LIB_SRC) $(wildcard src/lib/*.h)
 	@echo "  LD      $@"
