@@ -11,6 +11,7 @@ what=${1:-all}
 filter=${2:-}
 B=$ROOT/build
 T=$(mktemp -d /tmp/elenchus-test.XXXXXX)
+chmod 755 "$T"	# the postgres user walks into it (outage drill)
 export E2E_TMP=$T
 pids=""
 passed=0
@@ -139,10 +140,10 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
 	done
 
 	# A worker killed by the sandbox or a crash fails the run.
-	if grep -E "sandbox violation|seccomp violation| gone$|hdlr .* has caused" \
+	if grep -E "sandbox violation|seccomp violation|\) gone|hdlr .* has caused" \
 	    "$T/kore.log" >/dev/null; then
 		echo "server log shows a dead worker:"
-		grep -E "sandbox violation|seccomp violation|gone|has caused" \
+		grep -E "sandbox violation|seccomp violation|\) gone|has caused" \
 		    "$T/kore.log" | head
 		failed=$((failed + 1))
 		failures="$failures worker-deaths"
