@@ -14,6 +14,7 @@ sed -e "s|^\tbind 127.0.0.1 8080$|\tbind $HTTP_HOST $HTTP_PORT|" \
     -e "s|^seccomp_tracing\t\tno$|seccomp_tracing\t\t${SECCOMP_TRACING:-no}|" \
     -e "s|^load\t\t./build/elenchus.so|load\t\t$ROOT/build/elenchus.so|" \
     "$ROOT/kore.conf" > "$dir/kore.conf"
+echo "pidfile $dir/kore.pid" >> "$dir/kore.conf"
 grep -q "bind $HTTP_HOST $HTTP_PORT" "$dir/kore.conf" ||
     { echo "serve.sh: kore.conf has no default bind line" >&2; exit 1; }
 cd "$ROOT"
