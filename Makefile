@@ -123,7 +123,7 @@ bench: deps build
 	@scripts/bench.sh
 
 lint:
-	cppcheck --quiet --enable=warning,performance,portability \
+	cppcheck --quiet -D__CPPCHECK__ --enable=warning,performance,portability \
 		--inline-suppr --error-exitcode=1 -Isrc -Isrc/lib src
 	clang-tidy --quiet $(MOD_SRC) $(LIB_SRC) -- $(CFLAGS_COMMON) \
 		$(KORE_FEATURES) -I/usr/include/postgresql \
