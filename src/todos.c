@@ -1,0 +1,446 @@
+/*
+ * Todos (API.md §4): /api/v1/users/{user_id}/todos and below.  Every
+ * request is one statement; PostgreSQL builds the JSON and it passes
+ * through untouched.  The path's user must be the caller (403 otherwise,
+ * admins excepted); a todo of another user under your own path is 404.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rq.h"
+#include "lib/uuid.h"
+
+/* Path segments: /api/v1/users/{user_id}/todos/{todo_id}/complete */
+#define TODO_SEG_USER		3
+#define TODO_SEG_TODO		5
+#define TODO_ID_MAX		(UUID_STRLEN + 2)
+
+#define TODO_TITLE_MIN		1
+#define TODO_TITLE_MAX		200
+#define TODO_DESC_MAX		1000
+
+/* What a body may carry, by operation. */
+#define TODO_IN_CREATE		0
+#define TODO_IN_REPLACE		1
+#define TODO_IN_PATCH		2
+#define TODO_IN_COMPLETE	3
+
+/* Query-string choices; index 0 is the default. */
+#define TODO_STATUS_N		3
+#define TODO_SORT_N		3
+#define TODO_ORDER_N		2
+#define TODO_CHOICES_MAX	64	/* "created_at, priority, title" */
+
+struct todo_in {
+	const char	*title;
+	const char	*description;
+	int		 desc_set;	/* description given (maybe null) */
+	const char	*priority;
+	int		 completed;
+	int		 completed_set;
+};
+
+static int	todo_list(struct http_request *, struct rq *);
+static int	todo_create(struct http_request *, struct rq *);
+static int	todo_get(struct http_request *, struct rq *);
+static int	todo_put(struct http_request *, struct rq *);
+static int	todo_patch(struct http_request *, struct rq *);
+static int	todo_delete(struct http_request *, struct rq *);
+static int	todo_complete(struct http_request *, struct rq *);
+
+static int	todo_owner(struct http_request *, struct rq *, char *,
+		    size_t);
+static int	todo_path(struct http_request *, struct rq *, char *,
+		    char *);
+static int	todo_body(struct http_request *, struct rq *, int,
+		    struct todo_in *);
+static int	todo_update(struct http_request *, struct rq *, int);
+static int	todo_answer(struct http_request *, struct rq *, int,
+		    const char *);
+static int	todo_choice(struct http_request *, const char *,
+		    const char *const *, struct verr *);
+
+ROUTE(page_todos, "/api/v1/users/{user_id}/todos",
+    { HTTP_METHOD_GET, todo_list, RQ_USER },
+    { HTTP_METHOD_POST, todo_create, RQ_USER })
+ROUTE(page_todo, "/api/v1/users/{user_id}/todos/{todo_id}",
+    { HTTP_METHOD_GET, todo_get, RQ_USER },
+    { HTTP_METHOD_PUT, todo_put, RQ_USER },
+    { HTTP_METHOD_PATCH, todo_patch, RQ_USER },
+    { HTTP_METHOD_DELETE, todo_delete, RQ_USER })
+ROUTE(page_todo_complete, "/api/v1/users/{user_id}/todos/{todo_id}/complete",
+    { HTTP_METHOD_PATCH, todo_complete, RQ_USER })
+
+static const char *const todo_priorities[] = { "high", "medium", "low",
+    NULL };
+static const char *const todo_statuses[] = { "all", "pending", "completed",
+    NULL };
+static const char *const todo_sorts[] = { "created_at", "priority", "title",
+    NULL };
+static const char *const todo_orders[] = { "desc", "asc", NULL };
+
+/* One todo as the API shows it, from the columns of a todos row. */
+#define TODO_JSON							\
+	"json_build_object('id', id, 'user_id', user_id, "		\
+	"'title', title, 'description', description, "			\
+	"'priority', priority, 'completed', completed, "		\
+	"'created_at', rfc3339(created_at), "				\
+	"'updated_at', rfc3339(updated_at), "				\
+	"'completed_at', rfc3339(completed_at))"
+
+static const char sql_todo_get[] =
+    "SELECT " TODO_JSON " FROM todos WHERE id = $1 AND user_id = $2";
+
+/* An unknown user (an admin's path) fails the foreign key: 404. */
+static const char sql_todo_create[] =
+    "INSERT INTO todos (user_id, title, description, priority, "
+    "completed, completed_at) "
+    "VALUES ($1, $2, $3, coalesce($4, 'medium'), "
+    "coalesce($5::boolean, false), "
+    "CASE WHEN $5::boolean THEN now() END) "
+    "RETURNING " TODO_JSON;
+
+/*
+ * PUT, PATCH and /complete: NULL keeps a column, except description,
+ * which $4 says to set (to $5, maybe NULL).  Completing keeps the first
+ * completed_at; un-completing clears it.
+ */
+static const char sql_todo_update[] =
+    "UPDATE todos SET "
+    "title = coalesce($3, title), "
+    "description = CASE WHEN $4::boolean THEN $5 ELSE description END, "
+    "priority = coalesce($6, priority), "
+    "completed = coalesce($7::boolean, completed), "
+    "completed_at = CASE WHEN $7::boolean IS NULL THEN completed_at "
+    "WHEN $7::boolean THEN coalesce(completed_at, now()) END, "
+    "updated_at = now() "
+    "WHERE id = $1 AND user_id = $2 "
+    "RETURNING " TODO_JSON;
+
+static const char sql_todo_delete[] =
+    "DELETE FROM todos WHERE id = $1 AND user_id = $2 "
+    "RETURNING json_build_object('deleted_id', id)";
+
+/*
+ * The list is one statement: the page (read in index order, stopping at
+ * offset + limit) and the total over the same predicate.  Selecting from
+ * users makes an unknown user (an admin's path) zero rows: 404.  Every
+ * filter and order is its own static statement, so each can use its
+ * index (and be prepared as it is).
+ */
+#define TODO_LIST(flt, ord)						\
+	"SELECT json_build_object("					\
+	"'items', coalesce((SELECT json_agg(" TODO_JSON			\
+	" ORDER BY " ord ") FROM (SELECT * FROM todos"			\
+	" WHERE user_id = $1" flt " ORDER BY " ord			\
+	" LIMIT $2::int OFFSET $3::int) t), '[]'::json), "		\
+	"'total', (SELECT count(*) FROM todos WHERE user_id = $1" flt	\
+	"), 'limit', $2::int, 'offset', $3::int, "			\
+	"'filters_applied', json_build_object('status', $4::text, "	\
+	"'sort_by', $5::text, 'order', $6::text)) "			\
+	"FROM users WHERE id = $1"
+
+#define TODO_F_ALL		""
+#define TODO_F_PENDING		" AND completed = false"
+#define TODO_F_DONE		" AND completed = true"
+
+#define TODO_O_CREATED_DESC	"created_at DESC, id DESC"
+#define TODO_O_CREATED_ASC	"created_at, id"
+#define TODO_O_PRIO_DESC	"priority_rank DESC, created_at DESC, id DESC"
+#define TODO_O_PRIO_ASC		"priority_rank, created_at, id"
+#define TODO_O_TITLE_DESC	"title DESC, id DESC"
+#define TODO_O_TITLE_ASC	"title, id"
+
+#define TODO_LIST_SORTS(flt)						\
+	{ { TODO_LIST(flt, TODO_O_CREATED_DESC),			\
+	    TODO_LIST(flt, TODO_O_CREATED_ASC) },			\
+	  { TODO_LIST(flt, TODO_O_PRIO_DESC),				\
+	    TODO_LIST(flt, TODO_O_PRIO_ASC) },				\
+	  { TODO_LIST(flt, TODO_O_TITLE_DESC),				\
+	    TODO_LIST(flt, TODO_O_TITLE_ASC) } }
+
+/* [status][sort_by][order], in the order of the choice arrays above. */
+static const char *const sql_todo_list[TODO_STATUS_N][TODO_SORT_N]
+    [TODO_ORDER_N] = {
+	TODO_LIST_SORTS(TODO_F_ALL),
+	TODO_LIST_SORTS(TODO_F_PENDING),
+	TODO_LIST_SORTS(TODO_F_DONE),
+};
+
+static int
+todo_list(struct http_request *req, struct rq *rq)
+{
+	struct verr	v;
+	const char	*params[6];
+	char		uid[TODO_ID_MAX], lim[16], off[16];
+	int		limit, offset, status, sort, order;
+
+	if (rq->step == 0) {
+		if (!todo_owner(req, rq, uid, sizeof(uid)))
+			return (KORE_RESULT_OK);
+		verr_init(&v);
+		status = todo_choice(req, "status", todo_statuses, &v);
+		sort = todo_choice(req, "sort_by", todo_sorts, &v);
+		order = todo_choice(req, "order", todo_orders, &v);
+		(void)rq_paging(req, rq, &v, &limit, &offset);
+		if (verr_count(&v))
+			return (rq_invalid(req, rq, &v));
+		verr_clear(&v);
+
+		(void)snprintf(lim, sizeof(lim), "%d", limit);
+		(void)snprintf(off, sizeof(off), "%d", offset);
+		params[0] = uid;
+		params[1] = lim;
+		params[2] = off;
+		params[3] = todo_statuses[status];
+		params[4] = todo_sorts[sort];
+		params[5] = todo_orders[order];
+		db_start(req, &rq->q, sql_todo_list[status][sort][order], 6,
+		    params);
+		rq->step = 1;
+	}
+	return (todo_answer(req, rq, 200, "Todos"));
+}
+
+static int
+todo_create(struct http_request *req, struct rq *rq)
+{
+	struct todo_in	in;
+	const char	*params[5];
+	char		uid[TODO_ID_MAX];
+
+	if (rq->step == 0) {
+		if (!todo_owner(req, rq, uid, sizeof(uid)))
+			return (KORE_RESULT_OK);
+		if (!todo_body(req, rq, TODO_IN_CREATE, &in))
+			return (KORE_RESULT_OK);
+		params[0] = uid;
+		params[1] = in.title;
+		params[2] = in.description;
+		params[3] = in.priority;
+		params[4] = in.completed_set ?
+		    (in.completed ? "true" : "false") : NULL;
+		db_start(req, &rq->q, sql_todo_create, 5, params);
+		rq->step = 1;
+	}
+	return (todo_answer(req, rq, 201, "Todo created"));
+}
+
+static int
+todo_get(struct http_request *req, struct rq *rq)
+{
+	const char	*params[2];
+	char		uid[TODO_ID_MAX], tid[TODO_ID_MAX];
+
+	if (rq->step == 0) {
+		if (!todo_path(req, rq, uid, tid))
+			return (KORE_RESULT_OK);
+		params[0] = tid;
+		params[1] = uid;
+		db_start(req, &rq->q, sql_todo_get, 2, params);
+		rq->step = 1;
+	}
+	return (todo_answer(req, rq, 200, "Todo"));
+}
+
+static int
+todo_put(struct http_request *req, struct rq *rq)
+{
+	return (todo_update(req, rq, TODO_IN_REPLACE));
+}
+
+static int
+todo_patch(struct http_request *req, struct rq *rq)
+{
+	return (todo_update(req, rq, TODO_IN_PATCH));
+}
+
+static int
+todo_complete(struct http_request *req, struct rq *rq)
+{
+	return (todo_update(req, rq, TODO_IN_COMPLETE));
+}
+
+static int
+todo_delete(struct http_request *req, struct rq *rq)
+{
+	const char	*params[2];
+	char		uid[TODO_ID_MAX], tid[TODO_ID_MAX];
+
+	if (rq->step == 0) {
+		if (!todo_path(req, rq, uid, tid))
+			return (KORE_RESULT_OK);
+		params[0] = tid;
+		params[1] = uid;
+		db_start(req, &rq->q, sql_todo_delete, 2, params);
+		rq->step = 1;
+	}
+	return (todo_answer(req, rq, 200, "Todo deleted"));
+}
+
+/* PUT, PATCH and /complete differ only in what the body must carry. */
+static int
+todo_update(struct http_request *req, struct rq *rq, int mode)
+{
+	struct todo_in	in;
+	const char	*params[7];
+	char		uid[TODO_ID_MAX], tid[TODO_ID_MAX];
+
+	if (rq->step == 0) {
+		if (!todo_path(req, rq, uid, tid))
+			return (KORE_RESULT_OK);
+		if (!todo_body(req, rq, mode, &in))
+			return (KORE_RESULT_OK);
+		params[0] = tid;
+		params[1] = uid;
+		params[2] = in.title;
+		params[3] = in.desc_set ? "true" : "false";
+		params[4] = in.description;
+		params[5] = in.priority;
+		params[6] = in.completed_set ?
+		    (in.completed ? "true" : "false") : NULL;
+		db_start(req, &rq->q, sql_todo_update, 7, params);
+		rq->step = 1;
+	}
+	return (todo_answer(req, rq, 200, "Todo updated"));
+}
+
+/*
+ * The path's user_id into uid (len bytes), checked against the caller.
+ * Returns 1 to go on; 0 when the answer (403 or 404) has been sent.
+ */
+static int
+todo_owner(struct http_request *req, struct rq *rq, char *uid, size_t len)
+{
+	int		valid;
+
+	valid = rq_path_id(req, TODO_SEG_USER, uid, len) && uuid_valid(uid);
+	if (valid && strcasecmp(uid, rq->user.id) == 0)
+		return (1);
+	if (!rq->user.admin) {
+		(void)rq_error(req, rq, 403, "forbidden",
+		    "These todos belong to another user", NULL);
+		return (0);
+	}
+	if (!valid) {
+		(void)rq_not_found(req, rq);
+		return (0);
+	}
+	return (1);
+}
+
+/* The owner as todo_owner, then the todo id (404 when malformed). */
+static int
+todo_path(struct http_request *req, struct rq *rq, char *uid, char *tid)
+{
+	if (!todo_owner(req, rq, uid, TODO_ID_MAX))
+		return (0);
+	if (!rq_path_id(req, TODO_SEG_TODO, tid, TODO_ID_MAX) ||
+	    !uuid_valid(tid)) {
+		(void)rq_not_found(req, rq);
+		return (0);
+	}
+	return (1);
+}
+
+/*
+ * Read and validate the body for mode into in (strings borrowed from the
+ * request's body).  Every bad field is reported.  Returns 1 to go on; 0
+ * when the 400 (or 413) has been sent.
+ */
+static int
+todo_body(struct http_request *req, struct rq *rq, int mode,
+    struct todo_in *in)
+{
+	struct verr	v;
+	json_t		*obj;
+	int		need_title, need_prio;
+
+	memset(in, 0, sizeof(*in));
+	if (rq_json(req, rq, &obj) != KORE_RESULT_OK)
+		return (0);
+
+	verr_init(&v);
+	if (mode == TODO_IN_COMPLETE) {
+		(void)jsonx_get_bool(obj, "completed", JF_REQUIRED, &v,
+		    &in->completed, &in->completed_set);
+	} else {
+		/* POST needs a title, PUT a title and a priority. */
+		need_title = mode == TODO_IN_PATCH ? 0 : JF_REQUIRED;
+		need_prio = mode == TODO_IN_REPLACE ? JF_REQUIRED : 0;
+		(void)jsonx_get_str(obj, "title", need_title | JF_NOTBLANK,
+		    TODO_TITLE_MIN, TODO_TITLE_MAX, &v, &in->title);
+		(void)jsonx_get_str(obj, "description", JF_NULLABLE, 0,
+		    TODO_DESC_MAX, &v, &in->description);
+		(void)jsonx_get_enum(obj, "priority", need_prio,
+		    todo_priorities, &v, &in->priority);
+		(void)jsonx_get_bool(obj, "completed", 0, &v,
+		    &in->completed, &in->completed_set);
+		/* A full replacement without description clears it. */
+		in->desc_set = mode == TODO_IN_REPLACE ||
+		    json_object_get(obj, "description") != NULL;
+	}
+	if (verr_count(&v)) {
+		(void)rq_invalid(req, rq, &v);
+		return (0);
+	}
+	verr_clear(&v);
+	return (1);
+}
+
+/*
+ * Wait for the one statement and pass its single JSON value through.  No
+ * row is 404; a missing user (foreign key, admin path) is 404 too.
+ */
+static int
+todo_answer(struct http_request *req, struct rq *rq, int status,
+    const char *message)
+{
+	int		r;
+
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAIL) {
+		if (db_sqlstate_is(&rq->q, "23503"))
+			return (rq_not_found(req, rq));
+		return (rq_db_error(req, rq));
+	}
+	if (db_rows(&rq->q) == 0)
+		return (rq_not_found(req, rq));
+	return (rq_ok_raw(req, rq, status, message, db_val(&rq->q, 0, 0),
+	    (size_t)db_len(&rq->q, 0, 0)));
+}
+
+/*
+ * The index in allowed of query parameter name; 0 (the default) when
+ * absent, with an invalid_choice added to v when not one of them.
+ */
+static int
+todo_choice(struct http_request *req, const char *name,
+    const char *const *allowed, struct verr *v)
+{
+	const char	*s;
+	char		one[TODO_CHOICES_MAX];
+	size_t		off;
+	int		i, n;
+
+	if ((s = rq_query(req, name)) == NULL)
+		return (0);
+	for (i = 0; allowed[i] != NULL; i++) {
+		if (!strcmp(allowed[i], s))
+			return (i);
+	}
+	off = 0;
+	one[0] = '\0';
+	for (i = 0; allowed[i] != NULL && off < sizeof(one); i++) {
+		n = snprintf(one + off, sizeof(one) - off, "%s%s",
+		    i ? ", " : "", allowed[i]);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	verr_add(v, name, "invalid_choice", "%s must be one of: %s", name,
+	    one);
+	return (0);
+}
