@@ -64,8 +64,12 @@ UID_=$(echo "$login" | jq -r .data.user.id)
 [ -n "$TOKEN" ] && [ "$TOKEN" != null ] || { echo "login failed: $login"; exit 1; }
 TODO=$(psql "$DATABASE_URL" -XAtc "SELECT id FROM todos WHERE user_id = '$UID_' LIMIT 1")
 
+# Resident memory (KiB) of this instance's Kore workers.
 rss() {
-	ps -o rss=,args= -C kore | awk '/wrk/ {printf "%s%d", sep, $1; sep=" "}'
+	parent=$(cat "$T/kore/kore.pid")
+	for p in $(pgrep -P "$parent"); do
+		ps -o rss= -p "$p"
+	done | awk '{printf "%s%d", sep, $1; sep=" "}'
 }
 RSS_BEFORE=$(rss)
 
@@ -107,8 +111,8 @@ SELECT json_build_object('id', id, 'user_id', user_id, 'title', title, 'descript
 SQL
 pgb() {
 	"$PGBIN/pgbench" -n -M "$1" -c "$CONNS" -j "$THREADS" -T "$SECS" \
-	    -f "$T/get.sql" "$DATABASE_URL" 2>/dev/null |
-	    sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+	    -f "$T/get.sql" "$DATABASE_URL" >"$T/pgbench-$1.txt" 2>&1
+	sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$T/pgbench-$1.txt"
 }
 PGB_EXT=$(pgb extended)
 PGB_PREP=$(pgb prepared)

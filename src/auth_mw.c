@@ -1,13 +1,226 @@
 /*
- * Authentication middleware.  Until accounts exist (issue 3) there is no
- * way to obtain a token, so every protected method is refused.
+ * Authentication middleware.  A Bearer access token is checked in C
+ * (HS256 signature, exp); then the session:
+ *
+ * - a session this worker knows to be revoked (src/revoke.c) is refused
+ *   at once, without the database;
+ * - while the revocation cache is live, a request for a session this
+ *   worker has already checked in the database, within the worker's
+ *   local share of the per-user rate limit (src/ratelimit.c), needs no
+ *   database at all: logout, deactivation and soft delete revoke the
+ *   sessions (a trigger does it for any writer) and reach every worker
+ *   through the NOTIFY;
+ * - otherwise one statement adds to the per-user counter in rate_limits
+ *   and reads the session and its user by primary key, so revocation,
+ *   deactivation and soft delete also bite inside the NOTIFY window;
+ * - methods flagged RQ_NOLIMIT skip the counter;
+ * - RQ_ADMIN methods always take the statement: admin rights come from
+ *   users.is_superuser as it is now, not from the token's role claim, so
+ *   a demoted admin loses them on the next request.
  */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
 #include "auth_mw.h"
+#include "ratelimit.h"
+#include "revoke.h"
+#include "lib/jwt.h"
+
+#define AUTH_KEY_MAX		(NETADDR_STRLEN + AUTH_ENDPOINT_MAX + 16)
+
+static int	auth_unauthorized(struct http_request *, struct rq *,
+		    const char *, const char *);
+static int	auth_limited(struct http_request *, struct rq *, long);
+static void	auth_rl(struct rq *, long, const char *, const char *);
+
+/*
+ * $1 session id, $2 user id, $3 counter key, $4 what to add to the
+ * counter: this request plus what this worker counted locally (0: none).
+ * No row: the session no longer exists (its user was purged).
+ */
+static const char sql_auth_check[] =
+    "WITH s AS ("
+    "SELECT s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active "
+    "AND u.deleted_at IS NULL AS ok, u.is_superuser, u.role "
+    "FROM sessions s JOIN users u ON u.id = s.user_id "
+    "WHERE s.id = $1::uuid AND s.user_id = $2::uuid), "
+    "r AS (INSERT INTO rate_limits AS rl (key, window_start, count) "
+    "SELECT $3, date_trunc('minute', now()), $4::int FROM s "
+    "WHERE s.ok AND $4::int > 0 "
+    "ON CONFLICT (key, window_start) DO UPDATE SET count = rl.count + "
+    "excluded.count "
+    "RETURNING count, extract(epoch FROM window_start)::bigint + 60 "
+    "AS reset) "
+    "SELECT s.ok, s.is_superuser, s.role, r.count, r.reset "
+    "FROM s LEFT JOIN r ON true";
+
+static const char sql_ip_limit[] =
+    "INSERT INTO rate_limits AS rl (key, window_start, count) "
+    "VALUES ($1, date_trunc('minute', now()), 1) "
+    "ON CONFLICT (key, window_start) DO UPDATE SET count = rl.count + 1 "
+    "RETURNING count, extract(epoch FROM window_start)::bigint + 60";
 
 int
 auth_require(struct http_request *req, struct rq *rq)
 {
-	(void)rq_error(req, rq, 401, "unauthorized",
-	    "Authentication required", NULL);
+	struct jwt_claims	 c;
+	const char		*h, *params[4];
+	char			 key[AUTH_KEY_MAX], add[32];
+	enum jwt_result		 jr;
+	int			 level, nolimit, r;
+
+	level = rq->m->flags & 0x0f;
+	nolimit = (rq->m->flags & RQ_NOLIMIT) != 0;
+
+	if (rq->step == 0) {
+		h = rq_header(req, "authorization");
+		if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+			return (auth_unauthorized(req, rq, "unauthorized",
+			    "Authentication required"));
+		for (h += 7; *h == ' '; h++)
+			;
+		jr = jwt_verify(h, (const unsigned char *)cfg.jwt_secret,
+		    strlen(cfg.jwt_secret), time(NULL), &c);
+		if (jr == JWT_EXPIRED)
+			return (auth_unauthorized(req, rq, "token_expired",
+			    "The access token has expired"));
+		if (jr != JWT_OK)
+			return (auth_unauthorized(req, rq, "unauthorized",
+			    "Invalid access token"));
+		if (revoke_has(c.sid))
+			return (auth_unauthorized(req, rq, "token_revoked",
+			    "The session has been revoked"));
+
+		(void)kore_strlcpy(rq->user.id, c.sub, sizeof(rq->user.id));
+		(void)kore_strlcpy(rq->user.sid, c.sid, sizeof(rq->user.sid));
+		(void)kore_strlcpy(rq->user.role, c.role,
+		    sizeof(rq->user.role));
+		rq->user.admin = !strcmp(c.role, "admin");
+
+		/*
+		 * While the revocation cache is live, a request within this
+		 * worker's local share of the rate limit needs no database
+		 * at all (src/ratelimit.c).
+		 */
+		(void)snprintf(key, sizeof(key), "user:%s", rq->user.id);
+		if (level != RQ_ADMIN && revoke_live() &&
+		    revoke_known(c.sid, c.sub) && (nolimit ||
+		    ratelimit_local(rq, key, cfg.rate_per_min))) {
+			rq->authed = 1;
+			return (RQ_CONT);
+		}
+
+		(void)snprintf(add, sizeof(add), "%ld", nolimit ? 0 :
+		    1 + ratelimit_take(key));
+		params[0] = rq->user.sid;
+		params[1] = rq->user.id;
+		params[2] = key;
+		params[3] = add;
+		db_start(req, &rq->q, sql_auth_check, 4, params);
+		rq->step = 1;
+	}
+
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (RQ_WAIT);
+	if (r == DB_FAIL) {
+		(void)rq_db_error(req, rq);
+		return (RQ_DONE);
+	}
+	if (db_rows(&rq->q) != 1 || strcmp(db_val(&rq->q, 0, 0), "t") != 0)
+		return (auth_unauthorized(req, rq, "token_revoked",
+		    "The session has been revoked"));
+
+	revoke_remember(rq->user.sid, rq->user.id);
+	rq->user.admin = !strcmp(db_val(&rq->q, 0, 1), "t");
+	(void)kore_strlcpy(rq->user.role, rq->user.admin ? "admin" :
+	    db_val(&rq->q, 0, 2), sizeof(rq->user.role));
+	if (!nolimit) {
+		auth_rl(rq, cfg.rate_per_min, db_val(&rq->q, 0, 3),
+		    db_val(&rq->q, 0, 4));
+		(void)snprintf(key, sizeof(key), "user:%s", rq->user.id);
+		if (db_val(&rq->q, 0, 3) != NULL)
+			ratelimit_seen(key, strtol(db_val(&rq->q, 0, 3), NULL,
+			    10), strtol(db_val(&rq->q, 0, 4), NULL, 10));
+		if (rq->rl_remaining < 0)
+			return (auth_limited(req, rq, rq->rl_reset));
+	}
+	rq->authed = 1;
+	if (level == RQ_ADMIN && !rq->user.admin) {
+		(void)rq_error(req, rq, 403, "forbidden",
+		    "Administrator rights required", NULL);
+		return (RQ_DONE);
+	}
+	return (RQ_CONT);
+}
+
+int
+auth_ip_limit(struct http_request *req, struct rq *rq, const char *endpoint)
+{
+	const char	*params[1];
+	char		 key[AUTH_KEY_MAX];
+	int		 r;
+
+	if (!rq->q.busy) {
+		(void)snprintf(key, sizeof(key), "ip:%s:%.*s", rq->ip,
+		    AUTH_ENDPOINT_MAX, endpoint);
+		params[0] = key;
+		db_start(req, &rq->q, sql_ip_limit, 1, params);
+	}
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (RQ_WAIT);
+	if (r == DB_FAIL) {
+		(void)rq_db_error(req, rq);
+		return (RQ_DONE);
+	}
+	if (db_rows(&rq->q) != 1) {
+		(void)rq_error(req, rq, 500, "internal_error",
+		    "Internal server error", NULL);
+		return (RQ_DONE);
+	}
+	auth_rl(rq, cfg.auth_rate_per_min, db_val(&rq->q, 0, 0),
+	    db_val(&rq->q, 0, 1));
+	if (rq->rl_remaining < 0)
+		return (auth_limited(req, rq, rq->rl_reset));
+	return (RQ_CONT);
+}
+
+/* Fill the X-RateLimit-* values from a counter row. */
+static void
+auth_rl(struct rq *rq, long limit, const char *count, const char *reset)
+{
+	if (count == NULL || reset == NULL)
+		return;
+	rq->rl_set = 1;
+	rq->rl_limit = limit;
+	rq->rl_remaining = limit - strtol(count, NULL, 10);
+	rq->rl_reset = strtol(reset, NULL, 10);
+}
+
+static int
+auth_limited(struct http_request *req, struct rq *rq, long reset)
+{
+	char		num[32];
+	long		wait;
+
+	wait = reset - (long)time(NULL);
+	if (wait < 1)
+		wait = 1;
+	(void)snprintf(num, sizeof(num), "%ld", wait);
+	http_response_header(req, "retry-after", num);
+	(void)rq_error(req, rq, 429, "rate_limited", "Too many requests",
+	    json_pack("{s:i, s:i}", "limit", (json_int_t)rq->rl_limit,
+	    "retry_after", (json_int_t)wait));
+	return (RQ_DONE);
+}
+
+static int
+auth_unauthorized(struct http_request *req, struct rq *rq, const char *code,
+    const char *message)
+{
+	(void)rq_error(req, rq, 401, code, message, NULL);
 	return (RQ_DONE);
 }

@@ -1,13 +1,33 @@
 /*
  * Authentication of protected methods: the Bearer token, the session's
- * revocation state and the per-user rate limit.
+ * revocation state and the per-user rate limit; and the per-IP limit of
+ * the public auth endpoints.
  */
 #ifndef ELENCHUS_AUTH_MW_H
 #define ELENCHUS_AUTH_MW_H
 
 #include "rq.h"
 
-/* RQ_CONT: rq->user is set; RQ_WAIT: retry later; RQ_DONE: answered. */
+/* Longest endpoint name in an IP rate-limit key. */
+#define AUTH_ENDPOINT_MAX	32
+
+/*
+ * RQ_CONT: rq->user is set; RQ_WAIT: retry later; RQ_DONE: answered.
+ * Runs in the dispatcher's phase 1 (it uses rq->step and rq->q).
+ */
 int	auth_require(struct http_request *, struct rq *);
+
+/*
+ * The per client IP and endpoint limit (AUTH_RATE_LIMIT_PER_MINUTE) of
+ * unauthenticated auth endpoints, shared by every worker and instance
+ * (table rate_limits, key "ip:<ip>:<endpoint>", fixed one-minute
+ * windows).  Call it first, in your step 0, before any other query, as
+ * long as it answers RQ_WAIT (return KORE_RESULT_RETRY); RQ_DONE means
+ * it has answered (429 rate_limited with Retry-After, or 503/500):
+ * return KORE_RESULT_OK; RQ_CONT: go on (the X-RateLimit-* headers are
+ * set).  It uses rq->q.  Endpoints with a Bearer token are limited per
+ * user by auth_require instead; the phone endpoints may use both.
+ */
+int	auth_ip_limit(struct http_request *, struct rq *, const char *);
 
 #endif

@@ -19,6 +19,8 @@
 #include <openssl/rand.h>
 
 #include "rq.h"
+#include <kore/tasks.h>
+
 #include "auth_mw.h"
 #include "metrics.h"
 
@@ -130,19 +132,29 @@ rq_new(struct http_request *req, struct route *route)
 	return (rq);
 }
 
-/* Kore may call this more than once (pending tasks): keep it idempotent. */
+/*
+ * Kore calls this when it frees the request, and again later when tasks
+ * were still running: log once, and free the handler's state only when
+ * no task can still be writing into it.
+ */
 static void
 rq_free(struct http_request *req)
 {
-	struct rq	*rq;
+	struct kore_task	*t;
+	struct rq		*rq;
 
-	if ((rq = req->hdlr_extra) == NULL || rq->logged)
+	if ((rq = req->hdlr_extra) == NULL)
 		return;
-	rq->logged = 1;
-
-	rq_log(req, rq);
-	metrics_request_end(rq->route->metric_id, req->status,
-	    rq_now_us() - rq->start_us);
+	if (!rq->logged) {
+		rq->logged = 1;
+		rq_log(req, rq);
+		metrics_request_end(rq->route->metric_id, req->status,
+		    rq_now_us() - rq->start_us);
+	}
+	LIST_FOREACH(t, &req->tasks, rlist) {
+		if (!kore_task_finished(t))
+			return;
+	}
 
 	if (rq->st != NULL) {
 		if (rq->st_free != NULL)

@@ -72,7 +72,15 @@ config_load(struct config *cfg, const char *(*env)(const char *),
 	INT("EXTRACT_TIMEOUT_S", 30, 1, 600, cfg->extract_timeout_s);
 	INT("JOB_TIMEOUT_S", 300, 5, 3600, cfg->job_timeout_s);
 	INT("JOB_MAX_ATTEMPTS", 3, 1, 20, cfg->job_max_attempts);
+	INT("JOB_THREADS", 2, 1, 64, cfg->job_threads);
+	/* Second-granular overrides, for tests of expiry (0: use _MIN). */
+	INT("ACCESS_TOKEN_TTL_S", 0, 0, 24 * 3600, cfg->access_ttl_s);
+	INT("LOCKOUT_WINDOW_S", 0, 0, 24 * 3600, cfg->lockout_window_s);
 #undef INT
+	if (cfg->access_ttl_s == 0)
+		cfg->access_ttl_s = cfg->access_ttl_min * 60;
+	if (cfg->lockout_window_s == 0)
+		cfg->lockout_window_s = cfg->lockout_window_min * 60;
 
 	cfg->max_upload_bytes = (size_t)upload_mib * 1024 * 1024;
 	if ((v = env("MAX_UPLOAD_BYTES")) != NULL && *v != '\0') {
@@ -170,6 +178,8 @@ config_load(struct config *cfg, const char *(*env)(const char *),
 	    sizeof(cfg->admin_password));
 	cfg_str(env, "EXTRACT_EXE", "build/elenchus-extract",
 	    cfg->extract_exe, sizeof(cfg->extract_exe));
+	cfg_str(env, "JOB_QUEUE", "default", cfg->job_queue,
+	    sizeof(cfg->job_queue));
 
 	return (CONFIG_OK);
 }

@@ -29,11 +29,13 @@ struct config {
 	char		jwt_secret[CONFIG_STR_MAX];
 	int		jwt_secret_generated;
 	int		access_ttl_min;
+	int		access_ttl_s;	/* effective: ACCESS_TOKEN_TTL_S or _MIN*60 */
 	int		refresh_ttl_days;
 	int		refresh_reuse_grace_s;
 	int		bcrypt_cost;
 	int		lockout_threshold;
 	int		lockout_window_min;
+	int		lockout_window_s;	/* effective: LOCKOUT_WINDOW_S or _MIN*60 */
 	int		auth_rate_per_min;
 	int		rate_per_min;
 	size_t		max_upload_bytes;
@@ -71,6 +73,8 @@ struct config {
 	int		extract_timeout_s;
 	int		job_timeout_s;
 	int		job_max_attempts;
+	int		job_threads;		/* JOB_THREADS: runner threads */
+	char		job_queue[64];		/* JOB_QUEUE: queue served */
 	char		version[32];
 };
 

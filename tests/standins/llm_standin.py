@@ -75,6 +75,46 @@ OPENAI_TYPES = {
 }
 
 
+# ---- JSON mode (document analysis) -------------------------------------------
+# Added for the documents suite.  When a request asks for JSON output (OpenAI
+# response_format json_object, Gemini responseMimeType application/json) and
+# carries no [[json]] directive, the answer is a legal-analysis object derived
+# from the last user message only: summary = its first words, keywords = its
+# most frequent longer words, key_clauses = its lines that start with
+# "Clause"/"Section"/"Article", risks = its sentences naming liability,
+# termination, penalty or indemnity.  [[json]] keeps the generic echo object
+# (which an analysis must reject as invalid).
+
+ANALYSIS_CLAUSE_RE = re.compile(r"^\s*((?:clause|section|article)\s+[0-9][0-9.]*)\b(.*)$",
+                                re.I | re.M)
+ANALYSIS_RISK_RE = re.compile(r"[^.\n]*\b(liab|terminat|penalt|indemn)[^.\n]*", re.I)
+ANALYSIS_WORD_RE = re.compile(r"[^\W\d_]{6,}", re.U)
+
+
+def json_mode_answer(d, last_user, answer):
+    if "json" in d:
+        return answer
+    text = strip_directives(last_user)
+    counts = {}
+    for w in ANALYSIS_WORD_RE.findall(text):
+        counts[w.lower()] = counts.get(w.lower(), 0) + 1
+    keywords = [w for w, _ in sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:5]]
+    clauses = [{"title": m.group(1).strip(), "text": m.group(2).strip(" :-")[:200],
+                "reference": m.group(1).strip()} for m in ANALYSIS_CLAUSE_RE.finditer(text)][:10]
+    risks = [{"title": m.group(1).lower(), "severity": "medium",
+              "description": m.group(0).strip()[:200]}
+             for m in ANALYSIS_RISK_RE.finditer(text)][:10]
+    lower = text.lower()
+    category = "lease" if ("lease" in lower or "tenant" in lower) else "contract"
+    return json.dumps({
+        "summary": "Stand-in summary: " + " ".join(text.split()[:30]),
+        "document_category": category,
+        "jurisdiction": "Germany" if "gmbh" in lower else None,
+        "practice_area": "real_estate" if category == "lease" else "commercial",
+        "keywords": keywords, "key_clauses": clauses, "risks": risks,
+    }, separators=(",", ":"))
+
+
 class State:
     """What the stand-in remembers: recorded requests and failure counters."""
 
@@ -323,6 +363,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if isinstance(m, dict) and m.get("role") == "user":
                 last_user = t
         d, fail, answer = self.plan("openai", last_user, len(msgs))
+        rf = req.get("response_format")
+        if isinstance(rf, dict) and rf.get("type") == "json_object":
+            answer = json_mode_answer(d, last_user, answer)
         if fail:
             kind, status = fail
             if kind == "quota":
@@ -426,6 +469,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if isinstance(p, dict) and isinstance(p.get("text"), str):
                     texts.append(p["text"])
         d, fail, answer = self.plan("gemini", last_user, len(req["contents"]))
+        gc = req.get("generationConfig")
+        if isinstance(gc, dict) and gc.get("responseMimeType") == "application/json":
+            answer = json_mode_answer(d, last_user, answer)
         if fail:
             kind, status = fail
             if kind == "quota":

@@ -1,0 +1,302 @@
+/*
+ * Administration of accounts (API.md §3, is_superuser only): list and
+ * search users, read and change one, purge one, and read the audit
+ * trail of everyone.  The dispatcher answers 403 to non-admins
+ * (RQ_ADMIN).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rq.h"
+#include "audit.h"
+#include "users.h"
+#include "lib/utf8.h"
+#include "lib/uuid.h"
+
+#define ADMIN_SEARCH_MAX	200	/* code points */
+#define ADMIN_EVENT_MAX		64
+
+static int	adm_list(struct http_request *, struct rq *);
+static int	adm_get(struct http_request *, struct rq *);
+static int	adm_patch(struct http_request *, struct rq *);
+static int	adm_delete(struct http_request *, struct rq *);
+static int	adm_audit(struct http_request *, struct rq *);
+static int	adm_id(struct http_request *, struct rq *, char *, size_t);
+static int	adm_bad_id(struct http_request *, struct rq *);
+static int	adm_answer(struct http_request *, struct rq *, const char *);
+static int	adm_bool(const char *, const char **);
+
+ROUTE(page_users, "/api/v1/users",
+    { HTTP_METHOD_GET, adm_list, RQ_ADMIN })
+ROUTE(page_user, "/api/v1/users/{user_id}",
+    { HTTP_METHOD_GET, adm_get, RQ_ADMIN },
+    { HTTP_METHOD_PATCH, adm_patch, RQ_ADMIN },
+    { HTTP_METHOD_DELETE, adm_delete, RQ_ADMIN })
+ROUTE(page_audit, "/api/v1/audit",
+    { HTTP_METHOD_GET, adm_audit, RQ_ADMIN })
+
+/*
+ * search matches email or full name as a substring: LIKE's own
+ * metacharacters in it (\ % _) are escaped, so they match themselves.
+ */
+static const char sql_list[] =
+    "WITH q AS (SELECT '%' || replace(replace(replace($1::text, '\\', "
+    "'\\\\'), '%', '\\%'), '_', '\\_') || '%' AS pat), "
+    "f AS (SELECT u.* FROM users u, q WHERE ($1::text IS NULL OR "
+    "u.email::text ILIKE q.pat ESCAPE '\\' OR "
+    "u.full_name ILIKE q.pat ESCAPE '\\') AND "
+    "($2::bool IS NULL OR u.is_active = $2::bool)) "
+    "SELECT json_build_object('items', coalesce((SELECT json_agg("
+    "user_admin_json(p::users) ORDER BY p.created_at DESC, p.id) FROM "
+    "(SELECT * FROM f ORDER BY created_at DESC, id LIMIT $3 OFFSET $4) p),"
+    " '[]'::json), 'total', (SELECT count(*) FROM f), "
+    "'limit', $3::int, 'offset', $4::int)";
+
+static const char sql_get[] =
+    "SELECT user_admin_json(u) FROM users u WHERE id = $1";
+
+/*
+ * A purge: the row goes and the foreign keys cascade to everything the
+ * user owns.  Sessions are revoked first, in the same statement, so the
+ * trigger's NOTIFY drops them from every worker's cache at commit.  The
+ * audit row keeps the id (audit_events has no foreign key).
+ */
+static const char sql_purge[] =
+    "WITH s AS (UPDATE sessions SET revoked_at = now(), "
+    "revoke_reason = 'account_purged' WHERE user_id = $1 AND "
+    "revoked_at IS NULL RETURNING id), "
+    "d AS (DELETE FROM users WHERE id = $1 RETURNING id, email), "
+    "a AS (" AUDIT_INSERT_FROM("d.id", "'user_deleted'", "$3", "$4",
+    "jsonb_build_object('actor_id', $2::uuid, 'purge', true, "
+    "'email', d.email, 'sessions_revoked', (SELECT count(*) FROM s))",
+    "d") ") "
+    "SELECT json_build_object('id', id, 'deleted', true, 'purged', true) "
+    "FROM d";
+
+static const char sql_audit[] =
+    "WITH f AS (SELECT * FROM audit_events WHERE "
+    "($1::uuid IS NULL OR user_id = $1::uuid) AND "
+    "($2::text IS NULL OR event = $2)) "
+    "SELECT json_build_object('items', coalesce((SELECT json_agg("
+    "json_build_object('id', a.id, 'user_id', a.user_id, "
+    "'event', a.event, 'ip', a.ip, 'user_agent', a.user_agent, "
+    "'details', a.details, 'created_at', rfc3339(a.created_at)) "
+    "ORDER BY a.created_at DESC, a.id DESC) FROM (SELECT * FROM f "
+    "ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4) a), "
+    "'[]'::json), 'total', (SELECT count(*) FROM f), "
+    "'limit', $3::int, 'offset', $4::int)";
+
+static int
+adm_list(struct http_request *req, struct rq *rq)
+{
+	const char	*params[4], *search, *active;
+	char		lim[16], off[16];
+	struct verr	v;
+	int		limit, offset, r;
+
+	if (rq->step == 0) {
+		verr_init(&v);
+		(void)rq_paging(req, rq, &v, &limit, &offset);
+		search = rq_query(req, "search");
+		if (search != NULL && *search == '\0')
+			search = NULL;
+		if (search != NULL && (!utf8_valid(search, strlen(search)) ||
+		    utf8_codepoints(search, strlen(search)) >
+		    ADMIN_SEARCH_MAX))
+			verr_add(&v, "search", "invalid", "search is valid "
+			    "UTF-8 of at most %d characters",
+			    ADMIN_SEARCH_MAX);
+		active = NULL;
+		if (!adm_bool(rq_query(req, "is_active"), &active))
+			verr_add(&v, "is_active", "invalid",
+			    "is_active is true or false");
+		if (verr_count(&v))
+			return (rq_invalid(req, rq, &v));
+		verr_clear(&v);
+		(void)snprintf(lim, sizeof(lim), "%d", limit);
+		(void)snprintf(off, sizeof(off), "%d", offset);
+		params[0] = search;
+		params[1] = active;
+		params[2] = lim;
+		params[3] = off;
+		db_start(req, &rq->q, sql_list, 4, params);
+		rq->step = 1;
+	}
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAIL || db_rows(&rq->q) != 1)
+		return (rq_db_error(req, rq));
+	return (rq_ok_raw(req, rq, 200, "Users", db_val(&rq->q, 0, 0),
+	    (size_t)db_len(&rq->q, 0, 0)));
+}
+
+static int
+adm_get(struct http_request *req, struct rq *rq)
+{
+	const char	*params[1];
+	char		id[UUID_STRLEN + 1];
+
+	if (rq->step == 0) {
+		if (!adm_id(req, rq, id, sizeof(id)))
+			return (adm_bad_id(req, rq));
+		params[0] = id;
+		db_start(req, &rq->q, sql_get, 1, params);
+		rq->step = 1;
+	}
+	return (adm_answer(req, rq, "User"));
+}
+
+static int
+adm_patch(struct http_request *req, struct rq *rq)
+{
+	struct users_patch	p;
+	struct verr		v;
+	char			id[UUID_STRLEN + 1];
+	json_t			*obj;
+
+	if (rq->step == 0) {
+		if (!adm_id(req, rq, id, sizeof(id)))
+			return (adm_bad_id(req, rq));
+		if (rq_json(req, rq, &obj) != KORE_RESULT_OK)
+			return (KORE_RESULT_OK);
+		verr_init(&v);
+		users_patch_read(obj, USERS_PROFILE | USERS_ADMIN, &p, &v);
+		if (verr_count(&v)) {
+			users_patch_clear(&p);
+			return (rq_invalid(req, rq, &v));
+		}
+		verr_clear(&v);
+		/* An admin who locks themself out leaves nobody in charge. */
+		if (!strcmp(id, rq->user.id) && ((p.has_active && !p.active) ||
+		    (p.has_super && !p.super))) {
+			users_patch_clear(&p);
+			return (rq_error(req, rq, 409, "conflict",
+			    "An admin cannot deactivate or demote themself",
+			    NULL));
+		}
+		users_patch_start(req, rq, id, &p, 1);
+		users_patch_clear(&p);
+		rq->step = 1;
+	}
+	return (adm_answer(req, rq, "User updated"));
+}
+
+static int
+adm_delete(struct http_request *req, struct rq *rq)
+{
+	const char	*params[4];
+	char		id[UUID_STRLEN + 1], ua[AUDIT_UA_SIZE];
+
+	if (rq->step == 0) {
+		if (!adm_id(req, rq, id, sizeof(id)))
+			return (adm_bad_id(req, rq));
+		if (!strcmp(id, rq->user.id))
+			return (rq_error(req, rq, 409, "conflict",
+			    "An admin cannot purge themself", NULL));
+		params[0] = id;
+		params[1] = rq->user.id;
+		params[2] = rq->ip[0] ? rq->ip : NULL;
+		params[3] = audit_ua(req, ua, sizeof(ua));
+		db_start(req, &rq->q, sql_purge, 4, params);
+		rq->step = 1;
+	}
+	return (adm_answer(req, rq, "User purged"));
+}
+
+static int
+adm_audit(struct http_request *req, struct rq *rq)
+{
+	const char	*params[4], *uid, *ev, *p;
+	char		lim[16], off[16];
+	struct verr	v;
+	int		limit, offset, r;
+
+	if (rq->step == 0) {
+		verr_init(&v);
+		(void)rq_paging(req, rq, &v, &limit, &offset);
+		uid = rq_query(req, "user_id");
+		if (uid != NULL && *uid == '\0')
+			uid = NULL;
+		if (uid != NULL && !uuid_valid(uid))
+			verr_add(&v, "user_id", "invalid",
+			    "user_id must be a UUID");
+		ev = rq_query(req, "event");
+		if (ev != NULL && *ev == '\0')
+			ev = NULL;
+		for (p = ev; p != NULL && *p != '\0'; p++) {
+			if ((*p < 'a' || *p > 'z') && *p != '_')
+				break;
+		}
+		if (ev != NULL && (*p != '\0' || strlen(ev) > ADMIN_EVENT_MAX))
+			verr_add(&v, "event", "invalid", "event is an event "
+			    "name such as login_success");
+		if (verr_count(&v))
+			return (rq_invalid(req, rq, &v));
+		verr_clear(&v);
+		(void)snprintf(lim, sizeof(lim), "%d", limit);
+		(void)snprintf(off, sizeof(off), "%d", offset);
+		params[0] = uid;
+		params[1] = ev;
+		params[2] = lim;
+		params[3] = off;
+		db_start(req, &rq->q, sql_audit, 4, params);
+		rq->step = 1;
+	}
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAIL || db_rows(&rq->q) != 1)
+		return (rq_db_error(req, rq));
+	return (rq_ok_raw(req, rq, 200, "Audit events", db_val(&rq->q, 0, 0),
+	    (size_t)db_len(&rq->q, 0, 0)));
+}
+
+/* The {user_id} of /api/v1/users/{user_id}, a UUID. */
+static int
+adm_id(struct http_request *req, struct rq *rq, char *id, size_t len)
+{
+	(void)rq;
+	return (rq_path_id(req, 3, id, len) && uuid_valid(id));
+}
+
+static int
+adm_bad_id(struct http_request *req, struct rq *rq)
+{
+	struct verr	v;
+
+	verr_init(&v);
+	verr_add(&v, "user_id", "invalid", "user_id must be a UUID");
+	return (rq_invalid(req, rq, &v));
+}
+
+/* Poll a one-row JSON answer: the row, or 404 when there is none. */
+static int
+adm_answer(struct http_request *req, struct rq *rq, const char *msg)
+{
+	int	r;
+
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAIL)
+		return (rq_db_error(req, rq));
+	if (db_rows(&rq->q) == 0)
+		return (rq_not_found(req, rq));
+	return (rq_ok_raw(req, rq, 200, msg, db_val(&rq->q, 0, 0),
+	    (size_t)db_len(&rq->q, 0, 0)));
+}
+
+/* "true"/"false" (or 1/0) into "t"/"f"; absent is NULL; 0 if neither. */
+static int
+adm_bool(const char *s, const char **out)
+{
+	*out = NULL;
+	if (s == NULL || *s == '\0')
+		return (1);
+	if (!strcmp(s, "true") || !strcmp(s, "1"))
+		*out = "t";
+	else if (!strcmp(s, "false") || !strcmp(s, "0"))
+		*out = "f";
+	else
+		return (0);
+	return (1);
+}

@@ -1,0 +1,26 @@
+/*
+ * Queries not bound to a request: Kore's async pgsql driven by a
+ * callback, for work that must finish even when the client is gone
+ * (storing a streamed answer after a disconnect).  Same database, same
+ * parameters rules and the same one retry on a stale connection as
+ * db.h.
+ */
+#ifndef ELENCHUS_DBCB_H
+#define ELENCHUS_DBCB_H
+
+#include <kore/kore.h>
+#include <kore/pgsql.h>
+
+/* How often stuck queries (their connection died) are looked for. */
+#define DBCB_WATCH_MS		1000
+
+/*
+ * Called once on the event loop with the outcome: ok, and the last
+ * result (may be NULL), valid only during the call.
+ */
+typedef void	(*dbcb_fn)(void *, int, PGresult *);
+
+/* Start query with n text parameters (copied; NULL is SQL NULL). */
+void	dbcb_start(const char *, int, const char *const *, dbcb_fn, void *);
+
+#endif

@@ -1,0 +1,262 @@
+/*
+ * POST /api/v1/documents: a multipart upload (field "file", optional
+ * document_category, jurisdiction, practice_area).  The type is decided
+ * by content (lib/sniff.h); the bytes go to PostgreSQL as a binary
+ * parameter together with the document row, the processing job and the
+ * audit row, in one statement.  Kore keeps bodies past
+ * http_body_disk_offload in a temporary file, so the upload is in memory
+ * once while it is hashed and sent.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "documents.h"
+#include "audit.h"
+#include "lib/sniff.h"
+#include "lib/utf8.h"
+
+/* Multipart framing tolerated beyond MAX_UPLOAD_BYTES before reading. */
+#define DOC_MULTIPART_SLACK	(64 * 1024)
+
+struct up_state {
+	u_int8_t	*data;
+	size_t		 len;
+};
+
+static void	up_free(void *);
+static int	up_field(struct http_request *, struct verr *, const char *,
+		    const char **);
+static void	up_filename(const char *, char *, size_t, char *, size_t);
+
+/*
+ * $1 user, $2 filename, $3 original name, $4 file_type, $5 mime,
+ * $6 size, $7 sha256, $8-$10 category, jurisdiction, practice area,
+ * $11 bytes (binary), $12 queue, $13 max attempts, $14 ip, $15 agent.
+ */
+static const char sql_upload[] =
+    "WITH dup AS (SELECT id FROM documents WHERE user_id = $1 "
+    "AND content_hash = $7 ORDER BY created_at LIMIT 1), "
+    "d AS (INSERT INTO documents (user_id, filename, original_filename, "
+    "file_type, mime_type, file_size, content_hash, document_category, "
+    "jurisdiction, practice_area) VALUES ($1, $2, $3, $4, $5, $6::bigint, "
+    "$7, $8, $9, $10) RETURNING *), "
+    "b AS (INSERT INTO document_blobs (document_id, data) "
+    "SELECT id, $11::bytea FROM d), "
+    "j AS (INSERT INTO jobs (kind, queue, payload, max_attempts) "
+    "SELECT 'document_process', $12, jsonb_build_object('document_id', "
+    "d.id::text), $13::int FROM d), "
+    "a AS (" AUDIT_INSERT_FROM("d.user_id", "'document_uploaded'", "$14",
+    "$15", "jsonb_build_object('document_id', d.id, 'filename', "
+    "d.original_filename, 'file_type', d.file_type, 'file_size', "
+    "d.file_size)", "d") ") "
+    "SELECT document_json(d), (SELECT id FROM dup) FROM d";
+
+int
+doc_upload(struct http_request *req, struct rq *rq)
+{
+	struct up_state		*st;
+	struct http_file	*f;
+	struct sniff_info	 si;
+	struct verr		 v;
+	unsigned char		 md[SHA256_DIGEST_LENGTH];
+	const char		*ct, *cat, *jur, *area, *p[15];
+	char			 hash[SHA256_DIGEST_LENGTH * 2 + 1];
+	char			 name[DOC_FILENAME_MAX + 1];
+	char			 orig[DOC_FILENAME_MAX * 4 + 1];
+	char			 size[24], att[16], ua[AUDIT_UA_SIZE];
+	char			 warn[64];
+	int			 lens[15], fmts[15], i, r;
+	ssize_t			 n;
+
+	if (rq->step == 1)
+		goto poll;
+
+	ct = rq_header(req, "content-type");
+	if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0)
+		return (rq_error(req, rq, 415, "unsupported_media_type",
+		    "Upload as multipart/form-data with a field named file",
+		    NULL));
+	if (req->content_length > cfg.max_upload_bytes + DOC_MULTIPART_SLACK)
+		return (rq_error(req, rq, 413, "payload_too_large",
+		    "The file is larger than the upload limit",
+		    json_pack("{s:I}", "max_bytes",
+		    (json_int_t)cfg.max_upload_bytes)));
+
+	http_populate_multipart_form(req);
+	verr_init(&v);
+	if ((f = http_file_lookup(req, "file")) == NULL || f->length == 0) {
+		verr_add(&v, "file", "required", "a non-empty file is "
+		    "required in the field named file");
+		return (rq_invalid(req, rq, &v));
+	}
+	if (f->length > cfg.max_upload_bytes) {
+		verr_clear(&v);
+		return (rq_error(req, rq, 413, "payload_too_large",
+		    "The file is larger than the upload limit",
+		    json_pack("{s:I}", "max_bytes",
+		    (json_int_t)cfg.max_upload_bytes)));
+	}
+	(void)up_field(req, &v, "document_category", &cat);
+	(void)up_field(req, &v, "jurisdiction", &jur);
+	(void)up_field(req, &v, "practice_area", &area);
+	up_filename(f->filename, name, sizeof(name), orig, sizeof(orig));
+	if (orig[0] == '\0')
+		verr_add(&v, "file", "invalid_filename", "the file name must "
+		    "be valid UTF-8 of at most %d bytes", DOC_FILENAME_MAX);
+	if (verr_count(&v))
+		return (rq_invalid(req, rq, &v));
+	verr_clear(&v);
+
+	st = rq_state(rq, sizeof(*st), up_free);
+	st->data = kore_malloc(f->length);
+	http_file_rewind(f);
+	while (st->len < f->length) {
+		n = http_file_read(f, st->data + st->len,
+		    f->length - st->len);
+		if (n <= 0)
+			return (rq_error(req, rq, 500, "internal_error",
+			    "Internal error", NULL));
+		st->len += (size_t)n;
+	}
+
+	switch (sniff_detect(st->data, st->len, orig, &si)) {
+	case SNIFF_OK:
+		break;
+	case SNIFF_EMPTY:
+		verr_init(&v);
+		verr_add(&v, "file", "empty", "the file is empty");
+		return (rq_invalid(req, rq, &v));
+	default:
+		return (rq_error(req, rq, 415, "unsupported_media_type",
+		    "Only PDF, DOCX, plain text and Markdown files are "
+		    "accepted", json_pack("{s:s, s:s*}", "reason", si.reason,
+		    "detected", si.file_type)));
+	}
+
+	(void)SHA256(st->data, st->len, md);
+	for (i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		(void)snprintf(hash + i * 2, 3, "%02x", md[i]);
+	(void)snprintf(size, sizeof(size), "%zu", st->len);
+	(void)snprintf(att, sizeof(att), "%d", cfg.job_max_attempts);
+	memset(lens, 0, sizeof(lens));
+	memset(fmts, 0, sizeof(fmts));
+	p[0] = rq->user.id;
+	p[1] = name;
+	p[2] = orig;
+	p[3] = si.file_type;
+	p[4] = si.mime;
+	p[5] = size;
+	p[6] = hash;
+	p[7] = cat;
+	p[8] = jur;
+	p[9] = area;
+	p[10] = (const char *)st->data;
+	p[11] = cfg.job_queue;
+	p[12] = att;
+	p[13] = rq->ip;
+	p[14] = audit_ua(req, ua, sizeof(ua));
+	for (i = 0; i < 15; i++)
+		lens[i] = p[i] != NULL ? (int)strlen(p[i]) : 0;
+	lens[10] = (int)st->len;
+	fmts[10] = 1;
+	db_start_bin(req, &rq->q, sql_upload, 15, p, lens, fmts);
+	/* db_start_bin has its own copy: keep one, not two. */
+	kore_free(st->data);
+	st->data = NULL;
+	rq->step = 1;
+
+poll:
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAIL)
+		return (rq_db_error(req, rq));
+	if (db_rows(&rq->q) != 1)
+		return (rq_error(req, rq, 500, "internal_error",
+		    "Internal error", NULL));
+	if (!db_isnull(&rq->q, 0, 1)) {
+		(void)snprintf(warn, sizeof(warn), "duplicate_of:%s",
+		    db_val(&rq->q, 0, 1));
+		rq_warn(rq, warn);
+	}
+	return (rq_ok_raw(req, rq, 201, "Document uploaded",
+	    db_val(&rq->q, 0, 0), (size_t)db_len(&rq->q, 0, 0)));
+}
+
+static void
+up_free(void *arg)
+{
+	struct up_state	*st = arg;
+
+	if (st->data != NULL)
+		kore_free(st->data);
+	st->data = NULL;
+}
+
+/* An optional text field: trimmed, valid UTF-8, 1..DOC_FIELD_MAX. */
+static int
+up_field(struct http_request *req, struct verr *v, const char *key,
+    const char **out)
+{
+	char		*s, *e;
+	ssize_t		 cp;
+
+	*out = NULL;
+	if (!http_argument_get_string(req, key, &s))
+		return (1);
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		*--e = '\0';
+	if (*s == '\0')
+		return (1);
+	cp = utf8_codepoints(s, strlen(s));
+	if (cp < 0) {
+		verr_add(v, key, "invalid", "not valid UTF-8");
+		return (0);
+	}
+	if (cp > DOC_FIELD_MAX) {
+		verr_add(v, key, "too_long", "at most %d characters",
+		    DOC_FIELD_MAX);
+		return (0);
+	}
+	*out = s;
+	return (1);
+}
+
+/*
+ * The client's name for the file: its last path component (browsers on
+ * Windows send C:\...), kept as sent in orig when it is valid UTF-8 (""
+ * otherwise), and a safe name: control characters, quotes, slashes and
+ * backslashes replaced by '_'.  Names over DOC_FILENAME_MAX bytes are
+ * refused (orig "").
+ */
+static void
+up_filename(const char *in, char *name, size_t nlen, char *orig,
+    size_t olen)
+{
+	const char	*b, *s;
+	size_t		 l, o;
+	unsigned char	 c;
+
+	for (b = s = in; *s != '\0'; s++)
+		if (*s == '/' || *s == '\\')
+			b = s + 1;
+	l = strlen(b);
+	orig[0] = name[0] = '\0';
+	if (l == 0 || l > DOC_FILENAME_MAX || l >= olen ||
+	    !utf8_valid(b, l))
+		return;
+	memcpy(orig, b, l + 1);
+	for (o = 0; o < l && o + 1 < nlen; o++) {
+		c = (unsigned char)b[o];
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '\'' ||
+		    c == '`' || c == ';')
+			c = '_';
+		name[o] = (char)c;
+	}
+	name[o] = '\0';
+}

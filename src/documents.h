@@ -1,0 +1,26 @@
+/*
+ * Documents (API.md §6): the handlers split over documents.c (reads,
+ * delete, download), doc_upload.c (the multipart upload) and
+ * doc_analysis.c (analysis requests).  The work itself runs in
+ * elenchus-jobs (src/jobs/).
+ */
+#ifndef ELENCHUS_DOCUMENTS_H
+#define ELENCHUS_DOCUMENTS_H
+
+#include "rq.h"
+
+/* Longest category, jurisdiction, practice area, in code points. */
+#define DOC_FIELD_MAX		100
+/* Longest file name kept, in bytes. */
+#define DOC_FILENAME_MAX	255
+/* Longest analysis instructions, in code points. */
+#define DOC_INSTRUCTIONS_MAX	2000
+
+int	doc_upload(struct http_request *, struct rq *);
+int	doc_analyze(struct http_request *, struct rq *);
+int	doc_analysis_get(struct http_request *, struct rq *);
+
+/* Kore validator for the multipart text fields: any value; checked later. */
+int	v_doc_field(struct http_request *, char *);
+
+#endif

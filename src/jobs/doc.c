@@ -1,0 +1,211 @@
+/*
+ * The document_process job: the uploaded bytes through the sandboxed
+ * extractor (elenchus-extract, under its own CPU, memory and wall-clock
+ * limits), the text split into chunks with exact code point offsets,
+ * chunks and text stored in one transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs.h"
+#include "lib/chunk.h"
+#include "lib/extract.h"
+
+/* Largest extractor answer read: the text limit, JSON-escaped, and slack. */
+#define DOC_EXTRACT_MAX_OUT	(2 * EXTRACT_MAX_TEXT + 1024 * 1024)
+
+static enum job_res	doc_run(struct jctx *, struct job *, struct jout *);
+static void		doc_failed(struct jctx *, struct job *, const char *);
+static enum job_res	doc_store(struct jctx *, const char *,
+			    const struct extract_doc *, struct jout *);
+
+const struct job_kind	job_kind_doc_process = {
+	"document_process", doc_run, doc_failed
+};
+
+static const char sql_start[] =
+    "UPDATE documents SET processing_status = 'processing', "
+    "processing_error = NULL, updated_at = now() "
+    "WHERE id = $1 AND processing_status IN ('pending', 'processing') "
+    "RETURNING file_type";
+
+static const char sql_bytes[] =
+    "SELECT data FROM document_blobs WHERE document_id = $1";
+
+static const char sql_chunks[] =
+    "INSERT INTO document_chunks (document_id, user_id, chunk_index, "
+    "content, start_char, end_char, page_start, page_end) "
+    "SELECT d.id, d.user_id, x.i, x.t, x.s, x.e, x.ps, x.pe "
+    "FROM documents d, jsonb_to_recordset($2::jsonb) AS "
+    "x(i int, t text, s int, e int, ps int, pe int) WHERE d.id = $1";
+
+static const char sql_done[] =
+    "UPDATE documents SET processing_status = 'completed', "
+    "processing_error = NULL, content = $2, has_text = $3::boolean, "
+    "page_count = $4::int, chunk_count = $5::int, "
+    "warnings = ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), "
+    "updated_at = now() WHERE id = $1";
+
+static const char sql_failed[] =
+    "UPDATE documents SET processing_status = 'failed', "
+    "processing_error = $2, updated_at = now() WHERE id = $1";
+
+static enum job_res
+doc_run(struct jctx *c, struct job *j, struct jout *o)
+{
+	struct extract_doc	 doc;
+	PGresult		*res;
+	const char		*id, *p[1];
+	char			*json = NULL, *err = NULL;
+	enum job_res		 r;
+
+	id = json_string_value(json_object_get(j->payload, "document_id"));
+	if (id == NULL) {
+		jout_err(o, "payload without document_id");
+		return (JOB_FAIL);
+	}
+	p[0] = id;
+	if ((res = jdb_exec(c, sql_start, 1, p)) == NULL) {
+		jout_err(o, "database error");
+		return (JOB_RETRY);
+	}
+	if (PQntuples(res) == 0) {
+		/* Deleted, or already processed by an earlier attempt. */
+		PQclear(res);
+		o->result = json_pack("{s:s}", "skipped", "document gone or "
+		    "already processed");
+		return (JOB_DONE);
+	}
+	PQclear(res);
+
+	if ((res = jdb_exec_bin(c, sql_bytes, 1, p, 1)) == NULL ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		jout_err(o, "document bytes not found");
+		return (res == NULL ? JOB_RETRY : JOB_FAIL);
+	}
+	if (extract_run(cfg.extract_exe, PQgetvalue(res, 0, 0),
+	    (size_t)PQgetlength(res, 0, 0), cfg.extract_timeout_s,
+	    DOC_EXTRACT_MAX_OUT, &json, &err) == -1) {
+		PQclear(res);
+		/*
+		 * The extractor's own verdict on the file is final; a time
+		 * out or a crash may be the machine's load: try again.
+		 */
+		if (err != NULL && strncmp(err, "exit ", 5) == 0) {
+			jout_err(o, "extraction failed: %s", err);
+			r = JOB_FAIL;
+		} else {
+			jout_err(o, "extraction failed: %s",
+			    err != NULL ? err : "unknown error");
+			r = JOB_RETRY;
+		}
+		free(err);
+		return (r);
+	}
+	PQclear(res);
+
+	memset(&doc, 0, sizeof(doc));
+	if (extract_result_parse(json, strlen(json), &doc, &err) == -1) {
+		jout_err(o, "extraction failed: %s",
+		    err != NULL ? err : "bad answer");
+		free(err);
+		free(json);
+		return (JOB_FAIL);
+	}
+	free(json);
+	r = doc_store(c, id, &doc, o);
+	extract_doc_free(&doc);
+	return (r);
+}
+
+static enum job_res
+doc_store(struct jctx *c, const char *id, const struct extract_doc *doc,
+    struct jout *o)
+{
+	struct chunk_span	*sp = NULL;
+	json_t			*arr, *warn;
+	const char		*p[6];
+	char			*chunks = NULL, *warns = NULL;
+	char			 pages[16], count[16];
+	size_t			 n = 0, i;
+	enum job_res		 r = JOB_RETRY;
+
+	if (chunk_split(doc->text, doc->text_len, doc->page_starts,
+	    doc->npages, &sp, &n) == -1) {
+		jout_err(o, "chunking failed");
+		return (JOB_FAIL);
+	}
+	arr = json_array();
+	for (i = 0; i < n; i++)
+		(void)json_array_append_new(arr, json_pack(
+		    "{s:I, s:s%, s:I, s:I, s:o, s:o}",
+		    "i", (json_int_t)i,
+		    "t", doc->text + sp[i].byte_off, sp[i].byte_len,
+		    "s", (json_int_t)sp[i].start_char,
+		    "e", (json_int_t)sp[i].end_char,
+		    "ps", sp[i].page_start ? json_integer(sp[i].page_start) :
+		    json_null(),
+		    "pe", sp[i].page_end ? json_integer(sp[i].page_end) :
+		    json_null()));
+	free(sp);
+	warn = json_array();
+	for (i = 0; i < doc->nwarnings; i++)
+		(void)json_array_append_new(warn,
+		    json_string(doc->warnings[i]));
+	if (!doc->has_text && json_array_size(warn) == 0)
+		(void)json_array_append_new(warn, json_string("no_text"));
+	chunks = json_dumps(arr, JSON_COMPACT);
+	warns = json_dumps(warn, JSON_COMPACT);
+	json_decref(arr);
+	json_decref(warn);
+	if (chunks == NULL || warns == NULL) {
+		jout_err(o, "out of memory");
+		goto out;
+	}
+
+	if (jdb_cmd(c, "BEGIN", 0, NULL) == -1)
+		goto dberr;
+	p[0] = id;
+	if (jdb_cmd(c, "DELETE FROM document_chunks WHERE document_id = $1",
+	    1, p) == -1)
+		goto rollback;
+	p[1] = chunks;
+	if (jdb_cmd(c, sql_chunks, 2, p) == -1)
+		goto rollback;
+	(void)snprintf(pages, sizeof(pages), "%d", doc->page_count);
+	(void)snprintf(count, sizeof(count), "%zu", n);
+	p[1] = doc->text;
+	p[2] = doc->has_text ? "true" : "false";
+	p[3] = doc->page_count > 0 ? pages : NULL;
+	p[4] = count;
+	p[5] = warns;
+	if (jdb_cmd(c, sql_done, 6, p) == -1)
+		goto rollback;
+	if (jdb_cmd(c, "COMMIT", 0, NULL) == -1)
+		goto dberr;
+	o->result = json_pack("{s:s, s:I, s:b}", "document_id", id,
+	    "chunks", (json_int_t)n, "has_text", doc->has_text);
+	r = JOB_DONE;
+	goto out;
+rollback:
+	(void)jdb_cmd(c, "ROLLBACK", 0, NULL);
+dberr:
+	jout_err(o, "database error storing the text");
+out:
+	free(chunks);
+	free(warns);
+	return (r);
+}
+
+static void
+doc_failed(struct jctx *c, struct job *j, const char *err)
+{
+	const char	*p[2];
+
+	p[0] = json_string_value(json_object_get(j->payload, "document_id"));
+	p[1] = err;
+	if (p[0] != NULL)
+		(void)jdb_cmd(c, sql_failed, 2, p);
+}

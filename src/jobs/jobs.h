@@ -1,0 +1,97 @@
+/*
+ * elenchus-jobs: the background job runner.  A plain process (no Kore,
+ * no seccomp sandbox of Kore's), N threads each with its own blocking
+ * libpq connection, claiming rows of the jobs table with FOR UPDATE SKIP
+ * LOCKED under a lease, woken by NOTIFY jobs_ready.
+ */
+#ifndef ELENCHUS_JOBS_H
+#define ELENCHUS_JOBS_H
+
+#include <signal.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "lib/config.h"
+#include "lib/llm.h"
+
+/* Longest error text kept for a job (last_error, processing_error). */
+#define JOB_ERR_MAX		512
+/* The lease outlives the job's own deadline by this much. */
+#define JOB_LEASE_GRACE_S	5
+/* Retry delays: base * 2^(attempt-1), capped. */
+#define JOB_RETRY_BASE_S	1
+#define JOB_RETRY_CAP_S		60
+/* How long an idle thread waits for a NOTIFY before polling again. */
+#define JOB_POLL_MS		1000
+/* Between reconnection attempts after the database went away. */
+#define JOB_RECONNECT_MS	1000
+
+enum job_res {
+	JOB_DONE = 0,	/* finished; result kept */
+	JOB_RETRY,	/* transient failure: again later, if attempts left */
+	JOB_FAIL,	/* permanent failure: no more attempts */
+	JOB_RELEASE	/* stopping: back to the queue, attempt not counted */
+};
+
+struct jctx {
+	PGconn		*db;
+	char		 runner[128];	/* host:pid:tN, the lock owner */
+	int		 tid;
+};
+
+struct job {
+	char		 id[40];
+	char		 kind[64];
+	json_t		*payload;
+	int		 attempts;
+	int		 max_attempts;
+	char		 run_id[24];
+	time_t		 deadline;	/* the job must be over by then */
+};
+
+struct jout {
+	char		 err[JOB_ERR_MAX];
+	json_t		*result;	/* owned; may stay NULL */
+};
+
+struct job_kind {
+	const char	*name;
+	enum job_res	(*run)(struct jctx *, struct job *, struct jout *);
+	/* The job ends failed: record it where the user looks (may be NULL). */
+	void		(*failed)(struct jctx *, struct job *, const char *);
+};
+
+extern struct config		cfg;
+extern volatile sig_atomic_t	jobs_stopping;
+
+/* db.c: blocking queries on the thread's connection. */
+PGresult	*jdb_exec(struct jctx *, const char *, int, const char *const *);
+PGresult	*jdb_exec_bin(struct jctx *, const char *, int,
+		    const char *const *, int);
+int		 jdb_cmd(struct jctx *, const char *, int, const char *const *);
+void		 jout_err(struct jout *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 jlog(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+int		 jsleep_ms(long, time_t);
+
+/* The kinds (doc.c, analysis.c, testkinds.c). */
+extern const struct job_kind	job_kind_doc_process;
+extern const struct job_kind	job_kind_analysis;
+extern const struct job_kind	job_kind_noop;
+extern const struct job_kind	job_kind_noop_fail;
+
+/*
+ * llm.c: one blocking provider call with retries (backoff.h), recorded in
+ * llm_calls under user_id and kind.  The model defaults to the
+ * configured one.  Ends by deadline at the latest.
+ */
+enum llm_err	 jllm_call(struct jctx *, const char *, const char *,
+		    struct llm_request *, struct llm_result *,
+		    struct llm_error *, time_t);
+int		 jllm_configured(void);
+const char	*jllm_model(void);
+
+#endif

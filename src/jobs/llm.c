@@ -1,0 +1,263 @@
+/*
+ * A blocking provider call for the job runner: the pure codecs of
+ * lib/llm.h over one libcurl easy handle, retried per lib/backoff.h, and
+ * recorded in llm_calls (one row per call, after its retries) so quotas
+ * and analytics see it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "jobs.h"
+#include "lib/backoff.h"
+
+struct jl_sink {
+	char		*buf;
+	size_t		 len;
+	int		 over;
+	char		 retry_after[BACKOFF_MAX_HEADER_LEN + 1];
+};
+
+static size_t	jl_body(char *, size_t, size_t, void *);
+static size_t	jl_header(char *, size_t, size_t, void *);
+static int	jl_progress(void *, curl_off_t, curl_off_t, curl_off_t,
+		    curl_off_t);
+static void	jl_record(struct jctx *, const char *, const char *,
+		    const char *, const struct llm_result *, enum llm_err,
+		    long, int);
+
+static const char sql_record[] =
+    "INSERT INTO llm_calls (user_id, kind, provider, model, prompt_tokens, "
+    "completion_tokens, total_tokens, latency_ms, status, error_code, "
+    "usage_estimated, attempts) VALUES ($1, $2, $3, $4, $5::int, $6::int, "
+    "$7::int, $8::int, $9, $10, $11::boolean, $12::int)";
+
+int
+jllm_configured(void)
+{
+	return (config_ai_configured(&cfg, cfg.ai_provider));
+}
+
+const char *
+jllm_model(void)
+{
+	return (strcmp(cfg.ai_provider, "gemini") == 0 ? cfg.gemini_model :
+	    cfg.openai_model);
+}
+
+enum llm_err
+jllm_call(struct jctx *c, const char *user_id, const char *kind,
+    struct llm_request *req, struct llm_result *res, struct llm_error *err,
+    time_t deadline)
+{
+	const struct llm_codec	*codec;
+	struct backoff_policy	 bp;
+	struct llm_headers	 hs;
+	struct curl_slist	*hl = NULL;
+	struct jl_sink		 sink;
+	enum llm_provider	 prov;
+	enum llm_err		 rc;
+	CURL			*cu = NULL;
+	CURLcode		 cc;
+	const char		*base, *key;
+	char			*url = NULL, *body = NULL;
+	size_t			 blen, i;
+	long			 status, hint, delay, left, timeout;
+	struct timespec		 t0, t1;
+	int			 tries = 1;
+
+	memset(&hs, 0, sizeof(hs));
+	memset(&sink, 0, sizeof(sink));
+	llm_result_init(res);
+	memset(err, 0, sizeof(*err));
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (llm_provider_parse(cfg.ai_provider, &prov) == -1) {
+		llm_error_set(err, LLM_ERR_INVALID, 0, "no provider");
+		return (LLM_ERR_INVALID);
+	}
+	codec = llm_codec(prov);
+	base = prov == LLM_PROVIDER_GEMINI ? cfg.gemini_base_url :
+	    cfg.openai_base_url;
+	key = prov == LLM_PROVIDER_GEMINI ? cfg.gemini_api_key :
+	    cfg.openai_api_key;
+	if (req->model == NULL)
+		req->model = jllm_model();
+	if ((rc = codec->url(base, req, &url)) != LLM_OK ||
+	    (rc = codec->headers(key, req, &hs)) != LLM_OK ||
+	    (rc = codec->body(req, &body, &blen)) != LLM_OK) {
+		llm_error_set(err, rc, 0, "request could not be built");
+		goto done;
+	}
+	for (i = 0; i < hs.n; i++)
+		hl = curl_slist_append(hl, hs.h[i]);
+
+	backoff_policy_default(&bp);
+	for (tries = 1;; tries++) {
+		free(sink.buf);
+		memset(&sink, 0, sizeof(sink));
+		llm_result_free(res);
+		llm_result_init(res);
+		left = (long)(deadline - time(NULL));
+		if (left <= 0 || jobs_stopping) {
+			rc = LLM_ERR_TIMEOUT;
+			llm_error_set(err, rc, 0, "job deadline");
+			break;
+		}
+		timeout = cfg.ai_timeout_s < left ? cfg.ai_timeout_s : left;
+		if ((cu = curl_easy_init()) == NULL) {
+			rc = LLM_ERR_NETWORK;
+			llm_error_set(err, rc, 0, "curl_easy_init");
+			break;
+		}
+		(void)curl_easy_setopt(cu, CURLOPT_URL, url);
+		(void)curl_easy_setopt(cu, CURLOPT_HTTPHEADER, hl);
+		(void)curl_easy_setopt(cu, CURLOPT_POSTFIELDS, body);
+		(void)curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)blen);
+		(void)curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, jl_body);
+		(void)curl_easy_setopt(cu, CURLOPT_WRITEDATA, &sink);
+		(void)curl_easy_setopt(cu, CURLOPT_HEADERFUNCTION, jl_header);
+		(void)curl_easy_setopt(cu, CURLOPT_HEADERDATA, &sink);
+		(void)curl_easy_setopt(cu, CURLOPT_TIMEOUT, timeout);
+		(void)curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT, 10L);
+		(void)curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
+		(void)curl_easy_setopt(cu, CURLOPT_NOPROGRESS, 0L);
+		(void)curl_easy_setopt(cu, CURLOPT_XFERINFOFUNCTION,
+		    jl_progress);
+		(void)curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
+		cc = curl_easy_perform(cu);
+		status = 0;
+		(void)curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_cleanup(cu);
+		cu = NULL;
+
+		hint = LLM_RETRY_UNKNOWN;
+		if (cc == CURLE_OPERATION_TIMEDOUT) {
+			rc = LLM_ERR_TIMEOUT;
+			llm_error_set(err, rc, 0, "provider timeout");
+		} else if (sink.over) {
+			rc = LLM_ERR_TOO_LARGE;
+			llm_error_set(err, rc, (int)status, "answer too large");
+		} else if (cc != CURLE_OK) {
+			rc = LLM_ERR_NETWORK;
+			llm_error_set(err, rc, 0, curl_easy_strerror(cc));
+		} else if (status == 200) {
+			rc = codec->parse_response(sink.buf ? sink.buf : "",
+			    sink.len, req, res, err);
+		} else {
+			codec->classify((int)status, sink.buf ? sink.buf : "",
+			    sink.len, err);
+			rc = err->code;
+			hint = err->retry_after_ms;
+			if (hint == LLM_RETRY_UNKNOWN && sink.retry_after[0])
+				hint = backoff_parse_retry_after(
+				    sink.retry_after, time(NULL));
+		}
+		if (rc == LLM_OK)
+			break;
+		left = (long)(deadline - time(NULL)) * 1000;
+		delay = backoff_delay(&bp, tries, rc, hint, left,
+		    backoff_random());
+		if (delay == BACKOFF_STOP || jsleep_ms(delay, deadline) == -1)
+			break;
+	}
+done:
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	jl_record(c, user_id, kind, llm_codec(prov)->name, res, rc,
+	    (t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000, tries);
+	curl_slist_free_all(hl);
+	llm_headers_free(&hs);
+	free(sink.buf);
+	free(url);
+	free(body);
+	if (rc != LLM_OK && err->code == LLM_OK)
+		err->code = rc;
+	return (rc);
+}
+
+static void
+jl_record(struct jctx *c, const char *user_id, const char *kind,
+    const char *provider, const struct llm_result *res, enum llm_err rc,
+    long ms, int tries)
+{
+	const char	*p[12];
+	char		 pt[24], ct[24], tt[24], lat[24], tr[16];
+
+	(void)snprintf(pt, sizeof(pt), "%ld", res->prompt_tokens);
+	(void)snprintf(ct, sizeof(ct), "%ld", res->completion_tokens);
+	(void)snprintf(tt, sizeof(tt), "%ld", res->total_tokens);
+	(void)snprintf(lat, sizeof(lat), "%ld", ms);
+	p[0] = user_id;
+	p[1] = kind;
+	p[2] = provider;
+	p[3] = res->model != NULL ? res->model : jllm_model();
+	p[4] = pt;
+	p[5] = ct;
+	p[6] = tt;
+	p[7] = lat;
+	p[8] = rc == LLM_OK ? "ok" : "failed";
+	p[9] = rc == LLM_OK ? NULL : llm_err_name(rc);
+	p[10] = res->usage_estimated ? "true" : "false";
+	(void)snprintf(tr, sizeof(tr), "%d", tries);
+	p[11] = tr;
+	(void)jdb_cmd(c, sql_record, 12, p);
+}
+
+static size_t
+jl_body(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct jl_sink	*s = arg;
+	char		*nb;
+	size_t		 n = sz * nm;
+
+	if (s->len + n > LLM_MAX_RESPONSE_BYTES) {
+		s->over = 1;
+		return (0);
+	}
+	if ((nb = realloc(s->buf, s->len + n + 1)) == NULL)
+		return (0);
+	s->buf = nb;
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return (n);
+}
+
+static size_t
+jl_header(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct jl_sink	*s = arg;
+	size_t		 n = sz * nm, l;
+	const char	*v;
+
+	if (n > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
+		v = p + 12;
+		while (v < p + n && (*v == ' ' || *v == '\t'))
+			v++;
+		l = (size_t)(p + n - v);
+		while (l > 0 && (v[l - 1] == '\r' || v[l - 1] == '\n'))
+			l--;
+		if (l > BACKOFF_MAX_HEADER_LEN)
+			l = BACKOFF_MAX_HEADER_LEN;
+		memcpy(s->retry_after, v, l);
+		s->retry_after[l] = '\0';
+	}
+	return (n);
+}
+
+/* Abort a transfer when the runner is told to stop. */
+static int
+jl_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	(void)arg;
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return (jobs_stopping ? 1 : 0);
+}

@@ -1,0 +1,298 @@
+/*
+ * Phone verification (API.md §2): POST /api/v1/auth/phone/request sends
+ * a 6-digit code by SMS, POST /api/v1/auth/phone/verify checks it and
+ * makes the number the caller's verified phone.  Codes are stored only
+ * as keyed hashes (authtok_code_hash); the per-phone send limits and the
+ * attempt counting live in SQL functions (sql/008_users.sql) so that
+ * they hold across workers and instances.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "rq.h"
+#include "audit.h"
+#include "auth_mw.h"
+#include "sms.h"
+#include "lib/authtok.h"
+#include "lib/phone.h"
+
+#define PHONE_CODE_TTL_S	600	/* a code lives 10 minutes */
+#define PHONE_SEND_MAX		3	/* codes per phone per window */
+#define PHONE_SEND_WINDOW_S	600
+#define PHONE_SEND_GAP_S	60	/* between two codes to one phone */
+#define PHONE_TRIES_MAX		5	/* wrong codes before it burns */
+#define PHONE_MASKED_SIZE	(PHONE_SIZE + 1)
+
+struct phone_st {
+	struct sms_job	*job;
+	char		body[SMS_BODY_MAX];	/* holds the code: cleansed */
+	char		phone[PHONE_SIZE];
+	char		masked[PHONE_MASKED_SIZE];
+	char		code_id[40];
+};
+
+static int	phone_request(struct http_request *, struct rq *);
+static int	phone_verify(struct http_request *, struct rq *);
+static int	phone_read(struct http_request *, struct rq *, int,
+		    const char **, const char **);
+static int	phone_sent(struct http_request *, struct rq *,
+		    struct phone_st *);
+static void	phone_st_free(void *);
+
+ROUTE(page_phone_request, "/api/v1/auth/phone/request",
+    { HTTP_METHOD_POST, phone_request, RQ_USER })
+ROUTE(page_phone_verify, "/api/v1/auth/phone/verify",
+    { HTTP_METHOD_POST, phone_verify, RQ_USER })
+
+static const char sql_issue[] =
+    "SELECT retry_after, code_id FROM phone_code_issue($1, $2, $3, "
+    "$4::int, $5::int, $6::int, $7::int)";
+
+static const char sql_sent[] =
+    AUDIT_INSERT("$1::uuid", "'phone_code_sent'", "$2", "$3",
+    "jsonb_build_object('phone', $4::text, 'provider', $5::text)");
+
+/* A code the provider could not deliver must not be verifiable. */
+static const char sql_failed[] =
+    "WITH c AS (UPDATE phone_codes SET consumed_at = now() "
+    "WHERE id = $6 AND consumed_at IS NULL RETURNING id) "
+    AUDIT_INSERT("$1::uuid", "'phone_code_failed'", "$2", "$3",
+    "jsonb_build_object('phone', $4::text, 'provider', $5::text)");
+
+static const char sql_check[] =
+    "SELECT result, tries_left FROM phone_code_check($1, $2, $3, $4::int, "
+    "$5, $6, jsonb_build_object('phone', $7::text))";
+
+static int
+phone_request(struct http_request *req, struct rq *rq)
+{
+	struct phone_st	*st;
+	const char	*params[7], *phone;
+	char		code[AUTHTOK_CODE_SIZE], hash[AUTHTOK_HASH_SIZE];
+	char		ttl[16], max[16], win[16], gap[16], retry[16];
+	struct verr	v;
+	int		r;
+
+	st = rq_state(rq, sizeof(*st), phone_st_free);
+	switch (rq->step) {
+	case 0:
+		/* AUTH_RATE_LIMIT_PER_MINUTE per client IP, as for /auth. */
+		if ((r = auth_ip_limit(req, rq, "phone_request")) != RQ_CONT)
+			return (r == RQ_WAIT ? KORE_RESULT_RETRY :
+			    KORE_RESULT_OK);
+		if (!phone_read(req, rq, 0, &phone, NULL))
+			return (KORE_RESULT_OK);
+		(void)kore_strlcpy(st->phone, phone, sizeof(st->phone));
+		if (!phone_mask(st->phone, st->masked, sizeof(st->masked)))
+			(void)kore_strlcpy(st->masked, "?",
+			    sizeof(st->masked));
+		if (authtok_code6(code) != 0 ||
+		    authtok_code_hash(code, st->phone,
+		    (const unsigned char *)cfg.jwt_secret,
+		    strlen(cfg.jwt_secret), hash) != 0)
+			return (rq_error(req, rq, 500, "internal_error",
+			    "Internal server error", NULL));
+		(void)snprintf(st->body, sizeof(st->body), "Your Elenchus "
+		    "verification code is %s. It expires in %d minutes.",
+		    code, PHONE_CODE_TTL_S / 60);
+		OPENSSL_cleanse(code, sizeof(code));
+		(void)snprintf(ttl, sizeof(ttl), "%d", PHONE_CODE_TTL_S);
+		(void)snprintf(max, sizeof(max), "%d", PHONE_SEND_MAX);
+		(void)snprintf(win, sizeof(win), "%d", PHONE_SEND_WINDOW_S);
+		(void)snprintf(gap, sizeof(gap), "%d", PHONE_SEND_GAP_S);
+		params[0] = rq->user.id;
+		params[1] = st->phone;
+		params[2] = hash;
+		params[3] = ttl;
+		params[4] = max;
+		params[5] = win;
+		params[6] = gap;
+		db_start(req, &rq->q, sql_issue, 7, params);
+		rq->step = 2;
+		/* FALLTHROUGH */
+	case 2:
+		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+			return (KORE_RESULT_RETRY);
+		if (r == DB_FAIL || db_rows(&rq->q) != 1)
+			return (rq_db_error(req, rq));
+		if (atoi(db_val(&rq->q, 0, 0)) > 0) {
+			(void)kore_strlcpy(retry, db_val(&rq->q, 0, 0),
+			    sizeof(retry));
+			http_response_header(req, "retry-after", retry);
+			return (rq_error(req, rq, 429, "rate_limited",
+			    "Too many codes sent to this phone; try later",
+			    json_pack("{s:i}", "retry_after", atoi(retry))));
+		}
+		(void)kore_strlcpy(st->code_id, db_val(&rq->q, 0, 1),
+		    sizeof(st->code_id));
+		st->job = sms_start(req, st->phone, st->body);
+		OPENSSL_cleanse(st->body, sizeof(st->body));
+		rq->step = 3;
+		/* FALLTHROUGH */
+	case 3:
+		if (!sms_done(st->job))
+			return (KORE_RESULT_RETRY);
+		return (phone_sent(req, rq, st));
+	case 4:
+	case 5:
+		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+			return (KORE_RESULT_RETRY);
+		if (r == DB_FAIL)
+			kore_log(LOG_WARNING, "phone: audit failed (%s)",
+			    rq->id);
+		if (rq->step == 4) {
+			return (rq_ok(req, rq, 202, "Verification code sent",
+			    json_pack("{s:s, s:i, s:i}", "phone", st->masked,
+			    "expires_in", PHONE_CODE_TTL_S,
+			    "resend_after", PHONE_SEND_GAP_S)));
+		}
+		if (st->job->result == SMS_REJECTED) {
+			verr_init(&v);
+			verr_add(&v, "phone", "undeliverable", "The SMS "
+			    "provider cannot deliver to this number");
+			return (rq_invalid(req, rq, &v));
+		}
+		return (rq_error(req, rq, 502, "sms_upstream_error",
+		    "The SMS provider failed; try again later",
+		    json_pack("{s:s}", "provider", sms_provider())));
+	}
+	return (rq_error(req, rq, 500, "internal_error",
+	    "Internal server error", NULL));
+}
+
+/* The provider answered: record it, then answer (step 4 or 5). */
+static int
+phone_sent(struct http_request *req, struct rq *rq, struct phone_st *st)
+{
+	const char	*params[6];
+	char		ua[AUDIT_UA_SIZE];
+
+	params[0] = rq->user.id;
+	params[1] = rq->ip[0] ? rq->ip : NULL;
+	params[2] = audit_ua(req, ua, sizeof(ua));
+	params[3] = st->masked;
+	params[4] = sms_provider();
+	params[5] = st->code_id;
+	if (st->job->result == SMS_SENT) {
+		db_start(req, &rq->q, sql_sent, 5, params);
+		rq->step = 4;
+	} else {
+		/* Logged here: the task thread may not write the log. */
+		sms_log_failure(st->job, st->masked, rq->id);
+		db_start(req, &rq->q, sql_failed, 6, params);
+		rq->step = 5;
+	}
+	return (KORE_RESULT_RETRY);
+}
+
+static int
+phone_verify(struct http_request *req, struct rq *rq)
+{
+	const char	*params[7], *phone, *code, *res;
+	char		hash[AUTHTOK_HASH_SIZE], tries[16];
+	char		ua[AUDIT_UA_SIZE], masked[PHONE_MASKED_SIZE];
+	struct verr	v;
+	int		r, left;
+
+	switch (rq->step) {
+	case 0:
+		/* AUTH_RATE_LIMIT_PER_MINUTE per client IP, as for /auth. */
+		if ((r = auth_ip_limit(req, rq, "phone_verify")) != RQ_CONT)
+			return (r == RQ_WAIT ? KORE_RESULT_RETRY :
+			    KORE_RESULT_OK);
+		if (!phone_read(req, rq, 1, &phone, &code))
+			return (KORE_RESULT_OK);
+		if (authtok_code_hash(code, phone,
+		    (const unsigned char *)cfg.jwt_secret,
+		    strlen(cfg.jwt_secret), hash) != 0)
+			return (rq_error(req, rq, 500, "internal_error",
+			    "Internal server error", NULL));
+		if (!phone_mask(phone, masked, sizeof(masked)))
+			(void)kore_strlcpy(masked, "?", sizeof(masked));
+		(void)snprintf(tries, sizeof(tries), "%d", PHONE_TRIES_MAX);
+		params[0] = rq->user.id;
+		params[1] = phone;
+		params[2] = hash;
+		params[3] = tries;
+		params[4] = rq->ip[0] ? rq->ip : NULL;
+		params[5] = audit_ua(req, ua, sizeof(ua));
+		params[6] = masked;
+		db_start(req, &rq->q, sql_check, 7, params);
+		rq->step = 2;
+		/* FALLTHROUGH */
+	case 2:
+		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+			return (KORE_RESULT_RETRY);
+		if (r == DB_FAIL || db_rows(&rq->q) != 1)
+			return (rq_db_error(req, rq));
+		break;
+	default:
+		return (rq_error(req, rq, 500, "internal_error",
+		    "Internal server error", NULL));
+	}
+
+	res = db_val(&rq->q, 0, 0);
+	if (!strcmp(res, "ok")) {
+		phone = json_string_value(json_object_get(rq->body, "phone"));
+		return (rq_ok(req, rq, 200, "Phone verified",
+		    json_pack("{s:s, s:b}", "phone", phone,
+		    "phone_verified", 1)));
+	}
+	verr_init(&v);
+	if (!strcmp(res, "invalid")) {
+		left = atoi(db_val(&rq->q, 0, 1));
+		if (left > 0)
+			verr_add(&v, "code", "invalid", "The code is wrong; "
+			    "%d attempt%s left", left, left == 1 ? "" : "s");
+		else
+			verr_add(&v, "code", "invalid", "The code is wrong and "
+			    "no longer valid; request a new one");
+	} else {
+		left = 0;
+		verr_add(&v, "code", "expired", "No valid code for this "
+		    "phone: it expired, was used, or was never sent");
+	}
+	return (rq_error(req, rq, 400, "validation_error",
+	    "Request validation failed", json_pack("{s:o, s:i}",
+	    "fields", verr_take(&v), "attempts_left", left)));
+}
+
+/* {phone} or {phone, code}; on a problem the 400 has been sent. */
+static int
+phone_read(struct http_request *req, struct rq *rq, int with_code,
+    const char **phone, const char **code)
+{
+	json_t		*obj;
+	struct verr	v;
+
+	if (rq_json(req, rq, &obj) != KORE_RESULT_OK)
+		return (0);
+	verr_init(&v);
+	*phone = NULL;
+	if (jsonx_get_str(obj, "phone", JF_REQUIRED, 1, PHONE_MAX_LEN * 4,
+	    &v, phone) && !phone_e164_valid(*phone))
+		verr_add(&v, "phone", "invalid",
+		    "phone must be in E.164 form, e.g. +33612345678");
+	if (with_code && jsonx_get_str(obj, "code", JF_REQUIRED, 1, 32, &v,
+	    code) && !authtok_code_valid(*code))
+		verr_add(&v, "code", "invalid", "code must be 6 digits");
+	if (verr_count(&v)) {
+		(void)rq_invalid(req, rq, &v);
+		return (0);
+	}
+	verr_clear(&v);
+	return (1);
+}
+
+static void
+phone_st_free(void *arg)
+{
+	struct phone_st	*st = arg;
+
+	OPENSSL_cleanse(st->body, sizeof(st->body));
+	sms_release(st->job);
+	st->job = NULL;
+}

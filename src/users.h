@@ -1,0 +1,48 @@
+/*
+ * The user profile change shared by PATCH /users/me and the admin's
+ * PATCH /users/{id}: one reader for the body, one statement.
+ */
+#ifndef ELENCHUS_USERS_H
+#define ELENCHUS_USERS_H
+
+#include <jansson.h>
+
+#include "rq.h"
+
+#define USERS_NAME_MIN		2
+#define USERS_NAME_MAX		100
+#define USERS_ORG_MAX		200
+#define USERS_PREFS_MAX		16384	/* bytes of serialised JSON */
+#define USERS_PATCH_PARAMS	17
+
+/* Which parts of a user a body may change. */
+#define USERS_PROFILE		0x01	/* full_name, organization, phone, prefs */
+#define USERS_ADMIN		0x02	/* is_active, is_superuser, role, quota */
+
+struct users_patch {
+	const char	*full_name;	/* NULL: unchanged */
+	int		has_org;
+	const char	*org;		/* NULL: cleared */
+	int		has_phone;
+	const char	*phone;		/* NULL: cleared */
+	char		*prefs;		/* JSON text (malloc) or NULL */
+	int		has_active;
+	int		active;
+	int		has_super;
+	int		super;
+	const char	*role;
+	int		has_quota;
+	int		quota_null;
+	int64_t		quota;
+	json_t		*fields;	/* names of the fields sent */
+};
+
+/* Read obj into p; problems go to v.  Free p with users_patch_clear. */
+void	users_patch_read(json_t *, int, struct users_patch *, struct verr *);
+void	users_patch_clear(struct users_patch *);
+/* Start the UPDATE for user id by actor; the row is user_admin_json
+ * when admin is set, else user_json.  Zero rows: no such user. */
+void	users_patch_start(struct http_request *, struct rq *,
+	    const char *, const struct users_patch *, int);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * The durable job queue (DESIGN.md principle 3) with real instances of
+ * the server and its runner (scripts/serve.sh): a job survives a restart,
+ * two instances never run one job twice, a failing job ends failed after
+ * its attempts, a runner killed mid-job loses the job to another after
+ * the lease, and SIGTERM gives a running job back.  Each test has a queue
+ * of its own (JOB_QUEUE), so the main instance's runner stays out.
+ * noop and noop_fail are job kinds that exist only with ENVIRONMENT=test.
+ */
+#include <criterion/criterion.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "harness.h"
+
+#define PASSWORD	"Str0ng-Passw0rd!"
+#define WAIT_S		60
+
+static PGconn *
+db(void)
+{
+	PGconn	*c;
+
+	c = PQconnectdb(env_or("DATABASE_URL", ""));
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	return (c);
+}
+
+/* The first value of a query with up to two text parameters. */
+static char *
+q1(const char *sql, const char *p1, const char *p2)
+{
+	PGconn		*c;
+	PGresult	*res;
+	const char	*p[2] = { p1, p2 };
+	char		*v;
+
+	c = db();
+	res = PQexecParams(c, sql, p2 ? 2 : (p1 ? 1 : 0), NULL, p, NULL,
+	    NULL, 0);
+	cr_assert(PQresultStatus(res) == PGRES_TUPLES_OK ||
+	    PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql,
+	    PQerrorMessage(c));
+	v = strdup(PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ?
+	    PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
+	PQfinish(c);
+	return (v);
+}
+
+/* Wait until the query answers want; the last answer is returned. */
+static char *
+wait_for(const char *sql, const char *p1, const char *p2, const char *want,
+    int seconds)
+{
+	char	*v;
+	int	 i;
+
+	for (i = 0; i < seconds * 10; i++) {
+		v = q1(sql, p1, p2);
+		if (strcmp(v, want) == 0)
+			return (v);
+		free(v);
+		(void)usleep(100000);
+	}
+	return (q1(sql, p1, p2));
+}
+
+static char *
+enqueue(const char *queue, const char *kind, const char *payload,
+    int max_attempts)
+{
+	char	 m[16], sql[256];
+
+	(void)snprintf(m, sizeof(m), "%d", max_attempts);
+	(void)snprintf(sql, sizeof(sql), "INSERT INTO jobs (queue, kind, "
+	    "payload, max_attempts) VALUES ($1, '%s', $2::jsonb, %s) "
+	    "RETURNING id", kind, m);
+	return (q1(sql, queue, payload));
+}
+
+static char *
+env_kv(const char *k, const char *v)
+{
+	static char	buf[8][128];
+	static int	n;
+	char		*p;
+
+	p = buf[n++ % 8];
+	(void)snprintf(p, sizeof(buf[0]), "%s=%s", k, v);
+	return (p);
+}
+
+Test(jobs, upload_survives_a_restart_without_runner, .timeout = 120)
+{
+	char		*queue, *v;
+	const char	*env1[3], *env2[2];
+	struct srv	 s;
+	struct resp	*r;
+	json_t		*b;
+	char		*body, email[160], auth[2100], id[64], mp[512];
+	const char	*hdrs[3];
+	int		 n;
+
+	queue = strdup(uniq("restart-"));
+	env1[0] = env_kv("JOB_QUEUE", queue);
+	env1[1] = "JOBS_DISABLED=1";
+	env1[2] = NULL;
+	cr_assert(srv_start(&s, env1));
+
+	(void)snprintf(email, sizeof(email), "%s@jobs.test", uniq("job-"));
+	b = json_pack("{s:s, s:s, s:s}", "email", email, "password", PASSWORD,
+	    "full_name", "Job Tester");
+	body = json_dumps(b, 0);
+	json_decref(b);
+	r = http_req_to(s.base, "POST", "/api/v1/auth/register",
+	    (const char *const[]){ "Content-Type: application/json", NULL },
+	    body, strlen(body));
+	free(body);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+	    jstr(r, "data.access_token"));
+	resp_free(r);
+
+	n = snprintf(mp, sizeof(mp), "--XyZ\r\nContent-Disposition: "
+	    "form-data; name=\"file\"; filename=\"r.txt\"\r\n\r\n"
+	    "Text that waits for a runner.\r\n--XyZ--\r\n");
+	hdrs[0] = "Content-Type: multipart/form-data; boundary=XyZ";
+	hdrs[1] = auth;
+	hdrs[2] = NULL;
+	r = http_req_to(s.base, "POST", "/api/v1/documents", hdrs, mp,
+	    (size_t)n);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
+	resp_free(r);
+	(void)sleep(2);
+	v = q1("SELECT processing_status FROM documents WHERE id = $1::uuid",
+	    id, NULL);
+	cr_expect_str_eq(v, "pending");
+	free(v);
+	srv_stop(&s);
+
+	env2[0] = env_kv("JOB_QUEUE", queue);
+	env2[1] = NULL;
+	cr_assert(srv_start(&s, env2));
+	v = wait_for("SELECT processing_status FROM documents WHERE id = "
+	    "$1::uuid", id, NULL, "completed", WAIT_S);
+	cr_expect_str_eq(v, "completed");
+	free(v);
+	v = q1("SELECT status || ':' || attempts FROM jobs WHERE "
+	    "payload->>'document_id' = $1", id, NULL);
+	cr_expect_str_eq(v, "done:1");
+	free(v);
+	srv_stop(&s);
+	free(queue);
+}
+
+Test(jobs, two_instances_never_run_one_job_twice, .timeout = 180)
+{
+	const char	*env[3];
+	struct srv	 a, b;
+	char		*queue, *v, sql[512];
+
+	queue = strdup(uniq("pair-"));
+	(void)snprintf(sql, sizeof(sql), "INSERT INTO jobs (queue, kind, "
+	    "payload) SELECT $1, 'noop', jsonb_build_object('n', g, "
+	    "'sleep_ms', g %% 3 * 20) FROM generate_series(1, 300) g");
+	env[0] = env_kv("JOB_QUEUE", queue);
+	env[1] = "JOB_THREADS=4";
+	env[2] = NULL;
+	cr_assert(srv_start(&a, env));
+	cr_assert(srv_start(&b, env));
+	/* Both runners listen by now: one INSERT wakes them together. */
+	free(q1(sql, queue, NULL));
+	v = wait_for("SELECT count(*) FROM jobs WHERE queue = $1 AND "
+	    "status = 'done'", queue, NULL, "300", WAIT_S);
+	cr_assert_str_eq(v, "300");
+	free(v);
+	v = q1("SELECT count(*) FROM jobs WHERE queue = $1 AND "
+	    "attempts <> 1", queue, NULL);
+	cr_expect_str_eq(v, "0", "jobs run more than once");
+	free(v);
+	v = q1("SELECT count(*) FROM job_runs r JOIN jobs j ON j.id = "
+	    "r.job_id WHERE j.queue = $1", queue, NULL);
+	cr_expect_str_eq(v, "300", "executions");
+	free(v);
+	v = q1("SELECT count(*) FROM (SELECT r.job_id FROM job_runs r "
+	    "JOIN jobs j ON j.id = r.job_id WHERE j.queue = $1 "
+	    "GROUP BY r.job_id HAVING count(*) > 1) x", queue, NULL);
+	cr_expect_str_eq(v, "0");
+	free(v);
+	/* Both instances took part (split_part: host:pid:thread). */
+	v = q1("SELECT count(DISTINCT split_part(r.runner, ':', 2)) FROM "
+	    "job_runs r JOIN jobs j ON j.id = r.job_id WHERE j.queue = $1",
+	    queue, NULL);
+	cr_expect_str_eq(v, "2");
+	free(v);
+	srv_stop(&a);
+	srv_stop(&b);
+	free(queue);
+}
+
+Test(jobs, failing_job_ends_failed_after_max_attempts, .timeout = 120)
+{
+	const char	*env[2];
+	struct srv	 s;
+	char		*queue, *id, *v;
+
+	queue = strdup(uniq("fail-"));
+	id = enqueue(queue, "noop_fail", "{\"error\": \"disk on fire\"}", 3);
+	env[0] = env_kv("JOB_QUEUE", queue);
+	env[1] = NULL;
+	cr_assert(srv_start(&s, env));
+	v = wait_for("SELECT status FROM jobs WHERE id = $1::uuid", id, NULL,
+	    "failed", WAIT_S);
+	cr_assert_str_eq(v, "failed");
+	free(v);
+	v = q1("SELECT attempts || ':' || last_error FROM jobs WHERE id = "
+	    "$1::uuid", id, NULL);
+	cr_expect_str_eq(v, "3:noop_fail: disk on fire");
+	free(v);
+	v = q1("SELECT string_agg(outcome, ',' ORDER BY attempt) FROM "
+	    "job_runs WHERE job_id = $1::uuid", id, NULL);
+	cr_expect_str_eq(v, "retry,retry,failed");
+	free(v);
+	srv_stop(&s);
+	free(id);
+	free(queue);
+}
+
+Test(jobs, killed_runner_loses_its_job_after_the_lease, .timeout = 150)
+{
+	const char	*env[3];
+	struct srv	 s;
+	char		*queue, *id, *v, *runner, *p;
+	pid_t		 pid;
+
+	queue = strdup(uniq("kill-"));
+	id = enqueue(queue, "noop", "{\"sleep_ms\": 60000, "
+	    "\"sleep_attempts\": 1}", 3);
+	env[0] = env_kv("JOB_QUEUE", queue);
+	env[1] = "JOB_TIMEOUT_S=5";
+	env[2] = NULL;
+	cr_assert(srv_start(&s, env));
+	v = wait_for("SELECT status FROM jobs WHERE id = $1::uuid", id, NULL,
+	    "running", WAIT_S);
+	cr_assert_str_eq(v, "running");
+	free(v);
+	runner = q1("SELECT locked_by FROM jobs WHERE id = $1::uuid", id,
+	    NULL);
+	p = strchr(runner, ':');
+	cr_assert_not_null(p, "%s", runner);
+	pid = (pid_t)atoi(p + 1);
+	cr_assert(pid > 1);
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	srv_stop(&s);
+
+	/* A new instance takes it over once the lease (5 + 5 s) ran out. */
+	cr_assert(srv_start(&s, env));
+	v = wait_for("SELECT status || ':' || attempts FROM jobs WHERE id = "
+	    "$1::uuid", id, NULL, "done:2", WAIT_S);
+	cr_expect_str_eq(v, "done:2");
+	free(v);
+	v = q1("SELECT string_agg(outcome, ',' ORDER BY attempt) FROM "
+	    "job_runs WHERE job_id = $1::uuid", id, NULL);
+	cr_expect_str_eq(v, "lost,done");
+	free(v);
+	v = q1("SELECT (result->>'runner') <> $2 FROM jobs WHERE id = "
+	    "$1::uuid", id, runner);
+	cr_expect_str_eq(v, "t");
+	free(v);
+	srv_stop(&s);
+	free(runner);
+	free(id);
+	free(queue);
+}
+
+Test(jobs, sigterm_gives_a_running_job_back, .timeout = 120)
+{
+	const char	*env[2];
+	struct srv	 s;
+	char		*queue, *id, *v;
+
+	queue = strdup(uniq("term-"));
+	id = enqueue(queue, "noop", "{\"sleep_ms\": 60000}", 3);
+	env[0] = env_kv("JOB_QUEUE", queue);
+	env[1] = NULL;
+	cr_assert(srv_start(&s, env));
+	v = wait_for("SELECT status FROM jobs WHERE id = $1::uuid", id, NULL,
+	    "running", WAIT_S);
+	cr_assert_str_eq(v, "running");
+	free(v);
+	srv_stop(&s);
+	v = wait_for("SELECT status || ':' || attempts || ':' || "
+	    "coalesce(locked_by, '-') FROM jobs WHERE id = $1::uuid", id,
+	    NULL, "queued:0:-", 10);
+	cr_expect_str_eq(v, "queued:0:-");
+	free(v);
+	v = q1("SELECT outcome FROM job_runs WHERE job_id = $1::uuid", id,
+	    NULL);
+	cr_expect_str_eq(v, "released");
+	free(v);
+	free(id);
+	free(queue);
+}
