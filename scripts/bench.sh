@@ -71,7 +71,6 @@ rss() {
 		ps -o rss= -p "$p"
 	done | awk '{printf "%s%d", sep, $1; sep=" "}'
 }
-RSS_BEFORE=$(rss)
 
 # run NAME CONNS URL [METHOD BODY]
 run() {
@@ -83,6 +82,18 @@ run() {
 	printf '%-34s %s\n' "$name" "$(cat "$T/$name.res")"
 }
 field() { sed -n "s/.*$2=\([^ ]*\).*/\1/p" "$T/$1.res"; }
+
+# Warm-up, not recorded: each worker opens its PostgreSQL connections
+# (a blocking connect in Kore 4.1) and prepares its statements once.
+for path in /health "/api/v1/users/$UID_/todos/$TODO" \
+    "/api/v1/users/$UID_/todos?limit=50"; do
+	WRK_TOKEN=$TOKEN WRK_METHOD=GET wrk -t "$THREADS" -c "$CONNS" -d 2s \
+	    -s "$ROOT/bench/wrk.lua" "$BASE$path" >/dev/null 2>&1 || true
+done
+
+# Memory is compared between steady states: after the warm-up has grown
+# Kore's pools to the connection count, and after the run.
+RSS_BEFORE=$(rss)
 
 echo "== wrk: $THREADS threads, $CONNS connections, ${SECS}s each"
 run health "$CONNS" "$BASE/health"
@@ -130,6 +141,13 @@ growth=$(echo "$RSS_BEFORE|$RSS_AFTER" | awk -F'|' '{
 	for (i = 1; i <= n; i++) { g = (b[i] - a[i]) * 100 / a[i]; if (g > m) m = g }
 	printf "%.1f", m }')
 
+echo "== 200 chat requests against a provider answering in 2 s"
+kill $pids 2>/dev/null || true
+wait 2>/dev/null || true
+pids=""
+LLM_RESULT=$("$ROOT/scripts/bench_llm.sh" 200 2000 2>&1 | grep -E '^(cold|warm):')
+echo "$LLM_RESULT"
+
 cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
 {
 	echo "# make bench — results"
@@ -156,6 +174,12 @@ cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
 	echo "| worker RSS before (KiB) | $RSS_BEFORE |"
 	echo "| worker RSS after (KiB) | $RSS_AFTER |"
 	echo "| largest worker RSS growth | $growth % |"
+	echo
+	echo "Slow provider, many requests in flight (scripts/bench_llm.sh 200 2000:"
+	echo "200 concurrent POST /api/v1/chat/chat, the stand-in answering after 2 s,"
+	echo "/health sampled every 250 ms meanwhile):"
+	echo
+	echo "$LLM_RESULT" | sed 's/^/    /'
 	echo
 	echo "Commands: \`make bench\` (scripts/bench.sh); wrk script bench/wrk.lua;"
 	echo "pgbench: \`pgbench -n -M {extended,prepared} -c $CONNS -j $THREADS -T $SECS -f get.sql\`"

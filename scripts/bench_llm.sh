@@ -70,7 +70,7 @@ run() {	# label
 	wait $hp
 	ok=$(grep -c '^200 ' "$T/r.out")
 	printf '%s: %d x %d ms: wall %.2f s, %d ok; ' "$1" "$N" "$DELAY" \
-	    "$(echo "$e - $s" | bc)" "$ok"
+	    "$(awk -v a="$s" -v b="$e" 'BEGIN { print b - a }')" "$ok"
 	awk '{print $2}' "$T/r.out" | sort -n | awk '{a[NR]=$1} END {
 	    printf "answer s: min %.2f p50 %.2f p90 %.2f max %.2f; ", a[1],
 	    a[int(NR/2)], a[int(NR*0.9)], a[NR]}'

@@ -56,5 +56,6 @@ int		 db_unavailable(const struct dbq *);
 int		 db_sqlstate_is(const struct dbq *, const char *);
 
 void		 db_register(const char *);
+int		 db_conn_usable(struct kore_pgsql *);
 
 #endif

@@ -97,6 +97,10 @@ dbcb_query(struct dbcb *d)
 			dbcb_error(d);
 		return;
 	}
+	if (!db_conn_usable(&d->sql)) {
+		dbcb_error(d);
+		return;
+	}
 	for (i = 0; i < d->nparams; i++) {
 		lens[i] = d->vals[i] ? (int)strlen(d->vals[i]) : 0;
 		fmts[i] = 0;

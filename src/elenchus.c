@@ -31,6 +31,7 @@ struct config	cfg;
 
 void	kore_parent_configure(int, char **);
 void	kore_worker_configure(void);
+void	kore_worker_teardown(void);
 
 static const char	*env_get(const char *);
 
@@ -132,8 +133,16 @@ kore_worker_configure(void)
 		(void)snprintf(conninfo, sizeof(conninfo),
 		    "%s connect_timeout=3", url);
 	db_register(conninfo);
+	rq_init();
 	service_init();
 	auth_init(conninfo);
+}
+
+/* A worker going down writes out what it has buffered. */
+void
+kore_worker_teardown(void)
+{
+	rq_flush();
 }
 
 static const char *

@@ -27,6 +27,8 @@
 #define RQ_ALLOW_MAX		96
 #define RQ_QS_MAX		32
 #define RQ_CSP_API		"default-src 'none'; frame-ancestors 'none'"
+#define RQ_LOG_FLUSH		(32 * 1024)
+#define RQ_LOG_MS		50
 
 static struct rq	*rq_new(struct http_request *, struct route *);
 static void		 rq_free(struct http_request *);
@@ -37,6 +39,9 @@ static void		 rq_allow(struct route *, char *, size_t);
 static void		 rq_peer(struct http_request *, char *, size_t);
 static void		 rq_log(struct http_request *, struct rq *);
 static const char	*rq_method_name(int);
+static void		 rq_log_flush(void *, u_int64_t);
+
+static struct kore_buf	 rq_logbuf;
 
 u_int64_t
 rq_now_us(void)
@@ -89,6 +94,7 @@ rq_dispatch(struct http_request *req, struct route *route)
 static struct rq *
 rq_new(struct http_request *req, struct route *route)
 {
+	static const char hex[] = "0123456789abcdef";
 	struct rq	*rq;
 	const char	*h, *p;
 	char		peer[NETADDR_STRLEN + 1];
@@ -118,8 +124,11 @@ rq_new(struct http_request *req, struct route *route)
 	if (rq->id[0] == '\0') {
 		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 			fatal("RAND_bytes failed");
-		for (i = 0; i < sizeof(rnd); i++)
-			(void)snprintf(rq->id + i * 2, 3, "%02x", rnd[i]);
+		for (i = 0; i < sizeof(rnd); i++) {
+			rq->id[i * 2] = hex[rnd[i] >> 4];
+			rq->id[i * 2 + 1] = hex[rnd[i] & 0x0f];
+		}
+		rq->id[sizeof(rnd) * 2] = '\0';
 	}
 
 	rq_peer(req, peer, sizeof(peer));
@@ -632,8 +641,43 @@ rq_log(struct http_request *req, struct rq *rq)
 		return;
 	n = strlen(s);
 	s[n] = '\n';
-	if (write(STDOUT_FILENO, s, n + 1) == -1)
-		kore_log(LOG_WARNING, "access log: %s", errno_s);
-	s[n] = '\0';
+	kore_buf_append(&rq_logbuf, s, n + 1);
 	free(s);
+	if (rq_logbuf.offset >= RQ_LOG_FLUSH)
+		rq_log_flush(NULL, 0);
+}
+
+/*
+ * Access-log lines are written in batches (at RQ_LOG_FLUSH bytes or every
+ * RQ_LOG_MS): one write(2) per request is a syscall too many at tens of
+ * thousands of requests a second.
+ */
+void
+rq_init(void)
+{
+	kore_buf_init(&rq_logbuf, RQ_LOG_FLUSH + 4096);
+	(void)kore_timer_add(rq_log_flush, RQ_LOG_MS, NULL, 0);
+}
+
+void
+rq_flush(void)
+{
+	rq_log_flush(NULL, 0);
+}
+
+static void
+rq_log_flush(void *arg, u_int64_t now)
+{
+	ssize_t		r;
+	size_t		off;
+
+	(void)arg;
+	(void)now;
+	for (off = 0; off < rq_logbuf.offset; off += (size_t)r) {
+		r = write(STDOUT_FILENO, rq_logbuf.data + off,
+		    rq_logbuf.offset - off);
+		if (r <= 0)
+			break;
+	}
+	kore_buf_reset(&rq_logbuf);
 }

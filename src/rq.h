@@ -97,6 +97,8 @@ struct rq {
 
 extern struct config	cfg;
 
+void	rq_init(void);
+void	rq_flush(void);
 int	rq_dispatch(struct http_request *, struct route *);
 
 /* Answers.  Each returns KORE_RESULT_OK for the handler to return. */
