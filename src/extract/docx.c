@@ -22,6 +22,7 @@
 #include <zip.h>
 
 #include "extract.h"
+#include "utf8.h"
 #include "extractor.h"
 
 #define DOCX_PART	"word/document.xml"
@@ -367,7 +368,7 @@ walk_put(struct walk *w, const char *s, size_t n)
 		walk_put(w, &p, 1);
 	}
 	if (n > EXTRACT_MAX_TEXT - w->len) {
-		n = extract_utf8_cut(s, n, EXTRACT_MAX_TEXT - w->len);
+		n = utf8_clip(s, n, EXTRACT_MAX_TEXT - w->len);
 		w->full = 1;
 	}
 	if (w->len + n > w->cap) {

@@ -14,6 +14,7 @@
 #include <poppler.h>
 
 #include "extract.h"
+#include "utf8.h"
 #include "extractor.h"
 
 static int	pdf_add_page(json_t *, PopplerPage *, size_t *, int *);
@@ -100,7 +101,7 @@ pdf_add_page(json_t *obj, PopplerPage *page, size_t *budget, int *truncated)
 	g_free(raw);
 	if (text == NULL)
 		return (-1);
-	keep = extract_utf8_cut(text, tlen, *budget);
+	keep = utf8_clip(text, tlen, *budget);
 	if (keep < tlen)
 		*truncated = 1;
 	*budget -= keep;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "extract.h"
+#include "utf8.h"
 #include "extractor.h"
 #include "sniff.h"
 
@@ -18,7 +19,7 @@ xt_text(const void *data, size_t len, const char *file_type, json_t **out,
 	json_t	*obj;
 
 	*out = NULL;
-	if (!sniff_utf8_valid(data, len)) {
+	if (!utf8_valid(data, len)) {
 		snprintf(err, XT_ERRLEN, "text is not valid UTF-8");
 		return (-1);
 	}
@@ -26,7 +27,7 @@ xt_text(const void *data, size_t len, const char *file_type, json_t **out,
 		snprintf(err, XT_ERRLEN, "out of memory");
 		return (-1);
 	}
-	keep = extract_utf8_cut(text, tlen, EXTRACT_MAX_TEXT);
+	keep = utf8_clip(text, tlen, EXTRACT_MAX_TEXT);
 	if ((obj = extract_json_new(file_type)) == NULL ||
 	    extract_json_set_text(obj, text, keep) == -1 ||
 	    (keep < tlen &&

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "chunk.h"
+#include "utf8.h"
 #include "sniff.h"
 
 /* Kinds of break, better ones higher. */
@@ -85,7 +86,7 @@ chunk_split_params(const char *text, size_t len, const size_t *page_starts,
 	if (prm->min < 1 || prm->min > prm->target ||
 	    prm->target > prm->max)
 		return (-1);
-	if (len > 0 && (text == NULL || !sniff_utf8_valid(text, len)))
+	if (len > 0 && (text == NULL || !utf8_valid(text, len)))
 		return (-1);
 
 	s.b = s.c = 0;

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "extract.h"
+#include "utf8.h"
 
 /* Initial size of the child's output buffer. */
 #define RUN_OUT_INITIAL		(64 * 1024)
@@ -36,7 +37,6 @@
 /* Warning for a document that is not a PDF and holds no text. */
 #define EXTRACT_WARN_EMPTY	"no_text"
 
-static size_t	 utf8_seq(const unsigned char *, size_t, size_t, uint32_t *);
 static int	 is_space_cp(uint32_t);
 static char	*xstrdup_printf(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
@@ -51,7 +51,7 @@ extract_text_normalise(const char *in, size_t len, size_t *outlen)
 	const unsigned char	*p = (const unsigned char *)in;
 	char			*out;
 	size_t			 i, o, n;
-	uint32_t		 cp;
+	unsigned int		 cp;
 
 	*outlen = 0;
 	/* Worst case: every byte invalid, each becoming a 3-byte U+FFFD. */
@@ -63,7 +63,7 @@ extract_text_normalise(const char *in, size_t len, size_t *outlen)
 	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
 		i = 3;
 	while (i < len) {
-		n = utf8_seq(p, len, i, &cp);
+		n = utf8_decode((const char *)p + i, len - i, &cp);
 		if (n == 0) {
 			memcpy(out + o, "\xef\xbf\xbd", 3);
 			o += 3;
@@ -90,29 +90,15 @@ extract_text_normalise(const char *in, size_t len, size_t *outlen)
 	return (out);
 }
 
-size_t
-extract_utf8_cut(const char *s, size_t len, size_t max)
-{
-	size_t	 n;
-
-	if (len <= max)
-		return (len);
-	n = max;
-	/* Step back over continuation bytes to a lead byte. */
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return (n);
-}
-
 int
 extract_has_text(const char *s, size_t len)
 {
 	const unsigned char	*p = (const unsigned char *)s;
 	size_t			 i, n;
-	uint32_t		 cp;
+	unsigned int		 cp;
 
 	for (i = 0; i < len; i += n) {
-		n = utf8_seq(p, len, i, &cp);
+		n = utf8_decode((const char *)p + i, len - i, &cp);
 		if (n == 0)
 			return (1);
 		if (!is_space_cp(cp))
@@ -619,46 +605,6 @@ ms_left(const struct timespec *deadline)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return ((long)(deadline->tv_sec - now.tv_sec) * 1000 +
 	    (deadline->tv_nsec - now.tv_nsec) / 1000000);
-}
-
-/*
- * Length of the well-formed UTF-8 sequence at p[i] with its code point in
- * *cp, or 0 if the bytes there are not one.
- */
-static size_t
-utf8_seq(const unsigned char *p, size_t len, size_t i, uint32_t *cp)
-{
-	size_t		 n, k;
-	uint32_t	 c, min;
-
-	if (p[i] < 0x80) {
-		*cp = p[i];
-		return (1);
-	} else if ((p[i] & 0xe0) == 0xc0) {
-		n = 2;
-		c = p[i] & 0x1f;
-		min = 0x80;
-	} else if ((p[i] & 0xf0) == 0xe0) {
-		n = 3;
-		c = p[i] & 0x0f;
-		min = 0x800;
-	} else if ((p[i] & 0xf8) == 0xf0) {
-		n = 4;
-		c = p[i] & 0x07;
-		min = 0x10000;
-	} else
-		return (0);
-	if (n > len - i)
-		return (0);
-	for (k = 1; k < n; k++) {
-		if ((p[i + k] & 0xc0) != 0x80)
-			return (0);
-		c = (c << 6) | (p[i + k] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return (0);
-	*cp = c;
-	return (n);
 }
 
 /* White space for has_text: Unicode spaces, BOM and zero-width space. */

@@ -52,7 +52,6 @@ struct extract_doc {
 char	*extract_text_normalise(const char *in, size_t len, size_t *outlen);
 
 /* Largest n <= max such that s[0..n) ends on a code point boundary. */
-size_t	 extract_utf8_cut(const char *s, size_t len, size_t max);
 
 /* 1 if text holds anything but white space. */
 int	 extract_has_text(const char *s, size_t len);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "jsonx.h"
+#include "utf8.h"
 
 #define JSONX_MSG_MAX	256
 
@@ -145,13 +146,11 @@ verr_clear(struct verr *v)
 size_t
 jsonx_codepoints(const char *s)
 {
-	size_t		n;
+	ssize_t		n;
 
-	for (n = 0; *s != '\0'; s++) {
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	}
-	return (n);
+	/* jansson has checked the UTF-8 of every string it parsed. */
+	n = utf8_codepoints(s, strlen(s));
+	return (n < 0 ? 0 : (size_t)n);
 }
 
 int

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "llm.h"
+#include "utf8.h"
 
 static int	llm_has_ctl(const char *);
 
@@ -133,7 +134,7 @@ llm_error_set(struct llm_error *err, enum llm_err code, int status,
 	err->message[0] = '\0';
 	if (msg == NULL)
 		return;
-	n = llm_utf8_clip(msg, strlen(msg), sizeof(err->message) - 1);
+	n = utf8_clip(msg, strlen(msg), sizeof(err->message) - 1);
 	memcpy(err->message, msg, n);
 	err->message[n] = '\0';
 	/* Provider text goes to logs: no line breaks or escapes in it. */
@@ -387,20 +388,6 @@ llm_strndup_bounded(const char *s, size_t len, size_t max)
 	memcpy(p, s, len);
 	p[len] = '\0';
 	return (p);
-}
-
-/* Largest n <= max (and <= len) that does not split a UTF-8 sequence. */
-size_t
-llm_utf8_clip(const char *s, size_t len, size_t max)
-{
-	size_t	n;
-
-	if (len <= max)
-		return (len);
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return (n);
 }
 
 /*

@@ -182,7 +182,6 @@ enum llm_err		 llm_stream_finish(struct llm_stream *,
 			    const struct llm_request *, struct llm_result *);
 void			 llm_stream_free(struct llm_stream *);
 char			*llm_strndup_bounded(const char *, size_t, size_t);
-size_t			 llm_utf8_clip(const char *, size_t, size_t);
 char			*llm_join_url(const char *, const char *, const char *,
 			    const char *);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "prompt.h"
+#include "utf8.h"
 
 #define PROMPT_CLIP_MARK	" [...]"
 
@@ -281,7 +282,7 @@ pb_clean(struct pbuf *b, const char *s, size_t max, int one_line)
 
 	n = strlen(s);
 	clipped = n > max;
-	n = llm_utf8_clip(s, n, max);
+	n = utf8_clip(s, n, max);
 	start = b->len;
 	pb_add(b, s, n);
 	if (b->failed)

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "sniff.h"
+#include "utf8.h"
 
 #define ZIP_LFH_SIG		"PK\003\004"
 #define ZIP_CDH_SIG		"PK\001\002"
@@ -110,44 +111,6 @@ sniff_content(const void *buf, size_t len)
 	return (SNIFF_UNKNOWN);
 }
 
-int
-sniff_utf8_valid(const void *buf, size_t len)
-{
-	const unsigned char	*p = buf;
-	size_t			 i, n, k;
-	uint32_t		 cp, min;
-
-	for (i = 0; i < len; i += n) {
-		if (p[i] < 0x80) {
-			n = 1;
-			continue;
-		} else if ((p[i] & 0xe0) == 0xc0) {
-			n = 2;
-			cp = p[i] & 0x1f;
-			min = 0x80;
-		} else if ((p[i] & 0xf0) == 0xe0) {
-			n = 3;
-			cp = p[i] & 0x0f;
-			min = 0x800;
-		} else if ((p[i] & 0xf8) == 0xf0) {
-			n = 4;
-			cp = p[i] & 0x07;
-			min = 0x10000;
-		} else
-			return (0);
-		if (n > len - i)
-			return (0);
-		for (k = 1; k < n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return (0);
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return (0);
-	}
-	return (1);
-}
 
 int
 sniff_zip_has_entry(const void *buf, size_t len, const char *name)
@@ -240,7 +203,7 @@ sniff_is_text(const unsigned char *p, size_t len)
 	}
 	if (memchr(p, '\0', len) != NULL)
 		return (0);
-	return (sniff_utf8_valid(p, len));
+	return (utf8_valid((const char *)p, len));
 }
 
 /*

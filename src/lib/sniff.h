@@ -53,7 +53,6 @@ enum sniff_verdict	 sniff_detect(const void *buf, size_t len,
 enum sniff_type		 sniff_content(const void *buf, size_t len);
 
 /* 1 if buf is well-formed UTF-8 (no overlongs, surrogates, > U+10FFFF). */
-int			 sniff_utf8_valid(const void *buf, size_t len);
 
 /* 1 if the buffer is a ZIP whose central directory names name. */
 int			 sniff_zip_has_entry(const void *buf, size_t len,

@@ -105,3 +105,17 @@ utf8_decode(const char *s, size_t len, unsigned int *cp)
 	*cp = v;
 	return (n);
 }
+
+/* Largest n <= max (and <= len) that does not split a UTF-8 sequence. */
+size_t
+utf8_clip(const char *s, size_t len, size_t max)
+{
+	size_t	n;
+
+	if (len <= max)
+		return (len);
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return (n);
+}

@@ -12,5 +12,7 @@
 int	utf8_valid(const char *, size_t);
 ssize_t	utf8_codepoints(const char *, size_t);
 size_t	utf8_decode(const char *, size_t, unsigned int *);
+/* Largest n <= max (and <= len) that does not split a sequence. */
+size_t	utf8_clip(const char *, size_t, size_t);
 
 #endif

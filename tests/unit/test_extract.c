@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "chunk.h"
+#include "utf8.h"
 #include "extract.h"
 
 #define EXE_DEFAULT		"build/elenchus-extract"
@@ -151,12 +152,12 @@ Test(extract, utf8_cut_never_splits_a_code_point)
 {
 	const char	*s = "a\xe2\x82\xac" "b";	/* a € b */
 
-	cr_assert_eq(extract_utf8_cut(s, 5, 10), 5);
-	cr_assert_eq(extract_utf8_cut(s, 5, 4), 4);
-	cr_assert_eq(extract_utf8_cut(s, 5, 3), 1);
-	cr_assert_eq(extract_utf8_cut(s, 5, 2), 1);
-	cr_assert_eq(extract_utf8_cut(s, 5, 1), 1);
-	cr_assert_eq(extract_utf8_cut(s, 5, 0), 0);
+	cr_assert_eq(utf8_clip(s, 5, 10), 5);
+	cr_assert_eq(utf8_clip(s, 5, 4), 4);
+	cr_assert_eq(utf8_clip(s, 5, 3), 1);
+	cr_assert_eq(utf8_clip(s, 5, 2), 1);
+	cr_assert_eq(utf8_clip(s, 5, 1), 1);
+	cr_assert_eq(utf8_clip(s, 5, 0), 0);
 }
 
 Test(extract, has_text_ignores_unicode_white_space)
