@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rq.h"
+#include "revoke.h"
 #include "audit.h"
 #include "users.h"
 #include "lib/utf8.h"
@@ -71,8 +72,8 @@ static const char sql_purge[] =
     "jsonb_build_object('actor_id', $2::uuid, 'purge', true, "
     "'email', d.email, 'sessions_revoked', (SELECT count(*) FROM s))",
     "d") ") "
-    "SELECT json_build_object('id', id, 'deleted', true, 'purged', true) "
-    "FROM d";
+    "SELECT json_build_object('id', id, 'deleted', true, 'purged', true), "
+    "(SELECT array_agg(id) FROM s)::text FROM d";
 
 static const char sql_audit[] =
     "WITH f AS (SELECT * FROM audit_events WHERE "
@@ -269,20 +270,15 @@ adm_bad_id(struct http_request *req, struct rq *rq)
 	return (rq_invalid(req, rq, &v));
 }
 
-/* Poll a one-row JSON answer: the row, or 404 when there is none. */
+/*
+ * Poll a one-row JSON answer: the row, or 404 when there is none.  A
+ * second column lists the sessions the statement revoked: this
+ * instance's workers drop them before the answer leaves.
+ */
 static int
 adm_answer(struct http_request *req, struct rq *rq, const char *msg)
 {
-	int	r;
-
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	if (db_rows(&rq->q) == 0)
-		return (rq_not_found(req, rq));
-	return (rq_ok_raw(req, rq, 200, msg, db_val(&rq->q, 0, 0),
-	    (size_t)db_len(&rq->q, 0, 0)));
+	return (revoke_answer(req, rq, msg));
 }
 
 /* "true"/"false" (or 1/0) into "t"/"f"; absent is NULL; 0 if neither. */

@@ -352,7 +352,6 @@ chat_one(struct http_request *req, struct rq *rq, int n, const char *query)
 {
 	const char	*params[5];
 	char		 id[CHAT_ID_MAX];
-	int		 r;
 
 	(void)n;
 	if (rq->step == 0) {
@@ -364,14 +363,7 @@ chat_one(struct http_request *req, struct rq *rq, int n, const char *query)
 		db_start(req, &rq->q, query, 2, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	if (db_rows(&rq->q) == 0)
-		return (rq_not_found(req, rq));
-	return (rq_ok_raw(req, rq, 200, "OK", db_val(&rq->q, 0, 0),
-	    (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "OK"));
 }
 
 static int
@@ -393,7 +385,7 @@ conv_patch(struct http_request *req, struct rq *rq)
 	json_t		*body, *meta;
 	const char	*params[5], *title;
 	char		 id[CHAT_ID_MAX], *ms;
-	int		 arch, present, r;
+	int		 arch, present;
 
 	if (rq->step == 0) {
 		if (!rq_path_id(req, CHAT_SEG_CONV, id, sizeof(id)) ||
@@ -424,14 +416,7 @@ conv_patch(struct http_request *req, struct rq *rq)
 		free(ms);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	if (db_rows(&rq->q) == 0)
-		return (rq_not_found(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Conversation updated",
-	    db_val(&rq->q, 0, 0), (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "Conversation updated"));
 }
 
 static int
@@ -440,7 +425,7 @@ conv_messages(struct http_request *req, struct rq *rq)
 	struct verr	 v;
 	const char	*params[4];
 	char		 id[CHAT_ID_MAX], lim[CHAT_NUM], off[CHAT_NUM];
-	int		 limit, offset, r;
+	int		 limit, offset;
 
 	if (rq->step == 0) {
 		if (!rq_path_id(req, CHAT_SEG_CONV, id, sizeof(id)) ||
@@ -459,14 +444,7 @@ conv_messages(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_conv_messages, 4, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	if (db_rows(&rq->q) == 0)
-		return (rq_not_found(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Messages", db_val(&rq->q, 0, 0),
-	    (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "Messages"));
 }
 
 static int
@@ -515,7 +493,6 @@ conv_doc_detach(struct http_request *req, struct rq *rq)
 {
 	const char	*params[3];
 	char		 id[CHAT_ID_MAX], doc[CHAT_ID_MAX];
-	int		 r;
 
 	if (rq->step == 0) {
 		if (!rq_path_id(req, CHAT_SEG_CONV, id, sizeof(id)) ||
@@ -529,14 +506,7 @@ conv_doc_detach(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_conv_detach, 3, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	if (db_rows(&rq->q) == 0)
-		return (rq_not_found(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Document detached",
-	    db_val(&rq->q, 0, 0), (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "Document detached"));
 }
 
 /* ---- models --------------------------------------------------------- */

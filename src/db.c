@@ -88,6 +88,7 @@ db_start_bin(struct http_request *req, struct dbq *q, const char *query,
 	}
 	q->busy = 1;
 	q->tries = 0;
+	q->outcome = 0;
 	(void)db_send(req, q);
 }
 
@@ -256,6 +257,10 @@ db_poll(struct http_request *req, struct dbq *q)
 {
 	const char	*st;
 
+	/* Finished: the same answer again (callers may poll twice). */
+	if (!q->busy && q->outcome != 0)
+		return (q->outcome);
+
 	for (;;) {
 		switch (q->sql.state) {
 		case KORE_PGSQL_STATE_INIT:
@@ -279,6 +284,7 @@ db_poll(struct http_request *req, struct dbq *q)
 			kore_pgsql_cleanup(&q->sql);
 			kore_pgsql_init(&q->sql);
 			q->busy = 0;
+			q->outcome = DB_OK;
 			db_params_free(q);
 			return (DB_OK);
 		case KORE_PGSQL_STATE_ERROR:
@@ -308,6 +314,7 @@ db_poll(struct http_request *req, struct dbq *q)
 			kore_pgsql_cleanup(&q->sql);
 			kore_pgsql_init(&q->sql);
 			q->busy = 0;
+			q->outcome = DB_FAIL;
 			db_params_free(q);
 			return (DB_FAIL);
 		}
@@ -325,6 +332,7 @@ db_reset(struct dbq *q)
 	q->sqlstate[0] = '\0';
 	q->lost = 0;
 	q->busy = 0;
+	q->outcome = 0;
 }
 
 int

@@ -26,6 +26,7 @@ struct dbq {
 	int			sent;
 	int			tries;
 	int			lost;
+	int			outcome;	/* DB_OK / DB_FAIL once done */
 	const char		*query;
 	int			nparams;
 	char			*vals[DB_MAX_PARAMS];

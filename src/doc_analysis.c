@@ -133,7 +133,6 @@ doc_analysis_get(struct http_request *req, struct rq *rq)
 {
 	const char	*p[2];
 	char		 id[40];
-	int		 r;
 
 	if (rq->step == 0) {
 		if (!rq_path_id(req, 3, id, sizeof(id)) || !uuid_valid(id))
@@ -143,12 +142,5 @@ doc_analysis_get(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_latest, 2, p);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	if (db_rows(&rq->q) == 0)
-		return (rq_not_found(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Analysis", db_val(&rq->q, 0, 0),
-	    (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "Analysis"));
 }

@@ -216,7 +216,7 @@ doc_chunks(struct http_request *req, struct rq *rq)
 	struct verr	 v;
 	const char	*p[4];
 	char		 id[40], l[16], o[16];
-	int		 limit, offset, r;
+	int		 limit, offset;
 
 	if (rq->step == 0) {
 		if (!doc_id(req, id, sizeof(id)))
@@ -235,14 +235,7 @@ doc_chunks(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_chunks, 4, p);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	if (db_rows(&rq->q) == 0)
-		return (rq_not_found(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Document chunks",
-	    db_val(&rq->q, 0, 0), (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "Document chunks"));
 }
 
 static int
@@ -352,7 +345,6 @@ doc_delete(struct http_request *req, struct rq *rq)
 {
 	const char	*p[4];
 	char		 id[40], ua[AUDIT_UA_SIZE];
-	int		 r;
 
 	if (rq->step == 0) {
 		if (!doc_id(req, id, sizeof(id)))
@@ -364,14 +356,7 @@ doc_delete(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_delete, 4, p);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	if (db_rows(&rq->q) == 0)
-		return (rq_not_found(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Document deleted",
-	    db_val(&rq->q, 0, 0), (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "Document deleted"));
 }
 
 int

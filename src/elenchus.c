@@ -22,6 +22,7 @@
 #include "rq.h"
 #include "metrics.h"
 #include "service.h"
+#include "revoke.h"
 #include "auth.h"
 
 #define CONNINFO_MAX		(CONFIG_STR_MAX + 64)
@@ -110,6 +111,7 @@ kore_parent_configure(int argc, char **argv)
 		http_body_max = cfg.json_body_max;
 
 	metrics_init();
+	revoke_shm_init();
 	kore_log(LOG_NOTICE, "elenchus %s (%s) starting", cfg.version,
 	    cfg.environment);
 }

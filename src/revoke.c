@@ -27,6 +27,7 @@
  * login_failures once a minute, while otherwise idle.
  */
 #include <sys/epoll.h>
+#include <sys/mman.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include <kore/kore.h>
 #include <libpq-fe.h>
 
+#include "rq.h"
 #include "revoke.h"
 #include "lib/config.h"
 
@@ -72,6 +74,7 @@ static void	rv_connect(void);
 static void	rv_down(const char *);
 static void	rv_handle(void *, int);
 static void	rv_query_done(void);
+static void	rv_add_local(const char *);
 static void	rv_side_done(int);
 static void	rv_load_rows(PGresult *);
 static int	rv_key(const char *, uint8_t [16]);
@@ -145,6 +148,69 @@ revoke_live(void)
 	    (rv_st == RV_LIVE || rv_st == RV_HOUSE));
 }
 
+/*
+ * Revocations made by this instance's workers also go through a ring in
+ * shared memory, written before the revoking worker answers: a request
+ * that follows on another worker sees them without waiting for the
+ * NOTIFY.  Each worker merges what it has not yet seen before looking a
+ * session up; if it fell a whole ring behind, it forgets which sessions
+ * it has checked, so they go to the database again.
+ */
+#define RING_SLOTS		1024
+
+struct rv_ring {
+	u_int64_t	written;
+	uint8_t		sid[RING_SLOTS][16];
+};
+
+static struct rv_ring	*rv_ring;
+static u_int64_t	rv_ring_seen;
+
+void
+revoke_shm_init(void)
+{
+	void	*p;
+
+	p = mmap(NULL, sizeof(*rv_ring), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		fatal("revoke: mmap: %s", errno_s);
+	rv_ring = p;
+	memset(rv_ring, 0, sizeof(*rv_ring));
+}
+
+static void
+rv_ring_merge(void)
+{
+	u_int64_t	w, i;
+
+	if (rv_ring == NULL)
+		return;
+	w = __atomic_load_n(&rv_ring->written, __ATOMIC_ACQUIRE);
+	if (w - rv_ring_seen > RING_SLOTS) {
+		if (rv_known_tab != NULL) {
+			memset(rv_known_tab, 0,
+			    KNOWN_CAP * sizeof(*rv_known_tab));
+			rv_known_count = 0;
+		}
+		rv_ring_seen = w - RING_SLOTS;
+	}
+	for (i = rv_ring_seen; i < w; i++)
+		rv_insert(rv_ring->sid[i % RING_SLOTS], (int64_t)time(NULL));
+	rv_ring_seen = w;
+}
+
+static void
+rv_ring_put(const uint8_t key[16])
+{
+	u_int64_t	slot;
+
+	if (rv_ring == NULL)
+		return;
+	slot = __atomic_fetch_add(&rv_ring->written, 1, __ATOMIC_ACQ_REL);
+	memcpy(rv_ring->sid[slot % RING_SLOTS], key, 16);
+}
+
 int
 revoke_has(const char *sid)
 {
@@ -153,6 +219,7 @@ revoke_has(const char *sid)
 
 	if (rv_tab == NULL || !rv_key(sid, key))
 		return (0);
+	rv_ring_merge();
 	for (i = rv_hash(key, rv_cap); ; i = (i + 1) & (rv_cap - 1)) {
 		if (rv_tab[i].at == 0)
 			return (0);
@@ -161,13 +228,58 @@ revoke_has(const char *sid)
 	}
 }
 
-void
-revoke_add(const char *sid)
+/* A revocation some worker committed (the NOTIFY): this worker only. */
+static void
+rv_add_local(const char *sid)
 {
 	uint8_t		key[16];
 
 	if (rv_tab != NULL && rv_key(sid, key))
 		rv_insert(key, (int64_t)time(NULL));
+}
+
+void
+revoke_add(const char *sid)
+{
+	uint8_t		key[16];
+
+	if (!rv_key(sid, key))
+		return;
+	if (rv_tab != NULL)
+		rv_insert(key, (int64_t)time(NULL));
+	rv_ring_put(key);
+}
+
+void
+revoke_add_list(const char *list)
+{
+	char		sid[40];
+	const char	*p, *e;
+	size_t		n;
+
+	if (list == NULL || *list != '{')
+		return;
+	for (p = list + 1; *p != '\0' && *p != '}'; p = *e ? e + 1 : e) {
+		for (e = p; *e != '\0' && *e != ',' && *e != '}'; e++)
+			;
+		n = (size_t)(e - p);
+		if (n > 0 && n < sizeof(sid)) {
+			memcpy(sid, p, n);
+			sid[n] = '\0';
+			revoke_add(sid);
+		}
+		if (*e == '}')
+			break;
+	}
+}
+
+int
+revoke_answer(struct http_request *req, struct rq *rq, const char *msg)
+{
+	if (db_poll(req, &rq->q) == DB_OK && db_rows(&rq->q) > 0 &&
+	    PQnfields(rq->q.res) > 1)
+		revoke_add_list(db_val(&rq->q, 0, 1));
+	return (rq_answer(req, rq, 200, msg));
 }
 
 int
@@ -379,7 +491,7 @@ rv_handle(void *arg, int err)
 
 	while ((n = PQnotifies(rv_conn)) != NULL) {
 		if (!strcmp(n->relname, REVOKE_CHANNEL))
-			revoke_add(n->extra);
+			rv_add_local(n->extra);
 		PQfreemem(n);
 	}
 }

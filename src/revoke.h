@@ -24,6 +24,21 @@ int	revoke_has(const char *);
 /* Record a revocation this worker just committed (before the NOTIFY). */
 void	revoke_add(const char *);
 
+/* Record each id of a PostgreSQL uuid[] text ("{a,b}"); NULL is none. */
+void	revoke_add_list(const char *);
+
+struct http_request;
+struct rq;
+/*
+ * Answer rq->q like rq_answer (200, message); a second column listing the
+ * sessions the statement revoked is recorded first, so no worker of this
+ * instance accepts them once the answer is out.
+ */
+int	revoke_answer(struct http_request *, struct rq *, const char *);
+
+/* Parent, before the workers fork: the instance's shared revocations. */
+void	revoke_shm_init(void);
+
 /* Sessions that passed the database check here (sid owned by sub). */
 int	revoke_known(const char *sid, const char *sub);
 void	revoke_remember(const char *sid, const char *sub);

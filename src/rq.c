@@ -23,12 +23,19 @@
 
 #include "auth_mw.h"
 #include "metrics.h"
+#include "lib/jsonw.h"
+#include "lib/utf8.h"
 
 #define RQ_ALLOW_MAX		96
 #define RQ_QS_MAX		32
 #define RQ_CSP_API		"default-src 'none'; frame-ancestors 'none'"
 #define RQ_LOG_FLUSH		(32 * 1024)
 #define RQ_LOG_MS		50
+#define RQ_JSTR_STACK		512	/* escaped strings this short: on the stack */
+#define RQ_REAL_PRECISION	6	/* duration_ms: JSON_REAL_PRECISION(6) */
+#define RQ_REAL_MAX		40
+
+#define RQ_LIT(b, lit)		kore_buf_append((b), (lit), sizeof(lit) - 1)
 
 static struct rq	*rq_new(struct http_request *, struct route *);
 static void		 rq_free(struct http_request *);
@@ -40,6 +47,7 @@ static void		 rq_peer(struct http_request *, char *, size_t);
 static void		 rq_log(struct http_request *, struct rq *);
 static const char	*rq_method_name(int);
 static void		 rq_log_flush(void *, u_int64_t);
+static size_t		 rq_real(char *, size_t, double);
 
 static struct kore_buf	 rq_logbuf;
 
@@ -206,6 +214,40 @@ rq_warn(struct rq *rq, const char *w)
 	(void)json_array_append_new(rq->warnings, json_string(w));
 }
 
+/*
+ * s (len bytes, valid UTF-8) as a quoted JSON string onto buf.  Text
+ * that needs no escaping (nearly all) is copied as it is.
+ */
+void
+rq_buf_str(struct kore_buf *buf, const char *s, size_t len)
+{
+	char		 stack[RQ_JSTR_STACK], *tmp;
+	size_t		 n;
+
+	n = jsonw_escape_len(s, len);
+	if (n == len + 2) {
+		kore_buf_append(buf, "\"", 1);
+		kore_buf_append(buf, s, len);
+		kore_buf_append(buf, "\"", 1);
+		return;
+	}
+	tmp = n <= sizeof(stack) ? stack : kore_malloc(n);
+	(void)jsonw_escape(tmp, s, len);
+	kore_buf_append(buf, tmp, n);
+	if (tmp != stack)
+		kore_free(tmp);
+}
+
+/* A NUL-terminated string as rq_buf_str; NULL is JSON null. */
+void
+rq_buf_strz(struct kore_buf *buf, const char *s)
+{
+	if (s == NULL)
+		kore_buf_append(buf, "null", 4);
+	else
+		rq_buf_str(buf, s, strlen(s));
+}
+
 void
 rq_headers(struct http_request *req, struct rq *rq)
 {
@@ -286,27 +328,32 @@ rq_ok(struct http_request *req, struct rq *rq, int status,
 	return (rq_envelope(req, rq, status, env));
 }
 
+/*
+ * The envelope written directly (as json_dumps would write it, compact):
+ * this is every successful answer, so no JSON objects are built for it.
+ */
 int
 rq_ok_raw(struct http_request *req, struct rq *rq, int status,
     const char *message, const char *data, size_t len)
 {
 	struct kore_buf	buf;
-	json_t		*msg;
-	char		*m, *w;
+	json_t		*w;
+	size_t		i;
 	int		r;
 
-	msg = json_string(message);
-	m = json_dumps(msg, JSON_ENCODE_ANY);
-	json_decref(msg);
-	w = rq->warnings ? json_dumps(rq->warnings, JSON_COMPACT) : NULL;
-
 	kore_buf_init(&buf, len + 128);
-	kore_buf_appendf(&buf, "{\"success\":true,\"message\":%s,\"data\":",
-	    m);
+	RQ_LIT(&buf, "{\"success\":true,\"message\":");
+	rq_buf_strz(&buf, message);
+	RQ_LIT(&buf, ",\"data\":");
 	kore_buf_append(&buf, data, len);
-	kore_buf_appendf(&buf, ",\"warnings\":%s}", w ? w : "[]");
-	free(m);
-	free(w);
+	RQ_LIT(&buf, ",\"warnings\":[");
+	/* rq_warn puts only strings there. */
+	json_array_foreach(rq->warnings, i, w) {
+		if (i > 0)
+			RQ_LIT(&buf, ",");
+		rq_buf_str(&buf, json_string_value(w), json_string_length(w));
+	}
+	RQ_LIT(&buf, "]}");
 
 	r = rq_send(req, rq, status, "application/json; charset=utf-8",
 	    buf.data, buf.offset);
@@ -349,6 +396,27 @@ rq_db_error(struct http_request *req, struct rq *rq)
 	}
 	return (rq_error(req, rq, 500, "internal_error",
 	    "Internal server error", NULL));
+}
+
+/*
+ * The usual end of a handler: wait for rq->q, then answer its one JSON
+ * value (row 0, column 0) with status, 404 when there is no row, 503 or
+ * 500 when the query failed.
+ */
+int
+rq_answer(struct http_request *req, struct rq *rq, int status,
+    const char *message)
+{
+	int		r;
+
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAIL)
+		return (rq_db_error(req, rq));
+	if (db_rows(&rq->q) == 0)
+		return (rq_not_found(req, rq));
+	return (rq_ok_raw(req, rq, status, message, db_val(&rq->q, 0, 0),
+	    (size_t)db_len(&rq->q, 0, 0)));
 }
 
 int
@@ -610,14 +678,20 @@ rq_peer(struct http_request *req, char *out, size_t len)
 	}
 }
 
+/*
+ * One JSON line per request, written straight into the log buffer with
+ * the keys, order and number format json_dumps gave it (user_id only
+ * when authenticated).  A path that is not UTF-8 gets no line, as
+ * before (jansson refused it).
+ */
 static void
 rq_log(struct http_request *req, struct rq *rq)
 {
-	json_t		*line;
-	char		*s, ts[32];
+	const char	*path;
+	char		ts[32], num[RQ_REAL_MAX];
 	struct timespec	now;
 	struct tm	tm;
-	size_t		n;
+	size_t		n, plen;
 
 	(void)clock_gettime(CLOCK_REALTIME, &now);
 	(void)gmtime_r(&now.tv_sec, &tm);
@@ -625,26 +699,72 @@ rq_log(struct http_request *req, struct rq *rq)
 	(void)snprintf(ts + n, sizeof(ts) - n, ".%03ldZ",
 	    now.tv_nsec / 1000000);
 
-	line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:s, s:s, s:s*}",
-	    "time", ts, "request_id", rq->id,
-	    "method", rq_method_name(req->method),
-	    "path", req->path ? req->path : "",
-	    "status", req->status,
-	    "duration_ms", (double)(rq_now_us() - rq->start_us) / 1000.0,
-	    "ip", rq->ip, "proto", rq->proto,
-	    "user_id", rq->authed ? rq->user.id : NULL);
-	if (line == NULL)
+	path = req->path ? req->path : "";
+	plen = strlen(path);
+	if (!utf8_valid(path, plen))
 		return;
-	s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(6));
-	json_decref(line);
-	if (s == NULL)
-		return;
-	n = strlen(s);
-	s[n] = '\n';
-	kore_buf_append(&rq_logbuf, s, n + 1);
-	free(s);
+
+	RQ_LIT(&rq_logbuf, "{\"time\":");
+	rq_buf_strz(&rq_logbuf, ts);
+	RQ_LIT(&rq_logbuf, ",\"request_id\":");
+	rq_buf_strz(&rq_logbuf, rq->id);
+	RQ_LIT(&rq_logbuf, ",\"method\":");
+	rq_buf_strz(&rq_logbuf, rq_method_name(req->method));
+	RQ_LIT(&rq_logbuf, ",\"path\":");
+	rq_buf_str(&rq_logbuf, path, plen);
+	n = (size_t)snprintf(num, sizeof(num), "%d", req->status);
+	RQ_LIT(&rq_logbuf, ",\"status\":");
+	kore_buf_append(&rq_logbuf, num, n);
+	n = rq_real(num, sizeof(num),
+	    (double)(rq_now_us() - rq->start_us) / 1000.0);
+	RQ_LIT(&rq_logbuf, ",\"duration_ms\":");
+	kore_buf_append(&rq_logbuf, num, n);
+	RQ_LIT(&rq_logbuf, ",\"ip\":");
+	rq_buf_strz(&rq_logbuf, rq->ip);
+	RQ_LIT(&rq_logbuf, ",\"proto\":");
+	rq_buf_strz(&rq_logbuf, rq->proto);
+	if (rq->authed) {
+		RQ_LIT(&rq_logbuf, ",\"user_id\":");
+		rq_buf_strz(&rq_logbuf, rq->user.id);
+	}
+	RQ_LIT(&rq_logbuf, "}\n");
 	if (rq_logbuf.offset >= RQ_LOG_FLUSH)
 		rq_log_flush(NULL, 0);
+}
+
+/*
+ * v as jansson writes a real with JSON_REAL_PRECISION(6): "%.6g", ".0"
+ * added when that looks like an integer, the exponent without '+' and
+ * leading zeros.  Returns the length written into out (len bytes).
+ */
+static size_t
+rq_real(char *out, size_t len, double v)
+{
+	char		*e, *d;
+	size_t		n;
+
+	n = (size_t)snprintf(out, len, "%.*g", RQ_REAL_PRECISION, v);
+	if (n >= len - 2)
+		n = len - 3;
+	out[n] = '\0';
+	if (strchr(out, '.') == NULL && strchr(out, 'e') == NULL) {
+		out[n++] = '.';
+		out[n++] = '0';
+		out[n] = '\0';
+	}
+	if ((e = strchr(out, 'e')) != NULL) {
+		e++;
+		d = e + 1;
+		if (*e == '-')
+			e++;
+		while (*d == '0')
+			d++;
+		if (d != e) {
+			memmove(e, d, n - (size_t)(d - out) + 1);
+			n -= (size_t)(d - e);
+		}
+	}
+	return (n);
 }
 
 /*

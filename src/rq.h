@@ -110,11 +110,16 @@ int	rq_error(struct http_request *, struct rq *, int, const char *,
 	    const char *, json_t *);
 int	rq_invalid(struct http_request *, struct rq *, struct verr *);
 int	rq_db_error(struct http_request *, struct rq *);
+int	rq_answer(struct http_request *, struct rq *, int, const char *);
 int	rq_not_found(struct http_request *, struct rq *);
 int	rq_send(struct http_request *, struct rq *, int, const char *,
 	    const void *, size_t);
 void	rq_headers(struct http_request *, struct rq *);
 void	rq_warn(struct rq *, const char *);
+
+/* JSON built by hand onto a kore_buf (see lib/jsonw.h). */
+void	rq_buf_str(struct kore_buf *, const char *, size_t);
+void	rq_buf_strz(struct kore_buf *, const char *);
 
 /* Request helpers. */
 int	rq_json(struct http_request *, struct rq *, json_t **);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rq.h"
+#include "revoke.h"
 #include "audit.h"
 #include "auth.h"
 #include "users.h"
@@ -86,7 +87,8 @@ static const char sql_patch[] =
     "jsonb_build_object('actor_id', $13::uuid, 'fields', $16::jsonb, "
     "'sessions_revoked', (SELECT count(*) FROM s))", "u") ") "
     "SELECT CASE WHEN $17::bool THEN user_admin_json(u::users) "
-    "ELSE user_json(u::users) END FROM u";
+    "ELSE user_json(u::users) END, (SELECT array_agg(id) FROM s)::text "
+    "FROM u";
 
 /*
  * Soft delete: the row stays (its email stays taken until an admin
@@ -103,7 +105,8 @@ static const char sql_me_delete[] =
     "jsonb_build_object('actor_id', u.id, 'soft', true, "
     "'sessions_revoked', (SELECT count(*) FROM s))", "u") ") "
     "SELECT json_build_object('id', id, 'deleted', true, "
-    "'deleted_at', rfc3339(deleted_at)) FROM u";
+    "'deleted_at', rfc3339(deleted_at)), "
+    "(SELECT array_agg(id) FROM s)::text FROM u";
 
 static const char sql_settings_get[] =
     "SELECT user_settings(settings) FROM users "
@@ -142,21 +145,13 @@ users_one(struct http_request *req, struct rq *rq, const char *sql,
     const char *id)
 {
 	const char	*params[1];
-	int		r;
 
 	if (rq->step == 0) {
 		params[0] = id;
 		db_start(req, &rq->q, sql, 1, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	if (db_rows(&rq->q) == 0)
-		return (rq_not_found(req, rq));
-	return (rq_ok_raw(req, rq, 200, "User", db_val(&rq->q, 0, 0),
-	    (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "User"));
 }
 
 static int
@@ -165,7 +160,6 @@ me_patch(struct http_request *req, struct rq *rq)
 	struct users_patch	p;
 	struct verr		v;
 	json_t			*obj;
-	int			r;
 
 	if (rq->step == 0) {
 		if (rq_json(req, rq, &obj) != KORE_RESULT_OK)
@@ -181,14 +175,7 @@ me_patch(struct http_request *req, struct rq *rq)
 		users_patch_clear(&p);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	if (db_rows(&rq->q) == 0)
-		return (rq_not_found(req, rq));
-	return (rq_ok_raw(req, rq, 200, "User updated", db_val(&rq->q, 0, 0),
-	    (size_t)db_len(&rq->q, 0, 0)));
+	return (revoke_answer(req, rq, "User updated"));
 }
 
 static int
@@ -196,7 +183,6 @@ me_delete(struct http_request *req, struct rq *rq)
 {
 	const char	*params[3];
 	char		ua[AUDIT_UA_SIZE];
-	int		r;
 
 	if (rq->step == 0) {
 		params[0] = rq->user.id;
@@ -205,14 +191,7 @@ me_delete(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_me_delete, 3, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	if (db_rows(&rq->q) == 0)
-		return (rq_not_found(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Account deleted",
-	    db_val(&rq->q, 0, 0), (size_t)db_len(&rq->q, 0, 0)));
+	return (revoke_answer(req, rq, "Account deleted"));
 }
 
 static int

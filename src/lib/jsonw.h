@@ -1,0 +1,22 @@
+/*
+ * Writing JSON by hand where it is hot: a string escaper whose output is
+ * what PostgreSQL's json functions produce for the same text, and the
+ * RFC 3339 UTC millisecond form of rfc3339() in sql/001_foundation.sql.
+ */
+#ifndef ELENCHUS_JSONW_H
+#define ELENCHUS_JSONW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Room jsonw_escape needs for len input bytes: "\u00XX" each, quotes. */
+#define JSONW_ESC_MAX(len)	((len) * 6 + 2)
+
+/* "-292277-01-01T00:00:00.000Z" and a NUL, rounded up. */
+#define JSONW_TS_MAX		40
+
+size_t	jsonw_escape_len(const char *, size_t);
+size_t	jsonw_escape(char *, const char *, size_t);
+size_t	jsonw_rfc3339(char *, int64_t);
+
+#endif
