@@ -1121,7 +1121,7 @@ auth_email_ok(const char *s)
 	const char	*at, *p, *label;
 	size_t		 n;
 
-	if ((n = strlen(s)) > AUTH_EMAIL_MAX || (at = strchr(s, '@')) == NULL ||
+	if (strlen(s) > AUTH_EMAIL_MAX || (at = strchr(s, '@')) == NULL ||
 	    strchr(at + 1, '@') != NULL)
 		return (0);
 	n = (size_t)(at - s);

@@ -36,8 +36,8 @@ struct phone_st {
 
 static int	phone_request(struct http_request *, struct rq *);
 static int	phone_verify(struct http_request *, struct rq *);
-static int	phone_read(struct http_request *, struct rq *, int,
-		    const char **, const char **);
+static int	phone_read(struct http_request *, struct rq *, const char **,
+		    const char **);
 static int	phone_sent(struct http_request *, struct rq *,
 		    struct phone_st *);
 static void	phone_st_free(void *);
@@ -83,7 +83,7 @@ phone_request(struct http_request *req, struct rq *rq)
 		if ((r = auth_ip_limit(req, rq, "phone_request")) != RQ_CONT)
 			return (r == RQ_WAIT ? KORE_RESULT_RETRY :
 			    KORE_RESULT_OK);
-		if (!phone_read(req, rq, 0, &phone, NULL))
+		if (!phone_read(req, rq, &phone, NULL))
 			return (KORE_RESULT_OK);
 		(void)kore_strlcpy(st->phone, phone, sizeof(st->phone));
 		if (!phone_mask(st->phone, st->masked, sizeof(st->masked)))
@@ -203,7 +203,7 @@ phone_verify(struct http_request *req, struct rq *rq)
 		if ((r = auth_ip_limit(req, rq, "phone_verify")) != RQ_CONT)
 			return (r == RQ_WAIT ? KORE_RESULT_RETRY :
 			    KORE_RESULT_OK);
-		if (!phone_read(req, rq, 1, &phone, &code))
+		if (!phone_read(req, rq, &phone, &code))
 			return (KORE_RESULT_OK);
 		if (authtok_code_hash(code, phone,
 		    (const unsigned char *)cfg.jwt_secret,
@@ -260,10 +260,13 @@ phone_verify(struct http_request *req, struct rq *rq)
 	    "fields", verr_take(&v), "attempts_left", left)));
 }
 
-/* {phone} or {phone, code}; on a problem the 400 has been sent. */
+/*
+ * {phone} or, when code is not NULL, {phone, code}; on a problem the 400
+ * has been sent.
+ */
 static int
-phone_read(struct http_request *req, struct rq *rq, int with_code,
-    const char **phone, const char **code)
+phone_read(struct http_request *req, struct rq *rq, const char **phone,
+    const char **code)
 {
 	json_t		*obj;
 	struct verr	v;
@@ -276,8 +279,8 @@ phone_read(struct http_request *req, struct rq *rq, int with_code,
 	    &v, phone) && !phone_e164_valid(*phone))
 		verr_add(&v, "phone", "invalid",
 		    "phone must be in E.164 form, e.g. +33612345678");
-	if (with_code && jsonx_get_str(obj, "code", JF_REQUIRED, 1, 32, &v,
-	    code) && !authtok_code_valid(*code))
+	if (code != NULL && jsonx_get_str(obj, "code", JF_REQUIRED, 1, 32,
+	    &v, code) && !authtok_code_valid(*code))
 		verr_add(&v, "code", "invalid", "code must be 6 digits");
 	if (verr_count(&v)) {
 		(void)rq_invalid(req, rq, &v);
