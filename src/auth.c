@@ -25,6 +25,8 @@
  */
 #include <sys/queue.h>
 
+#include <sys/resource.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,7 @@
 #include "lib/uuid.h"
 
 /* Longest password accepted at all, in bytes (the policy's own bound). */
+#define AUTH_BCRYPT_NICE	19
 #define AUTH_PW_MAX_BYTES	(PASSWD_MAX_CHARS * 4)
 #define AUTH_EMAIL_MAX		254
 #define AUTH_EMAIL_LOCAL_MAX	64
@@ -1255,12 +1258,23 @@ pwjob_release(struct auth_st *st)
 	kore_free(j);
 }
 
-/* Task thread: bcrypt into the job's own memory. */
+/*
+ * Task thread: bcrypt into the job's own memory.  The thread runs at the
+ * lowest priority (nice 19, per thread on Linux) so that a login flood
+ * takes mostly the CPU the event loops leave, yet still progresses when
+ * they are saturated.
+ */
 static int
 pwjob_run(struct kore_task *t)
 {
-	struct pwjob	*j = (struct pwjob *)t;
-	const char	*h;
+	static __thread int	 niced;
+	struct pwjob		*j = (struct pwjob *)t;
+	const char		*h;
+
+	if (!niced) {
+		niced = 1;
+		(void)setpriority(PRIO_PROCESS, 0, AUTH_BCRYPT_NICE);
+	}
 
 	switch (j->op) {
 	case PWJOB_PRIME:
