@@ -2,8 +2,12 @@
 # Everything can be overridden from the caller's environment.
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUN_DIR=${RUN_DIR:-$ROOT/.run}
-PG_PORT=${PG_PORT:-55432}
 PG_DIR=${PG_DIR:-$RUN_DIR/pg}
+# The cluster remembers its port (another work tree may hold the default).
+if [ -z "${PG_PORT:-}" ] && [ -f "$PG_DIR/port" ]; then
+	PG_PORT=$(cat "$PG_DIR/port")
+fi
+PG_PORT=${PG_PORT:-55432}
 PG_DB=${PG_DB:-elenchus}
 HTTP_HOST=${HTTP_HOST:-127.0.0.1}
 HTTP_PORT=${HTTP_PORT:-8080}

@@ -13,6 +13,14 @@ cmd=${1:-start}
 create() {
 	mkdir -p "$PG_DIR"
 	[ "$(id -u)" = 0 ] && chown postgres:postgres "$PG_DIR"
+	# The port is taken (another cluster, another work tree): use a free
+	# one, remembered in $PG_DIR/port for the next runs.
+	if python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $PG_PORT))" 2>/dev/null; then
+		:
+	else
+		PG_PORT=$(free_port)
+	fi
+	echo "$PG_PORT" > "$PG_DIR/port"
 	as_pg "$PGBIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 \
 	    --locale=C.UTF-8 >/dev/null
 	cat >> "$DATA/postgresql.conf" <<CONF
