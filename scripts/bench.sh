@@ -22,6 +22,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 "$ROOT/scripts/pg.sh" start
+pg_port_refresh
 "$ROOT/scripts/pg.sh" createdb elenchus_bench fresh
 DATABASE_URL=$(local_db_url elenchus_bench)
 export DATABASE_URL

@@ -22,6 +22,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 "$ROOT/scripts/pg.sh" start || exit 1
+pg_port_refresh
 "$ROOT/scripts/pg.sh" createdb "$db" fresh || exit 1
 DATABASE_URL=$(local_db_url "$db")
 export DATABASE_URL

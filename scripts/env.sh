@@ -8,6 +8,14 @@ if [ -z "${PG_PORT:-}" ] && [ -f "$PG_DIR/port" ]; then
 	PG_PORT=$(cat "$PG_DIR/port")
 fi
 PG_PORT=${PG_PORT:-55432}
+
+# After scripts/pg.sh start: the port the cluster really listens on.
+pg_port_refresh() {
+	if [ -f "$PG_DIR/port" ]; then
+		PG_PORT=$(cat "$PG_DIR/port")
+		export PG_PORT
+	fi
+}
 PG_DB=${PG_DB:-elenchus}
 HTTP_HOST=${HTTP_HOST:-127.0.0.1}
 HTTP_PORT=${HTTP_PORT:-8080}

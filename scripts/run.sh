@@ -20,6 +20,7 @@ trap cleanup INT TERM EXIT
 if [ -z "${DATABASE_URL:-}" ]; then
 	"$ROOT/scripts/pg.sh" status || started_pg=1
 	"$ROOT/scripts/pg.sh" start
+	pg_port_refresh
 	"$ROOT/scripts/pg.sh" createdb "$PG_DB"
 	DATABASE_URL=$(local_db_url "$PG_DB")
 	export DATABASE_URL

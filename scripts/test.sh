@@ -69,6 +69,7 @@ fi
 if [ "$what" = all ] || [ "$what" = e2e ]; then
 	echo "== end-to-end: PostgreSQL, stand-ins, Kore, nginx"
 	"$ROOT/scripts/pg.sh" start || exit 1
+	pg_port_refresh
 	# A database of its own per run: runs may overlap on one cluster.
 	db=elenchus_test_$$
 	"$ROOT/scripts/pg.sh" createdb "$db" fresh || exit 1
