@@ -37,6 +37,8 @@ SWAGGER_VER	:= 5.17.14
 PARSER_VER	:= 10.1.1
 
 .PHONY: all deps build run test unit e2e bench lint clean distclean kodev-conf
+# Keep the objects of the test build between runs.
+.SECONDARY:
 
 all: build
 
