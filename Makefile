@@ -30,8 +30,8 @@ UNIT_BIN	:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_SRC		:= $(sort $(wildcard tests/e2e/test_*.c))
 E2E_BIN		:= $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/e2e/%)
 E2E_LIB		:= $(filter-out $(E2E_SRC),$(wildcard tests/e2e/*.c))
-EXTRACT_SRC	:= $(wildcard src/extract/*.c)
-JOBS_SRC	:= $(sort $(wildcard src/jobs/*.c))
+EXTRACT_SRC	:= $(wildcard cmd/extract/*.c)
+JOBS_SRC	:= $(sort $(wildcard cmd/jobs/*.c))
 EXTRACT_PKGS	:= poppler-glib libzip libxml-2.0
 SWAGGER_VER	:= 5.17.14
 PARSER_VER	:= 10.1.1
@@ -65,7 +65,7 @@ $(BUILD)/elenchus.so: $(MOD_OBJ) $(LIB_OBJ)
 
 # The background job runner: a plain process (no Kore), blocking libpq and
 # libcurl in its own threads, claiming jobs with FOR UPDATE SKIP LOCKED.
-$(BUILD)/elenchus-jobs: $(JOBS_SRC) $(LIB_OBJ) $(wildcard src/jobs/*.h src/lib/*.h)
+$(BUILD)/elenchus-jobs: $(JOBS_SRC) $(LIB_OBJ) $(wildcard cmd/jobs/*.h src/lib/*.h)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS_COMMON) -O2 -I/usr/include/postgresql $(JOBS_SRC) \
 		$(LIB_OBJ) -o $@ $(LIBS)

@@ -1,7 +1,7 @@
 /*
  * Document analysis requests: POST /{id}/analyze checks the provider and
  * the caller's daily token quota and enqueues the job (202); the job
- * runner (src/jobs/analysis.c) does the work.  GET /{id}/analysis answers
+ * runner (cmd/jobs/analysis.c) does the work.  GET /{id}/analysis answers
  * the latest analysis.
  */
 #include <stdio.h>

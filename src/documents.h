@@ -2,7 +2,7 @@
  * Documents (API.md §6): the handlers split over documents.c (reads,
  * delete, download), doc_upload.c (the multipart upload) and
  * doc_analysis.c (analysis requests).  The work itself runs in
- * elenchus-jobs (src/jobs/).
+ * elenchus-jobs (cmd/jobs/).
  */
 #ifndef ELENCHUS_DOCUMENTS_H
 #define ELENCHUS_DOCUMENTS_H
