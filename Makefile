@@ -131,10 +131,11 @@ lint:
 		$(KORE_FEATURES) -I/usr/include/postgresql \
 		$(shell pkg-config --cflags $(EXTRACT_PKGS) 2>/dev/null)
 
-# `kodev run` looks for conf/<directory name>.conf.
+# `kodev run` looks for conf/<directory name>.conf and builds <name>.so.
 kodev-conf:
-	@ln -sf ../kore.conf conf/$(notdir $(CURDIR)).conf
-	@echo "conf/$(notdir $(CURDIR)).conf -> kore.conf; now: kodev run"
+	@sed 's|^load\t\t./build/elenchus.so|load\t\t./$(notdir $(CURDIR)).so|' \
+		kore.conf > conf/$(notdir $(CURDIR)).conf
+	@echo "conf/$(notdir $(CURDIR)).conf written; now: DATABASE_URL=... kodev run"
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/elenchus.so $(BUILD)/elenchus-extract
