@@ -738,18 +738,13 @@ auth_me(struct http_request *req, struct rq *rq)
 static int
 auth_sessions(struct http_request *req, struct rq *rq)
 {
-	struct verr	 v;
 	const char	*params[4];
-	char		 lim[16], off[16];
-	int		 limit, offset, r;
+	char		 lim[RQ_NUM], off[RQ_NUM];
+	int		 r;
 
 	if (rq->step == 0) {
-		verr_init(&v);
-		if (!rq_paging(req, rq, &v, &limit, &offset))
-			return (rq_invalid(req, rq, &v));
-		verr_clear(&v);
-		(void)snprintf(lim, sizeof(lim), "%d", limit);
-		(void)snprintf(off, sizeof(off), "%d", offset);
+		if (!rq_page_text(req, rq, lim, off))
+			return (KORE_RESULT_OK);
 		params[0] = rq->user.id;
 		params[1] = rq->user.sid;
 		params[2] = lim;

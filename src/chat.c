@@ -422,21 +422,15 @@ conv_patch(struct http_request *req, struct rq *rq)
 static int
 conv_messages(struct http_request *req, struct rq *rq)
 {
-	struct verr	 v;
 	const char	*params[4];
-	char		 id[CHAT_ID_MAX], lim[CHAT_NUM], off[CHAT_NUM];
-	int		 limit, offset;
+	char		 id[CHAT_ID_MAX], lim[RQ_NUM], off[RQ_NUM];
 
 	if (rq->step == 0) {
 		if (!rq_path_id(req, CHAT_SEG_CONV, id, sizeof(id)) ||
 		    !uuid_valid(id))
 			return (rq_not_found(req, rq));
-		verr_init(&v);
-		if (!rq_paging(req, rq, &v, &limit, &offset))
-			return (rq_invalid(req, rq, &v));
-		verr_clear(&v);
-		(void)snprintf(lim, sizeof(lim), "%d", limit);
-		(void)snprintf(off, sizeof(off), "%d", offset);
+		if (!rq_page_text(req, rq, lim, off))
+			return (KORE_RESULT_OK);
 		params[0] = id;
 		params[1] = rq->user.id;
 		params[2] = lim;

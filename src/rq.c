@@ -582,6 +582,28 @@ rq_paging(struct http_request *req, struct rq *rq, struct verr *v,
 	return (verr_count(v) == 0);
 }
 
+/*
+ * rq_paging as the two text parameters a list query takes; on a bad
+ * value the 400 has been sent and it returns 0.
+ */
+int
+rq_page_text(struct http_request *req, struct rq *rq, char lim[RQ_NUM],
+    char off[RQ_NUM])
+{
+	struct verr	v;
+	int		limit, offset;
+
+	verr_init(&v);
+	if (!rq_paging(req, rq, &v, &limit, &offset)) {
+		(void)rq_invalid(req, rq, &v);
+		return (0);
+	}
+	verr_clear(&v);
+	(void)snprintf(lim, RQ_NUM, "%d", limit);
+	(void)snprintf(off, RQ_NUM, "%d", offset);
+	return (1);
+}
+
 static int
 rq_preflight(struct http_request *req, struct rq *rq)
 {

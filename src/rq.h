@@ -16,6 +16,7 @@
 
 #define RQ_ID_MAX		64
 #define RQ_ID_LEN		32
+#define RQ_NUM			16	/* a decimal int with sign and NUL */
 
 /* Who may call a method. */
 #define RQ_PUBLIC		0
@@ -128,6 +129,8 @@ const char *rq_header(struct http_request *, const char *);
 int	rq_path_id(struct http_request *, int, char *, size_t);
 int	rq_paging(struct http_request *, struct rq *, struct verr *,
 	    int *, int *);
+int	rq_page_text(struct http_request *, struct rq *, char [RQ_NUM],
+	    char [RQ_NUM]);
 const char *rq_query(struct http_request *, const char *);
 
 u_int64_t	rq_now_us(void);

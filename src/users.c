@@ -362,17 +362,12 @@ static int
 me_audit(struct http_request *req, struct rq *rq)
 {
 	const char	*params[3];
-	char		lim[16], off[16];
-	struct verr	v;
-	int		limit, offset, r;
+	char		lim[RQ_NUM], off[RQ_NUM];
+	int		r;
 
 	if (rq->step == 0) {
-		verr_init(&v);
-		if (!rq_paging(req, rq, &v, &limit, &offset))
-			return (rq_invalid(req, rq, &v));
-		verr_clear(&v);
-		(void)snprintf(lim, sizeof(lim), "%d", limit);
-		(void)snprintf(off, sizeof(off), "%d", offset);
+		if (!rq_page_text(req, rq, lim, off))
+			return (KORE_RESULT_OK);
 		params[0] = rq->user.id;
 		params[1] = lim;
 		params[2] = off;
