@@ -94,11 +94,11 @@ adm_list(struct http_request *req, struct rq *rq)
 	const char	*params[4], *search, *active;
 	char		lim[16], off[16];
 	struct verr	v;
-	int		limit, offset, r;
+	int		r;
 
 	if (rq->step == 0) {
 		verr_init(&v);
-		(void)rq_paging(req, rq, &v, &limit, &offset);
+		(void)rq_paging_text(req, rq, &v, lim, off);
 		search = rq_query(req, "search");
 		if (search != NULL && *search == '\0')
 			search = NULL;
@@ -115,8 +115,6 @@ adm_list(struct http_request *req, struct rq *rq)
 		if (verr_count(&v))
 			return (rq_invalid(req, rq, &v));
 		verr_clear(&v);
-		(void)snprintf(lim, sizeof(lim), "%d", limit);
-		(void)snprintf(off, sizeof(off), "%d", offset);
 		params[0] = search;
 		params[1] = active;
 		params[2] = lim;
@@ -211,11 +209,11 @@ adm_audit(struct http_request *req, struct rq *rq)
 	const char	*params[4], *uid, *ev, *p;
 	char		lim[16], off[16];
 	struct verr	v;
-	int		limit, offset, r;
+	int		r;
 
 	if (rq->step == 0) {
 		verr_init(&v);
-		(void)rq_paging(req, rq, &v, &limit, &offset);
+		(void)rq_paging_text(req, rq, &v, lim, off);
 		uid = rq_query(req, "user_id");
 		if (uid != NULL && *uid == '\0')
 			uid = NULL;
@@ -235,8 +233,6 @@ adm_audit(struct http_request *req, struct rq *rq)
 		if (verr_count(&v))
 			return (rq_invalid(req, rq, &v));
 		verr_clear(&v);
-		(void)snprintf(lim, sizeof(lim), "%d", limit);
-		(void)snprintf(off, sizeof(off), "%d", offset);
 		params[0] = uid;
 		params[1] = ev;
 		params[2] = lim;

@@ -156,6 +156,19 @@ ROUTE(page_auth_password, "/api/v1/auth/password",
 static const char *const auth_roles[] = { AUTH_ROLES, NULL };
 
 /*
+ * CTEs s and t: a session for the user of CTE u and its first refresh
+ * token.  Arguments are the parameters: lifetime (days), ip, user agent,
+ * token hash.
+ */
+#define AUTH_NEW_SESSION(days, ip, ua, hash)				\
+    "s AS (INSERT INTO sessions (user_id, expires_at, ip, user_agent) "	\
+    "SELECT id, now() + make_interval(days => " days "::int), " ip ", "	\
+    ua " FROM u RETURNING id), "					\
+    "t AS (INSERT INTO refresh_tokens (token_hash, session_id, "	\
+    "expires_at) SELECT " hash ", s.id, now() + make_interval(days => "	\
+    days "::int) FROM s), "
+
+/*
  * A new account and its first session.  $1 email, $2 hash, $3 full_name,
  * $4 phone, $5 organization, $6 role, $7 refresh TTL (days), $8 ip,
  * $9 user agent, $10 refresh token hash.
@@ -164,11 +177,7 @@ static const char sql_register[] =
     "WITH u AS (INSERT INTO users (email, password_hash, full_name, phone, "
     "organization, role) VALUES ($1, $2, $3, $4, $5, COALESCE($6, 'user')) "
     "RETURNING *), "
-    "s AS (INSERT INTO sessions (user_id, expires_at, ip, user_agent) "
-    "SELECT id, now() + make_interval(days => $7::int), $8, $9 FROM u "
-    "RETURNING id), "
-    "t AS (INSERT INTO refresh_tokens (token_hash, session_id, expires_at) "
-    "SELECT $10, s.id, now() + make_interval(days => $7::int) FROM s), "
+    AUTH_NEW_SESSION("$7", "$8", "$9", "$10")
     "a AS (" AUDIT_INSERT_FROM("u.id", "'register'", "$8", "$9",
     "jsonb_build_object('session_id', s.id)", "u, s") ") "
     "SELECT s.id, u.id, u.role, u.is_superuser, " AUTH_USER_JSON("u")
@@ -221,11 +230,7 @@ static const char sql_login_ok[] =
     "password_hash = COALESCE($7, password_hash) "
     "WHERE id = $1::uuid AND is_active AND deleted_at IS NULL "
     "RETURNING *), "
-    "s AS (INSERT INTO sessions (user_id, expires_at, ip, user_agent) "
-    "SELECT id, now() + make_interval(days => $2::int), $3, $4 FROM u "
-    "RETURNING id), "
-    "t AS (INSERT INTO refresh_tokens (token_hash, session_id, expires_at) "
-    "SELECT $5, s.id, now() + make_interval(days => $2::int) FROM s), "
+    AUTH_NEW_SESSION("$2", "$3", "$4", "$5")
     "d AS (DELETE FROM login_failures WHERE email = $6 "
     "AND EXISTS (SELECT 1 FROM u)), "
     "a AS (" AUDIT_INSERT_FROM("u.id", "'login_success'", "$3", "$4",

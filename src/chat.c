@@ -279,11 +279,11 @@ conv_list(struct http_request *req, struct rq *rq)
 	struct verr	 v;
 	const char	*params[4], *a;
 	char		 lim[CHAT_NUM], off[CHAT_NUM];
-	int		 limit, offset, r;
+	int		 r;
 
 	if (rq->step == 0) {
 		verr_init(&v);
-		(void)rq_paging(req, rq, &v, &limit, &offset);
+		(void)rq_paging_text(req, rq, &v, lim, off);
 		a = rq_query(req, "archived");
 		if (a != NULL && strcmp(a, "true") && strcmp(a, "false"))
 			verr_add(&v, "archived", "invalid",
@@ -291,8 +291,6 @@ conv_list(struct http_request *req, struct rq *rq)
 		if (verr_count(&v))
 			return (rq_invalid(req, rq, &v));
 		verr_clear(&v);
-		(void)snprintf(lim, sizeof(lim), "%d", limit);
-		(void)snprintf(off, sizeof(off), "%d", offset);
 		params[0] = rq->user.id;
 		params[1] = a != NULL ? a : "false";
 		params[2] = lim;

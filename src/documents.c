@@ -114,11 +114,11 @@ doc_list(struct http_request *req, struct rq *rq)
 	struct verr	 v;
 	const char	*p[6], *status, *cat, *q;
 	char		 l[16], o[16];
-	int		 limit, offset, r;
+	int		 r;
 
 	if (rq->step == 0) {
 		verr_init(&v);
-		(void)rq_paging(req, rq, &v, &limit, &offset);
+		(void)rq_paging_text(req, rq, &v, l, o);
 		status = rq_query(req, "status");
 		if (status != NULL && *status == '\0')
 			status = NULL;
@@ -143,8 +143,6 @@ doc_list(struct http_request *req, struct rq *rq)
 		if (verr_count(&v))
 			return (rq_invalid(req, rq, &v));
 		verr_clear(&v);
-		(void)snprintf(l, sizeof(l), "%d", limit);
-		(void)snprintf(o, sizeof(o), "%d", offset);
 		p[0] = rq->user.id;
 		p[1] = status;
 		p[2] = cat;
@@ -216,18 +214,15 @@ doc_chunks(struct http_request *req, struct rq *rq)
 	struct verr	 v;
 	const char	*p[4];
 	char		 id[40], l[16], o[16];
-	int		 limit, offset;
 
 	if (rq->step == 0) {
 		if (!doc_id(req, id, sizeof(id)))
 			return (rq_not_found(req, rq));
 		verr_init(&v);
-		(void)rq_paging(req, rq, &v, &limit, &offset);
+		(void)rq_paging_text(req, rq, &v, l, o);
 		if (verr_count(&v))
 			return (rq_invalid(req, rq, &v));
 		verr_clear(&v);
-		(void)snprintf(l, sizeof(l), "%d", limit);
-		(void)snprintf(o, sizeof(o), "%d", offset);
 		p[0] = id;
 		p[1] = rq->user.id;
 		p[2] = l;

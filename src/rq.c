@@ -591,17 +591,27 @@ rq_page_text(struct http_request *req, struct rq *rq, char lim[RQ_NUM],
     char off[RQ_NUM])
 {
 	struct verr	v;
-	int		limit, offset;
 
 	verr_init(&v);
-	if (!rq_paging(req, rq, &v, &limit, &offset)) {
+	if (!rq_paging_text(req, rq, &v, lim, off)) {
 		(void)rq_invalid(req, rq, &v);
 		return (0);
 	}
 	verr_clear(&v);
+	return (1);
+}
+
+/* rq_paging, the values written as text for query parameters. */
+int
+rq_paging_text(struct http_request *req, struct rq *rq, struct verr *v,
+    char lim[RQ_NUM], char off[RQ_NUM])
+{
+	int		limit, offset, ok;
+
+	ok = rq_paging(req, rq, v, &limit, &offset);
 	(void)snprintf(lim, RQ_NUM, "%d", limit);
 	(void)snprintf(off, RQ_NUM, "%d", offset);
-	return (1);
+	return (ok);
 }
 
 static int

@@ -129,6 +129,8 @@ const char *rq_header(struct http_request *, const char *);
 int	rq_path_id(struct http_request *, int, char *, size_t);
 int	rq_paging(struct http_request *, struct rq *, struct verr *,
 	    int *, int *);
+int	rq_paging_text(struct http_request *, struct rq *, struct verr *,
+	    char [RQ_NUM], char [RQ_NUM]);
 int	rq_page_text(struct http_request *, struct rq *, char [RQ_NUM],
 	    char [RQ_NUM]);
 const char *rq_query(struct http_request *, const char *);
