@@ -1,12 +1,7 @@
 /*
  * Auth and sessions (API.md §2).
  *
- * bcrypt never runs on the event loop: a handler copies its inputs into
- * a struct pwjob, runs it as a Kore task bound to the request, and reads
- * the outputs from the same memory once the task has finished (nothing
- * goes through the task channel).  A request that goes away while its
- * task runs leaves the job on an orphan list; Kore destroys the task when
- * it ends, and a sweep frees the memory after that.
+ * bcrypt never runs on the event loop: see src/pwjob.c.
  *
  * Every change and its audit row are one statement (CTEs).  Refresh is
  * one statement too: the UPDATE of the presented token decides the race
@@ -25,8 +20,6 @@
  */
 #include <sys/queue.h>
 
-#include <sys/resource.h>
-
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +33,7 @@
 
 #include "auth.h"
 #include "auth_mw.h"
+#include "pwjob.h"
 #include "audit.h"
 #include "ratelimit.h"
 #include "revoke.h"
@@ -51,8 +45,7 @@
 #include "lib/uuid.h"
 
 /* Longest password accepted at all, in bytes (the policy's own bound). */
-#define AUTH_BCRYPT_NICE	19
-#define AUTH_PW_MAX_BYTES	(PASSWD_MAX_CHARS * 4)
+#define AUTH_PW_MAX_BYTES	PWJOB_PW_MAX
 #define AUTH_EMAIL_MAX		254
 #define AUTH_EMAIL_LOCAL_MAX	64
 #define AUTH_LABEL_MAX		63
@@ -61,28 +54,6 @@
 #define AUTH_ORG_MAX		200
 /* An OAuth2 login form is a few short fields. */
 #define AUTH_FORM_MAX		4096
-#define AUTH_SWEEP_MS		1000
-#define AUTH_PRIME_MS		100
-
-enum pwjob_op {
-	PWJOB_HASH,		/* out = hash(pw) */
-	PWJOB_VERIFY,		/* ok = verify(pw, hash); rehash if cheaper */
-	PWJOB_CHANGE,		/* ok = verify(pw, hash); out = hash(pw2) */
-	PWJOB_PRIME,		/* the dummy hash, once per worker */
-};
-
-struct pwjob {
-	struct kore_task	t;	/* first: the task entry casts back */
-	enum pwjob_op		op;
-	int			cost;
-	char			pw[AUTH_PW_MAX_BYTES + 1];
-	char			pw2[AUTH_PW_MAX_BYTES + 1];
-	char			hash[PASSWD_HASH_SIZE];
-	int			ok;
-	int			err;
-	char			out[PASSWD_HASH_SIZE];
-	TAILQ_ENTRY(pwjob)	list;
-};
 
 struct auth_st {
 	struct pwjob	*job;
@@ -98,11 +69,6 @@ struct auth_st {
 	const char	*password;
 };
 
-TAILQ_HEAD(pwjob_list, pwjob);
-static struct pwjob_list	pwjob_orphans =
-    TAILQ_HEAD_INITIALIZER(pwjob_orphans);
-static int			pwjob_sweeping;
-
 static int	auth_register(struct http_request *, struct rq *);
 static int	auth_login(struct http_request *, struct rq *);
 static int	auth_refresh(struct http_request *, struct rq *);
@@ -114,14 +80,6 @@ static int	auth_password(struct http_request *, struct rq *);
 
 static struct auth_st	*auth_state(struct rq *);
 static void	auth_st_free(void *);
-static struct pwjob *pwjob_start(struct http_request *, struct auth_st *,
-		    enum pwjob_op, const char *, const char *, const char *);
-static int	pwjob_done(struct http_request *, struct auth_st *);
-static void	pwjob_release(struct auth_st *);
-static int	pwjob_run(struct kore_task *);
-static void	pwjob_sweep(void *, u_int64_t);
-static void	pwjob_prime(void *, u_int64_t);
-static void	pwjob_prime_done(struct kore_task *);
 static int	auth_email_ok(const char *);
 static void	auth_pw_issues(struct verr *, const char *, int);
 static int	auth_tokens(struct http_request *, struct rq *, int,
@@ -354,8 +312,7 @@ auth_init(const char *conninfo)
 {
 	revoke_init(conninfo);
 	ratelimit_init();
-	(void)kore_timer_add(pwjob_prime, AUTH_PRIME_MS, NULL,
-	    KORE_TIMER_ONESHOT);
+	pwjob_init();
 }
 
 /* POST /register */
@@ -422,21 +379,21 @@ auth_register(struct http_request *req, struct rq *rq)
 		verr_clear(&pv);
 		(void)kore_strlcpy(st->email, email, sizeof(st->email));
 		st->password = pw;
-		if (pwjob_start(req, st, PWJOB_HASH, pw, NULL, NULL) == NULL)
+		if (pwjob_start(req, &st->job, PWJOB_HASH, pw, NULL, NULL) == NULL)
 			return (rq_error(req, rq, 500, "internal_error",
 			    "Internal server error", NULL));
 		rq->step = 2;
 		return (KORE_RESULT_RETRY);
 	case 2:
-		if (!pwjob_done(req, st))
+		if (!pwjob_done(req, &st->job))
 			return (KORE_RESULT_RETRY);
 		if (st->job->err) {
-			pwjob_release(st);
+			pwjob_release(&st->job);
 			return (rq_error(req, rq, 500, "internal_error",
 			    "Internal server error", NULL));
 		}
 		(void)kore_strlcpy(st->hash, st->job->out, sizeof(st->hash));
-		pwjob_release(st);
+		pwjob_release(&st->job);
 		if (!auth_new_refresh(req, rq, st))
 			return (KORE_RESULT_OK);
 
@@ -532,20 +489,20 @@ auth_login(struct http_request *req, struct rq *rq)
 			st->active = !strcmp(db_val(&rq->q, 0, 4), "t");
 		}
 		/* An unknown email verifies against the dummy: same time. */
-		if (pwjob_start(req, st, PWJOB_VERIFY, st->password, NULL,
+		if (pwjob_start(req, &st->job, PWJOB_VERIFY, st->password, NULL,
 		    st->known ? st->hash : NULL) == NULL)
 			return (rq_error(req, rq, 500, "internal_error",
 			    "Internal server error", NULL));
 		rq->step = 3;
 		return (KORE_RESULT_RETRY);
 	case 3:
-		if (!pwjob_done(req, st))
+		if (!pwjob_done(req, &st->job))
 			return (KORE_RESULT_RETRY);
 		ok = st->job->ok && st->known && st->active;
 		if (!ok) {
 			reason = !st->known ? "unknown_email" :
 			    !st->job->ok ? "bad_password" : "inactive";
-			pwjob_release(st);
+			pwjob_release(&st->job);
 			(void)snprintf(n1, sizeof(n1), "%d",
 			    cfg.lockout_threshold);
 			(void)snprintf(n2, sizeof(n2), "%d",
@@ -566,7 +523,7 @@ auth_login(struct http_request *req, struct rq *rq)
 			    sizeof(st->hash));
 		else
 			st->hash[0] = '\0';
-		pwjob_release(st);
+		pwjob_release(&st->job);
 		if (!auth_new_refresh(req, rq, st))
 			return (KORE_RESULT_OK);
 		(void)snprintf(n1, sizeof(n1), "%d", cfg.refresh_ttl_days);
@@ -847,24 +804,24 @@ auth_password(struct http_request *req, struct rq *rq)
 		verr_clear(&pv);
 		(void)kore_strlcpy(st->hash, db_val(&rq->q, 0, 1),
 		    sizeof(st->hash));
-		if (pwjob_start(req, st, PWJOB_CHANGE, cur, nw, st->hash) ==
+		if (pwjob_start(req, &st->job, PWJOB_CHANGE, cur, nw, st->hash) ==
 		    NULL)
 			return (rq_error(req, rq, 500, "internal_error",
 			    "Internal server error", NULL));
 		rq->step = 2;
 		return (KORE_RESULT_RETRY);
 	case 2:
-		if (!pwjob_done(req, st))
+		if (!pwjob_done(req, &st->job))
 			return (KORE_RESULT_RETRY);
 		if (!st->job->ok) {
-			pwjob_release(st);
+			pwjob_release(&st->job);
 			verr_init(&v);
 			verr_add(&v, "current_password", "incorrect",
 			    "the current password is not correct");
 			return (rq_invalid(req, rq, &v));
 		}
 		if (st->job->err) {
-			pwjob_release(st);
+			pwjob_release(&st->job);
 			return (rq_error(req, rq, 500, "internal_error",
 			    "Internal server error", NULL));
 		}
@@ -875,7 +832,7 @@ auth_password(struct http_request *req, struct rq *rq)
 		params[4] = audit_ua(req, ua, sizeof(ua));
 		params[5] = st->hash;
 		db_start(req, &rq->q, sql_password_change, 6, params);
-		pwjob_release(st);
+		pwjob_release(&st->job);
 		rq->step = 3;
 		/* FALLTHROUGH */
 	case 3:
@@ -1192,160 +1149,6 @@ auth_st_free(void *p)
 	kore_free(st->form_user);
 	kore_free(st->form_pw);
 	st->form_user = st->form_pw = NULL;
-	if (st->job == NULL)
-		return;
-	if (kore_task_finished(&st->job->t)) {
-		pwjob_release(st);
-		return;
-	}
-	/* Kore destroys the task when it ends (the request is deleted). */
-	TAILQ_INSERT_TAIL(&pwjob_orphans, st->job, list);
-	st->job = NULL;
-	if (!pwjob_sweeping) {
-		pwjob_sweeping = 1;
-		(void)kore_timer_add(pwjob_sweep, AUTH_SWEEP_MS, NULL,
-		    KORE_TIMER_ONESHOT);
-	}
+	pwjob_abandon(&st->job);
 }
 
-static struct pwjob *
-pwjob_start(struct http_request *req, struct auth_st *st, enum pwjob_op op,
-    const char *pw, const char *pw2, const char *hash)
-{
-	struct pwjob	*j;
-
-	if (st->job != NULL)
-		pwjob_release(st);
-	j = kore_calloc(1, sizeof(*j));
-	j->op = op;
-	j->cost = cfg.bcrypt_cost;
-	if (pw != NULL)
-		(void)kore_strlcpy(j->pw, pw, sizeof(j->pw));
-	if (pw2 != NULL)
-		(void)kore_strlcpy(j->pw2, pw2, sizeof(j->pw2));
-	if (hash != NULL)
-		(void)kore_strlcpy(j->hash, hash, sizeof(j->hash));
-	st->job = j;
-	kore_task_create(&j->t, pwjob_run);
-	kore_task_bind_request(&j->t, req);
-	kore_task_run(&j->t);
-	return (j);
-}
-
-/* 1 once the job has finished; else the request sleeps until it does. */
-static int
-pwjob_done(struct http_request *req, struct auth_st *st)
-{
-	if (st->job == NULL)
-		return (1);
-	if (kore_task_finished(&st->job->t))
-		return (1);
-	http_request_sleep(req);
-	return (0);
-}
-
-static void
-pwjob_release(struct auth_st *st)
-{
-	struct pwjob	*j;
-
-	if ((j = st->job) == NULL)
-		return;
-	st->job = NULL;
-	kore_task_destroy(&j->t);
-	explicit_bzero(j->pw, sizeof(j->pw));
-	explicit_bzero(j->pw2, sizeof(j->pw2));
-	kore_free(j);
-}
-
-/*
- * Task thread: bcrypt into the job's own memory.  The thread runs at the
- * lowest priority (nice 19, per thread on Linux) so that a login flood
- * takes mostly the CPU the event loops leave, yet still progresses when
- * they are saturated.
- */
-static int
-pwjob_run(struct kore_task *t)
-{
-	static __thread int	 niced;
-	struct pwjob		*j = (struct pwjob *)t;
-	const char		*h;
-
-	if (!niced) {
-		niced = 1;
-		(void)setpriority(PRIO_PROCESS, 0, AUTH_BCRYPT_NICE);
-	}
-
-	switch (j->op) {
-	case PWJOB_PRIME:
-		j->err = passwd_dummy_hash(j->cost) == NULL;
-		break;
-	case PWJOB_HASH:
-		j->err = passwd_hash(j->pw, j->cost, j->out,
-		    sizeof(j->out)) != 0;
-		break;
-	case PWJOB_VERIFY:
-		h = j->hash[0] != '\0' ? j->hash : passwd_dummy_hash(j->cost);
-		j->ok = h != NULL && passwd_verify(j->pw, h);
-		if (j->ok && j->hash[0] != '\0' &&
-		    passwd_hash_cost(j->hash) != j->cost &&
-		    passwd_hash(j->pw, j->cost, j->out, sizeof(j->out)) != 0)
-			j->out[0] = '\0';
-		break;
-	case PWJOB_CHANGE:
-		j->ok = passwd_verify(j->pw, j->hash);
-		if (j->ok)
-			j->err = passwd_hash(j->pw2, j->cost, j->out,
-			    sizeof(j->out)) != 0;
-		break;
-	}
-	return (KORE_RESULT_OK);
-}
-
-/* Free orphaned jobs whose task Kore has destroyed (its fds closed). */
-static void
-pwjob_sweep(void *arg, u_int64_t now)
-{
-	struct pwjob	*j, *next;
-
-	(void)arg;
-	(void)now;
-	for (j = TAILQ_FIRST(&pwjob_orphans); j != NULL; j = next) {
-		next = TAILQ_NEXT(j, list);
-		if (j->t.fds[0] != -1)
-			continue;
-		TAILQ_REMOVE(&pwjob_orphans, j, list);
-		explicit_bzero(j->pw, sizeof(j->pw));
-		explicit_bzero(j->pw2, sizeof(j->pw2));
-		kore_free(j);
-	}
-	pwjob_sweeping = !TAILQ_EMPTY(&pwjob_orphans);
-	if (pwjob_sweeping)
-		(void)kore_timer_add(pwjob_sweep, AUTH_SWEEP_MS, NULL,
-		    KORE_TIMER_ONESHOT);
-}
-
-/* Make the dummy hash once per worker, off the loop. */
-static void
-pwjob_prime(void *arg, u_int64_t now)
-{
-	struct pwjob	*j;
-
-	(void)arg;
-	(void)now;
-	j = kore_calloc(1, sizeof(*j));
-	j->op = PWJOB_PRIME;
-	j->cost = cfg.bcrypt_cost;
-	kore_task_create(&j->t, pwjob_run);
-	kore_task_bind_callback(&j->t, pwjob_prime_done);
-	kore_task_run(&j->t);
-}
-
-static void
-pwjob_prime_done(struct kore_task *t)
-{
-	if (!kore_task_finished(t))
-		return;
-	kore_task_destroy(t);
-	kore_free(t);
-}
