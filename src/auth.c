@@ -904,8 +904,7 @@ auth_tokens(struct http_request *req, struct rq *rq, int status,
 	now = time(NULL);
 	c.iat = (int64_t)now;
 	c.exp = (int64_t)now + cfg.access_ttl_s;
-	if (jwt_sign(&c, (const unsigned char *)cfg.jwt_secret,
-	    strlen(cfg.jwt_secret), &tok) != 0)
+	if (auth_token_sign(&c, &tok) != 0)
 		return (rq_error(req, rq, 500, "internal_error",
 		    "Internal server error", NULL));
 	user = json_loadb(db_val(&rq->q, 0, base + 4),

@@ -64,6 +64,40 @@ static const char sql_ip_limit[] =
     "ON CONFLICT (key, window_start) DO UPDATE SET count = rl.count + 1 "
     "RETURNING count, extract(epoch FROM window_start)::bigint + 60";
 
+/*
+ * Access tokens are signed with the configured signing key and carry its
+ * id; every key of the set verifies (JWT_KEYS: rotation logs nobody out).
+ */
+int
+auth_token_sign(struct jwt_claims *c, char **out)
+{
+	const struct config_jwt_key	*k;
+
+	k = &cfg.jwt_keys[cfg.jwt_signer];
+	(void)kore_strlcpy(c->kid, k->kid, sizeof(c->kid));
+	return (jwt_sign(c, (const unsigned char *)k->secret,
+	    strlen(k->secret), out));
+}
+
+enum jwt_result
+auth_token_verify(const char *tok, struct jwt_claims *c)
+{
+	static struct jwt_key	keys[CONFIG_JWT_KEYS_MAX];
+	static size_t		n;
+	int			i;
+
+	if (n == 0) {
+		for (i = 0; i < cfg.n_jwt_keys; i++) {
+			keys[i].kid = cfg.jwt_keys[i].kid;
+			keys[i].key = (const unsigned char *)
+			    cfg.jwt_keys[i].secret;
+			keys[i].len = strlen(cfg.jwt_keys[i].secret);
+		}
+		n = (size_t)cfg.n_jwt_keys;
+	}
+	return (jwt_verify_keys(tok, keys, n, time(NULL), c));
+}
+
 int
 auth_require(struct http_request *req, struct rq *rq)
 {
@@ -83,8 +117,7 @@ auth_require(struct http_request *req, struct rq *rq)
 			    "Authentication required"));
 		for (h += 7; *h == ' '; h++)
 			;
-		jr = jwt_verify(h, (const unsigned char *)cfg.jwt_secret,
-		    strlen(cfg.jwt_secret), time(NULL), &c);
+		jr = auth_token_verify(h, &c);
 		if (jr == JWT_EXPIRED)
 			return (auth_unauthorized(req, rq, "token_expired",
 			    "The access token has expired"));

@@ -7,6 +7,7 @@
 #define ELENCHUS_AUTH_MW_H
 
 #include "rq.h"
+#include "lib/jwt.h"
 
 /* Longest endpoint name in an IP rate-limit key. */
 #define AUTH_ENDPOINT_MAX	32
@@ -29,5 +30,14 @@ int	auth_require(struct http_request *, struct rq *);
  * user by auth_require instead; the phone endpoints may use both.
  */
 int	auth_ip_limit(struct http_request *, struct rq *, const char *);
+
+/*
+ * Access tokens under the configured key set (JWT_KEYS / JWT_SECRET):
+ * auth_token_sign sets c->kid to the signing key's id and signs (the
+ * token in *out, free() it; 0 or -1); auth_token_verify checks tok
+ * against the key its kid names, as jwt_verify_keys.
+ */
+int		auth_token_sign(struct jwt_claims *, char **);
+enum jwt_result	auth_token_verify(const char *, struct jwt_claims *);
 
 #endif

@@ -17,6 +17,7 @@
 #include <kore/pgsql.h>
 #include <kore/seccomp.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "rq.h"
@@ -85,6 +86,7 @@ void
 kore_parent_configure(int argc, char **argv)
 {
 	unsigned char	rnd[32];
+	char		hex[sizeof(rnd) * 2 + 1];
 	const char	*what;
 	size_t		i;
 	int		err;
@@ -101,8 +103,9 @@ kore_parent_configure(int argc, char **argv)
 		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 			fatal("RAND_bytes failed");
 		for (i = 0; i < sizeof(rnd); i++)
-			(void)snprintf(cfg.jwt_secret + i * 2, 3, "%02x",
-			    rnd[i]);
+			(void)snprintf(hex + i * 2, 3, "%02x", rnd[i]);
+		config_jwt_generated(&cfg, hex);
+		OPENSSL_cleanse(hex, sizeof(hex));
 		kore_log(LOG_WARNING, "JWT_SECRET not set: using a random "
 		    "secret; tokens will not survive a restart");
 	}

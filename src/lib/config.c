@@ -22,6 +22,9 @@ static void	cfg_str(const char *(*)(const char *), const char *,
 		    const char *, char *, size_t);
 static int	cfg_origins(struct config *, const char *);
 static int	cfg_trusted(struct config *, const char *);
+static int	cfg_jwt(struct config *, const char *(*)(const char *),
+		    const char **);
+static int	cfg_add_jwt_key(struct config *, const char *);
 
 #define ELENCHUS_VERSION	"0.1.0"
 
@@ -101,19 +104,8 @@ config_load(struct config *cfg, const char *(*env)(const char *),
 	cfg_str(env, "DATABASE_URL", "", cfg->database_url,
 	    sizeof(cfg->database_url));
 
-	cfg_str(env, "JWT_SECRET", "", cfg->jwt_secret,
-	    sizeof(cfg->jwt_secret));
-	if (cfg->jwt_secret[0] == '\0') {
-		if (cfg->production) {
-			*what = "JWT_SECRET";
-			return (CONFIG_JWT_MISSING);
-		}
-		cfg->jwt_secret_generated = 1;
-	} else if (strlen(cfg->jwt_secret) < CONFIG_JWT_MIN_LEN &&
-	    cfg->production) {
-		*what = "JWT_SECRET";
-		return (CONFIG_JWT_SHORT);
-	}
+	if ((r = cfg_jwt(cfg, env, what)) != CONFIG_OK)
+		return (r);
 
 	v = env("ALLOWED_ORIGINS");
 	if (cfg_origins(cfg, v ? v : "") != CONFIG_OK) {
@@ -198,8 +190,23 @@ config_err_str(int err)
 		return ("must be set in production");
 	case CONFIG_JWT_SHORT:
 		return ("must be at least 32 bytes in production");
+	case CONFIG_JWT_KEYS:
+		return ("must be kid:secret[,kid:secret...] (kid of 1-32 "
+		    "[A-Za-z0-9._-], unique, at most 8 keys), without "
+		    "JWT_SECRET");
+	case CONFIG_JWT_SIGNER:
+		return ("names no key of JWT_KEYS");
 	}
 	return ("unknown error");
+}
+
+void
+config_jwt_generated(struct config *cfg, const char *secret)
+{
+	(void)snprintf(cfg->jwt_secret, sizeof(cfg->jwt_secret), "%s",
+	    secret);
+	(void)snprintf(cfg->jwt_keys[0].secret, sizeof(cfg->jwt_keys[0].secret),
+	    "%s", secret);
 }
 
 int
@@ -366,4 +373,95 @@ static int
 cfg_trusted(struct config *cfg, const char *list)
 {
 	return (cfg_split(list, cfg_add_trusted, cfg));
+}
+
+/*
+ * The access-token keys.  JWT_KEYS="kid:secret,kid:secret" lists every
+ * key that verifies; JWT_SIGNING_KID (default: the first listed) signs.
+ * Without JWT_KEYS, JWT_SECRET is the one key, with id "default".  Both
+ * at once is refused: during a rotation an old secret left in JWT_SECRET
+ * would keep verifying unseen.  Every secret obeys JWT_SECRET's rules.
+ */
+static int
+cfg_jwt(struct config *cfg, const char *(*env)(const char *),
+    const char **what)
+{
+	const char	*keys, *secret, *signer;
+	int		i;
+
+	keys = env("JWT_KEYS");
+	secret = env("JWT_SECRET");
+	if (keys != NULL && *keys != '\0') {
+		*what = "JWT_KEYS";
+		if (secret != NULL && *secret != '\0')
+			return (CONFIG_JWT_KEYS);
+		if (cfg_split(keys, cfg_add_jwt_key, cfg) != CONFIG_OK ||
+		    cfg->n_jwt_keys == 0)
+			return (CONFIG_JWT_KEYS);
+	} else {
+		*what = "JWT_SECRET";
+		cfg->n_jwt_keys = 1;
+		(void)snprintf(cfg->jwt_keys[0].kid, sizeof(cfg->jwt_keys[0].kid),
+		    "%s", CONFIG_KID_DEFAULT);
+		cfg_str(env, "JWT_SECRET", "", cfg->jwt_keys[0].secret,
+		    sizeof(cfg->jwt_keys[0].secret));
+		if (cfg->jwt_keys[0].secret[0] == '\0') {
+			if (cfg->production)
+				return (CONFIG_JWT_MISSING);
+			cfg->jwt_secret_generated = 1;
+		}
+	}
+	for (i = 0; i < cfg->n_jwt_keys; i++) {
+		if (cfg->production && strlen(cfg->jwt_keys[i].secret) <
+		    CONFIG_JWT_MIN_LEN && !cfg->jwt_secret_generated)
+			return (CONFIG_JWT_SHORT);
+	}
+
+	cfg->jwt_signer = 0;
+	if ((signer = env("JWT_SIGNING_KID")) != NULL && *signer != '\0') {
+		*what = "JWT_SIGNING_KID";
+		for (i = 0; i < cfg->n_jwt_keys; i++) {
+			if (!strcmp(cfg->jwt_keys[i].kid, signer))
+				break;
+		}
+		if (i == cfg->n_jwt_keys)
+			return (CONFIG_JWT_SIGNER);
+		cfg->jwt_signer = i;
+	}
+	(void)snprintf(cfg->jwt_secret, sizeof(cfg->jwt_secret), "%s",
+	    cfg->jwt_keys[cfg->jwt_signer].secret);
+	*what = NULL;
+	return (CONFIG_OK);
+}
+
+/* One "kid:secret" of JWT_KEYS. */
+static int
+cfg_add_jwt_key(struct config *cfg, const char *item)
+{
+	struct config_jwt_key	*k;
+	const char		*colon, *p;
+	size_t			 n;
+	int			 i;
+
+	if (cfg->n_jwt_keys >= CONFIG_JWT_KEYS_MAX ||
+	    (colon = strchr(item, ':')) == NULL || colon[1] == '\0')
+		return (CONFIG_BAD_LIST);
+	n = (size_t)(colon - item);
+	if (n == 0 || n > CONFIG_KID_MAX)
+		return (CONFIG_BAD_LIST);
+	for (p = item; p < colon; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' &&
+		    *p != '-')
+			return (CONFIG_BAD_LIST);
+	}
+	k = &cfg->jwt_keys[cfg->n_jwt_keys];
+	memcpy(k->kid, item, n);
+	k->kid[n] = '\0';
+	for (i = 0; i < cfg->n_jwt_keys; i++) {
+		if (!strcmp(cfg->jwt_keys[i].kid, k->kid))
+			return (CONFIG_BAD_LIST);
+	}
+	(void)snprintf(k->secret, sizeof(k->secret), "%s", colon + 1);
+	cfg->n_jwt_keys++;
+	return (CONFIG_OK);
 }

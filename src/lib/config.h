@@ -11,6 +11,15 @@
 #define CONFIG_STR_MAX		1024
 #define CONFIG_LIST_MAX		32
 #define CONFIG_JWT_MIN_LEN	32
+#define CONFIG_JWT_KEYS_MAX	8
+#define CONFIG_KID_MAX		32	/* = JWT_KID_MAX */
+#define CONFIG_KID_DEFAULT	"default"	/* JWT_SECRET's key id */
+
+/* One access-token key: its id (the token header's kid) and secret. */
+struct config_jwt_key {
+	char		kid[CONFIG_KID_MAX + 1];
+	char		secret[CONFIG_STR_MAX];
+};
 
 struct config_cidr {
 	int		family;		/* AF_INET or AF_INET6 */
@@ -26,6 +35,15 @@ struct config {
 	int		tls_port;
 	int		workers;
 	char		database_url[CONFIG_STR_MAX];
+	/*
+	 * The key set (JWT_KEYS, or JWT_SECRET as the one key "default"):
+	 * every key verifies, jwt_keys[jwt_signer] signs.  jwt_secret is
+	 * the signing key's secret (it also keys the verification-code
+	 * hashes).
+	 */
+	struct config_jwt_key jwt_keys[CONFIG_JWT_KEYS_MAX];
+	int		n_jwt_keys;
+	int		jwt_signer;
 	char		jwt_secret[CONFIG_STR_MAX];
 	int		jwt_secret_generated;
 	int		access_ttl_min;
@@ -84,6 +102,8 @@ enum config_err {
 	CONFIG_BAD_LIST,
 	CONFIG_JWT_MISSING,
 	CONFIG_JWT_SHORT,
+	CONFIG_JWT_KEYS,	/* JWT_KEYS malformed, or with JWT_SECRET */
+	CONFIG_JWT_SIGNER,	/* JWT_SIGNING_KID names no key */
 };
 
 /*
@@ -94,6 +114,8 @@ int	config_load(struct config *cfg,
 	    const char *(*getenv_fn)(const char *), const char **what);
 int	config_parse_cidr(const char *s, struct config_cidr *out);
 int	config_origin_allowed(const struct config *cfg, const char *origin);
+/* Install secret as the generated development key (JWT_SECRET unset). */
+void	config_jwt_generated(struct config *cfg, const char *secret);
 int	config_ai_configured(const struct config *cfg, const char *provider);
 const char *config_err_str(int err);
 

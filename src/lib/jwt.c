@@ -5,6 +5,11 @@
  * time before the payload is parsed, and the payload must carry all six
  * of our claims with the right types.  JSON goes through jansson with
  * duplicate keys rejected, so no two parsers can read one token two ways.
+ *
+ * Key rotation: the header may carry a key id ("kid").  A verifier with a
+ * set of keys uses the key of that id only (an unknown id is refused
+ * without trying the others); a token without one, issued before key ids
+ * existed, is tried against every key of the set.
  */
 
 #include <limits.h>
@@ -31,7 +36,10 @@ static int	jwt_hmac(const unsigned char *, size_t, const char *, size_t,
 static char	*jwt_encode_json(json_t *);
 static json_t	*jwt_decode_json(const char *, size_t);
 static int	jwt_copy_uuid(json_t *, const char *, char *);
-static enum jwt_result	jwt_check_header(const char *, size_t);
+static int	jwt_sig_ok(const struct jwt_key *, const char *, size_t,
+		    const unsigned char *);
+static enum jwt_result	jwt_check_header(const char *, size_t,
+			    char [JWT_KID_MAX + 1]);
 static enum jwt_result	jwt_read_claims(const char *, size_t,
 			    struct jwt_claims *);
 
@@ -60,7 +68,11 @@ jwt_sign(const struct jwt_claims *c, const unsigned char *key, size_t keylen,
 	if (c == NULL || !jwt_claims_valid(c) || !jwt_key_ok(key, keylen))
 		return (-1);
 
-	hdr = json_pack("{s:s, s:s}", "alg", JWT_ALG, "typ", "JWT");
+	if (c->kid[0] != '\0')
+		hdr = json_pack("{s:s, s:s, s:s}", "alg", JWT_ALG, "typ",
+		    "JWT", "kid", c->kid);
+	else
+		hdr = json_pack("{s:s, s:s}", "alg", JWT_ALG, "typ", "JWT");
 	pl = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}",
 	    "sub", c->sub, "sid", c->sid, "jti", c->jti,
 	    "iat", (json_int_t)c->iat, "exp", (json_int_t)c->exp,
@@ -102,19 +114,40 @@ cleanup:
 }
 
 /*
- * Verifies token against key at time now.  On JWT_OK and JWT_EXPIRED
- * (the token is genuine) *out holds its claims; on every other result
- * *out is zeroed.  A token is expired when exp + JWT_LEEWAY_S <= now.
- * The caller owns out; nothing is allocated.
+ * Verifies token against key at time now, whatever key id its header
+ * names.  On JWT_OK and JWT_EXPIRED (the token is genuine) *out holds its
+ * claims; on every other result *out is zeroed.  A token is expired when
+ * exp + JWT_LEEWAY_S <= now.  The caller owns out; nothing is allocated.
  */
 enum jwt_result
 jwt_verify(const char *token, const unsigned char *key, size_t keylen,
     time_t now, struct jwt_claims *out)
 {
+	struct jwt_key	k;
+
+	k.kid = NULL;		/* matches any key id */
+	k.key = key;
+	k.len = keylen;
+	return (jwt_verify_keys(token, &k, 1, now, out));
+}
+
+/*
+ * Verifies token against the key set keys[0..n-1]: the key whose kid
+ * the header names (JWT_UNKNOWN_KID when none has it), or, for a token
+ * without a key id, any key of the set.  A key whose kid is NULL matches
+ * every key id.  Results and *out as for jwt_verify; out->kid is the
+ * header's key id.
+ */
+enum jwt_result
+jwt_verify_keys(const char *token, const struct jwt_key *keys, size_t n,
+    time_t now, struct jwt_claims *out)
+{
 	const char	*dot1, *dot2, *p;
-	size_t		 len, siglen;
-	unsigned char	 sig[JWT_PART_MAX], want[JWT_SIG_LEN];
+	size_t		 len, siglen, i;
+	unsigned char	 sig[JWT_PART_MAX];
+	char		 kid[JWT_KID_MAX + 1];
 	enum jwt_result	 r;
+	int		 named, ok;
 	struct jwt_claims c;
 
 	memset(out, 0, sizeof(*out));
@@ -132,23 +165,34 @@ jwt_verify(const char *token, const unsigned char *key, size_t keylen,
 	if (memchr(p, '.', len - (size_t)(p - token)) != NULL)
 		return (JWT_MALFORMED);
 
-	if ((r = jwt_check_header(token, (size_t)(dot1 - token))) != JWT_OK)
+	if ((r = jwt_check_header(token, (size_t)(dot1 - token), kid)) !=
+	    JWT_OK)
 		return (r);
 
 	if (b64url_decode(p, len - (size_t)(p - token), sig, sizeof(sig),
 	    &siglen) == -1)
 		return (JWT_MALFORMED);
-	if (!jwt_key_ok(key, keylen) || siglen != JWT_SIG_LEN)
+	if (siglen != JWT_SIG_LEN)
 		return (JWT_BAD_SIGNATURE);
-	if (jwt_hmac(key, keylen, token, (size_t)(dot2 - token), want) == -1)
-		return (JWT_BAD_SIGNATURE);
-	if (CRYPTO_memcmp(sig, want, JWT_SIG_LEN) != 0)
+
+	ok = named = 0;
+	for (i = 0; i < n && !ok; i++) {
+		if (kid[0] != '\0' && keys[i].kid != NULL &&
+		    strcmp(keys[i].kid, kid) != 0)
+			continue;
+		named = 1;
+		ok = jwt_sig_ok(&keys[i], token, (size_t)(dot2 - token), sig);
+	}
+	if (!named)
+		return (JWT_UNKNOWN_KID);
+	if (!ok)
 		return (JWT_BAD_SIGNATURE);
 
 	if ((r = jwt_read_claims(dot1 + 1, (size_t)(dot2 - dot1 - 1), &c)) !=
 	    JWT_OK)
 		return (r);
 
+	memcpy(c.kid, kid, sizeof(c.kid));
 	*out = c;
 	if (c.exp <= (int64_t)now - JWT_LEEWAY_S)
 		return (JWT_EXPIRED);
@@ -181,6 +225,29 @@ jwt_role_valid(const char *role)
 	return (1);
 }
 
+/* Returns 1 when kid is 1 to JWT_KID_MAX bytes of [A-Za-z0-9._-]. */
+int
+jwt_kid_valid(const char *kid)
+{
+	size_t		i;
+	char		ch;
+
+	if (kid == NULL || kid[0] == '\0')
+		return (0);
+
+	for (i = 0; kid[i] != '\0'; i++) {
+		if (i >= JWT_KID_MAX)
+			return (0);
+		ch = kid[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+		    ch == '.'))
+			return (0);
+	}
+
+	return (1);
+}
+
 /* Returns a static name for r, for logs. */
 const char *
 jwt_result_str(enum jwt_result r)
@@ -196,6 +263,8 @@ jwt_result_str(enum jwt_result r)
 		return ("bad_signature");
 	case JWT_EXPIRED:
 		return ("expired");
+	case JWT_UNKNOWN_KID:
+		return ("unknown_kid");
 	}
 
 	return ("unknown");
@@ -208,7 +277,10 @@ jwt_claims_valid(const struct jwt_claims *c)
 	if (memchr(c->sub, '\0', sizeof(c->sub)) == NULL ||
 	    memchr(c->sid, '\0', sizeof(c->sid)) == NULL ||
 	    memchr(c->jti, '\0', sizeof(c->jti)) == NULL ||
-	    memchr(c->role, '\0', sizeof(c->role)) == NULL)
+	    memchr(c->role, '\0', sizeof(c->role)) == NULL ||
+	    memchr(c->kid, '\0', sizeof(c->kid)) == NULL)
+		return (0);
+	if (c->kid[0] != '\0' && !jwt_kid_valid(c->kid))
 		return (0);
 
 	return (uuid_valid(c->sub) && uuid_valid(c->sid) &&
@@ -220,6 +292,19 @@ static int
 jwt_key_ok(const unsigned char *key, size_t keylen)
 {
 	return (key != NULL && keylen >= JWT_KEY_MIN && keylen <= JWT_KEY_MAX);
+}
+
+/* 1 when sig is the HMAC of data[0..len) under k. */
+static int
+jwt_sig_ok(const struct jwt_key *k, const char *data, size_t len,
+    const unsigned char *sig)
+{
+	unsigned char	want[JWT_SIG_LEN];
+
+	if (!jwt_key_ok(k->key, k->len) ||
+	    jwt_hmac(k->key, k->len, data, len, want) == -1)
+		return (0);
+	return (CRYPTO_memcmp(sig, want, JWT_SIG_LEN) == 0);
 }
 
 static int
@@ -284,22 +369,31 @@ jwt_decode_json(const char *part, size_t len)
 	return (j);
 }
 
+/* The header's alg must be ours; its key id (or "") goes to kid. */
 static enum jwt_result
-jwt_check_header(const char *part, size_t len)
+jwt_check_header(const char *part, size_t len, char kid[JWT_KID_MAX + 1])
 {
-	json_t		*h, *alg;
+	json_t		*h, *alg, *k;
 	enum jwt_result	 r;
 
+	kid[0] = '\0';
 	if ((h = jwt_decode_json(part, len)) == NULL)
 		return (JWT_MALFORMED);
 
 	alg = json_object_get(h, "alg");
+	k = json_object_get(h, "kid");
 	if (!json_is_string(alg) || strcmp(json_string_value(alg), JWT_ALG))
 		r = JWT_BAD_ALG;
 	else if (json_object_get(h, "crit") != NULL)
 		r = JWT_MALFORMED;	/* RFC 7515 4.1.11: we have none */
+	else if (k != NULL && (!json_is_string(k) ||
+	    !jwt_kid_valid(json_string_value(k))))
+		r = JWT_MALFORMED;
 	else
 		r = JWT_OK;
+	if (r == JWT_OK && k != NULL)
+		memcpy(kid, json_string_value(k),
+		    strlen(json_string_value(k)) + 1);
 
 	json_decref(h);
 	return (r);

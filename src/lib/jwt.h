@@ -14,6 +14,8 @@
 #define JWT_MAX_LEN		4096
 /* Longest role claim, in bytes. */
 #define JWT_ROLE_MAX		32
+/* Longest key id (header "kid"), in bytes: [A-Za-z0-9._-] only. */
+#define JWT_KID_MAX		32
 /* Accepted key sizes in bytes (the production minimum is config's). */
 #define JWT_KEY_MIN		1
 #define JWT_KEY_MAX		4096
@@ -29,6 +31,7 @@ struct jwt_claims {
 	char		sid[UUID_STRLEN + 1];	/* session id */
 	char		jti[UUID_STRLEN + 1];	/* token id */
 	char		role[JWT_ROLE_MAX + 1];
+	char		kid[JWT_KID_MAX + 1];	/* header; "" for none */
 	int64_t		iat;			/* issued at, Unix seconds */
 	int64_t		exp;			/* expires at, Unix seconds */
 };
@@ -38,14 +41,25 @@ enum jwt_result {
 	JWT_MALFORMED,		/* not a well-formed token with our claims */
 	JWT_BAD_ALG,		/* alg missing or not exactly "HS256" */
 	JWT_BAD_SIGNATURE,	/* signature does not match the key */
-	JWT_EXPIRED		/* genuine, but exp has passed */
+	JWT_EXPIRED,		/* genuine, but exp has passed */
+	JWT_UNKNOWN_KID		/* names a key that is not in the set */
+};
+
+/* One verification key of a key set (the key is not copied). */
+struct jwt_key {
+	const char		*kid;
+	const unsigned char	*key;
+	size_t			 len;
 };
 
 int		jwt_sign(const struct jwt_claims *, const unsigned char *,
 		    size_t, char **);
 enum jwt_result	jwt_verify(const char *, const unsigned char *, size_t,
 		    time_t, struct jwt_claims *);
+enum jwt_result	jwt_verify_keys(const char *, const struct jwt_key *, size_t,
+		    time_t, struct jwt_claims *);
 int		jwt_role_valid(const char *);
+int		jwt_kid_valid(const char *);
 const char	*jwt_result_str(enum jwt_result);
 
 #endif

@@ -145,3 +145,72 @@ Test(netaddr, forwarded_for_only_behind_trusted_proxies)
 	    sizeof(ip));
 	cr_expect_str_eq(ip, "10.0.0.5");
 }
+
+Test(config, jwt_secret_alone_is_the_one_key_default)
+{
+	static const char *const env[] = {
+	    "JWT_SECRET=0123456789abcdef0123456789abcdef", NULL };
+	struct config	c;
+	const char	*what;
+
+	cr_assert_eq(load(&c, env, &what), CONFIG_OK);
+	cr_expect_eq(c.n_jwt_keys, 1);
+	cr_expect_str_eq(c.jwt_keys[0].kid, "default");
+	cr_expect_str_eq(c.jwt_secret, "0123456789abcdef0123456789abcdef");
+	cr_expect_eq(c.jwt_signer, 0);
+}
+
+Test(config, jwt_keys_list_every_verifier_and_the_signer_is_chosen)
+{
+	static const char *const first[] = {
+	    "JWT_KEYS=k2:secret-two, default:secret-one", NULL };
+	static const char *const chosen[] = {
+	    "JWT_KEYS=k2:secret-two,default:secret-one",
+	    "JWT_SIGNING_KID=default", NULL };
+	struct config	c;
+	const char	*what;
+
+	cr_assert_eq(load(&c, first, &what), CONFIG_OK);
+	cr_expect_eq(c.n_jwt_keys, 2);
+	cr_expect_str_eq(c.jwt_keys[0].kid, "k2");
+	cr_expect_str_eq(c.jwt_keys[1].kid, "default");
+	cr_expect_str_eq(c.jwt_keys[1].secret, "secret-one");
+	cr_expect_str_eq(c.jwt_secret, "secret-two");
+	cr_expect_not(c.jwt_secret_generated);
+
+	cr_assert_eq(load(&c, chosen, &what), CONFIG_OK);
+	cr_expect_eq(c.jwt_signer, 1);
+	cr_expect_str_eq(c.jwt_secret, "secret-one");
+}
+
+Test(config, bad_jwt_key_sets_are_refused)
+{
+	static const char *const bad[][3] = {
+	    { "JWT_KEYS=nocolon", NULL, NULL },
+	    { "JWT_KEYS=:secret", NULL, NULL },
+	    { "JWT_KEYS=k1:", NULL, NULL },
+	    { "JWT_KEYS=k 1:secret", NULL, NULL },
+	    { "JWT_KEYS=k1:a,k1:b", NULL, NULL },
+	    { "JWT_KEYS=0123456789abcdef0123456789abcdefX:s", NULL, NULL },
+	    { "JWT_KEYS=k1:a,k2:b,k3:c,k4:d,k5:e,k6:f,k7:g,k8:h,k9:i", NULL,
+	      NULL },
+	    { "JWT_KEYS=k1:secret", "JWT_SECRET=also-set", NULL },
+	};
+	static const char *const signer[] = { "JWT_KEYS=k1:secret",
+	    "JWT_SIGNING_KID=k2", NULL };
+	static const char *const shrt[] = { "ENVIRONMENT=production",
+	    "JWT_KEYS=k1:0123456789abcdef0123456789abcdef,k0:short", NULL };
+	struct config	c;
+	const char	*what;
+	size_t		i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_expect_eq(load(&c, bad[i], &what), CONFIG_JWT_KEYS, "%s",
+		    bad[i][0]);
+		cr_expect_str_eq(what, "JWT_KEYS");
+	}
+	cr_expect_eq(load(&c, signer, &what), CONFIG_JWT_SIGNER);
+	cr_expect_str_eq(what, "JWT_SIGNING_KID");
+	cr_expect_eq(load(&c, shrt, &what), CONFIG_JWT_SHORT);
+	cr_expect_str_eq(what, "JWT_KEYS");
+}

@@ -512,6 +512,110 @@ Test(jwt, result_names_are_stable)
 	cr_assert_str_eq(jwt_result_str(JWT_BAD_ALG), "bad_alg");
 	cr_assert_str_eq(jwt_result_str(JWT_BAD_SIGNATURE), "bad_signature");
 	cr_assert_str_eq(jwt_result_str(JWT_EXPIRED), "expired");
+	cr_assert_str_eq(jwt_result_str(JWT_UNKNOWN_KID), "unknown_kid");
+}
+
+static const unsigned char	key2[] = "fedcba9876543210fedcba9876543210";
+
+Test(jwt, kid_is_signed_into_the_header_and_read_back)
+{
+	struct jwt_claims	 c, out;
+	char			*tok, hdr[128];
+	const char		*dot;
+	size_t			 n;
+
+	c = claims;
+	strcpy(c.kid, "2026-12.a");
+	cr_assert_eq(jwt_sign(&c, key, KEYLEN, &tok), 0);
+	dot = strchr(tok, '.');
+	cr_assert_eq(b64url_decode(tok, (size_t)(dot - tok),
+	    (unsigned char *)hdr, sizeof(hdr) - 1, &n), 0);
+	hdr[n] = '\0';
+	cr_assert(strstr(hdr, "\"kid\":\"2026-12.a\"") != NULL, "%s", hdr);
+	cr_assert_eq(jwt_verify(tok, key, KEYLEN, NOW, &out), JWT_OK);
+	cr_assert_str_eq(out.kid, "2026-12.a");
+	free(tok);
+}
+
+Test(jwt, a_key_set_verifies_with_the_key_the_kid_names)
+{
+	struct jwt_key		 set[2] = {
+		{ "new", key2, sizeof(key2) - 1 },
+		{ "old", key, KEYLEN },
+	};
+	struct jwt_claims	 c, out;
+	char			*tok;
+
+	c = claims;
+	strcpy(c.kid, "old");
+	cr_assert_eq(jwt_sign(&c, key, KEYLEN, &tok), 0);
+	cr_assert_eq(jwt_verify_keys(tok, set, 2, NOW, &out), JWT_OK);
+	cr_assert_str_eq(out.kid, "old");
+	cr_assert_str_eq(out.sub, claims.sub);
+	/* The old key gone from the set: refused, without trying the rest. */
+	cr_assert_eq(jwt_verify_keys(tok, set, 1, NOW, &out),
+	    JWT_UNKNOWN_KID);
+	cr_assert_str_eq(out.sub, "");
+	free(tok);
+
+	/* Signed with the new key but naming the old one: forged. */
+	cr_assert_eq(jwt_sign(&c, key2, sizeof(key2) - 1, &tok), 0);
+	cr_assert_eq(jwt_verify_keys(tok, set, 2, NOW, &out),
+	    JWT_BAD_SIGNATURE);
+	free(tok);
+}
+
+Test(jwt, a_token_without_kid_is_tried_against_every_key)
+{
+	struct jwt_key		 set[2] = {
+		{ "new", key2, sizeof(key2) - 1 },
+		{ "old", key, KEYLEN },
+	};
+	struct jwt_claims	 out;
+	char			*tok;
+
+	tok = sign_ok();
+	cr_assert_eq(jwt_verify_keys(tok, set, 2, NOW, &out), JWT_OK);
+	cr_assert_str_eq(out.kid, "");
+	cr_assert_eq(jwt_verify_keys(tok, set, 1, NOW, &out),
+	    JWT_BAD_SIGNATURE);
+	cr_assert_eq(jwt_verify_keys(tok, set, 0, NOW, &out),
+	    JWT_UNKNOWN_KID);
+	free(tok);
+}
+
+Test(jwt, a_bad_kid_is_refused)
+{
+	static const char *const hdrs[] = {
+		"{\"alg\":\"HS256\",\"kid\":\"\"}",
+		"{\"alg\":\"HS256\",\"kid\":7}",
+		"{\"alg\":\"HS256\",\"kid\":\"a/b\"}",
+		"{\"alg\":\"HS256\",\"kid\":\"x\",\"kid\":\"y\"}",
+		"{\"alg\":\"HS256\",\"kid\":"
+		    "\"0123456789abcdef0123456789abcdefX\"}",
+		NULL
+	};
+	struct jwt_claims	 c, out;
+	char			*tok;
+	int			 i;
+
+	for (i = 0; hdrs[i] != NULL; i++) {
+		tok = craft(hdrs[i], good_pl, key, KEYLEN);
+		cr_assert_eq(jwt_verify(tok, key, KEYLEN, NOW, &out),
+		    JWT_MALFORMED, "%s", hdrs[i]);
+		free(tok);
+	}
+	tok = craft("{\"alg\":\"HS256\",\"kid\":\"k.1_-\"}", good_pl, key,
+	    KEYLEN);
+	cr_assert_eq(jwt_verify(tok, key, KEYLEN, NOW, &out), JWT_OK);
+	free(tok);
+
+	c = claims;
+	strcpy(c.kid, "no spaces");
+	cr_assert_eq(jwt_sign(&c, key, KEYLEN, &tok), -1);
+	cr_assert(jwt_kid_valid("k1"));
+	cr_assert_not(jwt_kid_valid(""));
+	cr_assert_not(jwt_kid_valid(NULL));
 }
 
 static void
