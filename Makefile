@@ -9,14 +9,24 @@
 
 CC		?= cc
 BUILD		:= build
-KORE_FEATURES	:= $(shell cat /usr/share/kore/features 2>/dev/null)
+# What installed packages provide (Kore's feature flags, pkg-config) is read
+# only when a recipe runs: `make run` and `make test` install the packages
+# first and build in a second make, and even one make expands these late.
+# Never read an installed file with a parse-time `:=`: on a fresh machine
+# it is empty (scripts/check_make.sh, run by `make test`, fails on it).
+KORE_FEATURES	= $(shell cat /usr/share/kore/features)
+EXTRACT_PKGS	:= poppler-glib libzip libxml-2.0
+EXTRACT_CFLAGS	= $(shell pkg-config --cflags $(EXTRACT_PKGS) | sed 's/-I/-isystem /g')
+EXTRACT_LIBS	= $(shell pkg-config --libs $(EXTRACT_PKGS))
 WARN		:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
 		   -Wstrict-prototypes -Wmissing-prototypes
+# The newest migration's number: /ready answers 200 once the database has it.
 SCHEMA_VERSION	:= $(shell ls sql/*.sql | sort | tail -n 1 | xargs basename | cut -d_ -f1)
-CFLAGS_COMMON	:= -std=gnu11 $(WARN) -g -Isrc -Isrc/lib \
-		   -DSCHEMA_VERSION='"$(SCHEMA_VERSION)"'
-MOD_CFLAGS	:= $(CFLAGS_COMMON) -O2 -fPIC $(KORE_FEATURES) -D_FORTIFY_SOURCE=2
+# The flags make and kodev share (conf/build.conf is written from these).
+CFLAGS_BASE	:= -std=gnu11 $(WARN) -Isrc -Isrc/lib
 LIBS		:= -lcrypto -lssl -ljansson -lcurl -lcrypt -lpq -lm -lpthread
+CFLAGS_COMMON	:= $(CFLAGS_BASE) -g -DSCHEMA_VERSION='"$(SCHEMA_VERSION)"'
+MOD_CFLAGS	= $(CFLAGS_COMMON) -O2 -fPIC $(KORE_FEATURES) -D_FORTIFY_SOURCE=2
 SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer
 TEST_CFLAGS	:= $(CFLAGS_COMMON) -O1 $(SAN) -I/usr/include/postgresql
 
@@ -32,7 +42,6 @@ E2E_BIN		:= $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/e2e/%)
 E2E_LIB		:= $(filter-out $(E2E_SRC),$(wildcard tests/e2e/*.c))
 EXTRACT_SRC	:= $(wildcard cmd/extract/*.c)
 JOBS_SRC	:= $(sort $(wildcard cmd/jobs/*.c))
-EXTRACT_PKGS	:= poppler-glib libzip libxml-2.0
 SWAGGER_VER	:= 5.17.14
 PARSER_VER	:= 10.1.1
 
@@ -46,13 +55,14 @@ deps:
 	@scripts/deps.sh
 
 build: $(BUILD)/elenchus.so $(BUILD)/swagger-ui/.done $(BUILD)/openapi.json \
+	conf/build.conf \
 	$(if $(EXTRACT_SRC),$(BUILD)/elenchus-extract) \
 	$(if $(JOBS_SRC),$(BUILD)/elenchus-jobs)
 
 $(BUILD)/obj/lib/%.o: src/lib/%.c $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(MOD_CFLAGS) -I/usr/include/postgresql $(shell pkg-config --cflags $(EXTRACT_PKGS) 2>/dev/null | sed 's/-I/-isystem /g') -c $< -o $@
+	@$(CC) $(MOD_CFLAGS) -I/usr/include/postgresql $(EXTRACT_CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/mod/%.o: src/%.c $(wildcard src/*.h src/lib/*.h)
 	@mkdir -p $(dir $@)
@@ -72,9 +82,9 @@ $(BUILD)/elenchus-jobs: $(JOBS_SRC) $(LIB_OBJ) $(wildcard cmd/jobs/*.h src/lib/*
 
 $(BUILD)/elenchus-extract: $(EXTRACT_SRC) $(LIB_SRC) $(wildcard src/lib/*.h)
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS_COMMON) -O2 $(shell pkg-config --cflags $(EXTRACT_PKGS) | sed 's/-I/-isystem /g') \
+	@$(CC) $(CFLAGS_COMMON) -O2 $(EXTRACT_CFLAGS) \
 		$(EXTRACT_SRC) $(LIB_SRC) -o $@ \
-		$(shell pkg-config --libs $(EXTRACT_PKGS)) $(LIBS)
+		$(EXTRACT_LIBS) $(LIBS)
 
 # The OpenAPI document is assembled from one fragment per API area.
 $(BUILD)/openapi.json: $(sort $(wildcard assets/openapi/*.json))
@@ -94,34 +104,38 @@ $(BUILD)/swagger-ui/.done:
 $(BUILD)/obj/tlib/%.o: src/lib/%.c $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (tests)"
-	@$(CC) $(TEST_CFLAGS) $(shell pkg-config --cflags $(EXTRACT_PKGS) 2>/dev/null | sed 's/-I/-isystem /g') -c $< -o $@
+	@$(CC) $(TEST_CFLAGS) $(EXTRACT_CFLAGS) -c $< -o $@
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(TLIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(TEST_CFLAGS) $< $(TLIB_OBJ) -o $@ -lcriterion \
-		$(shell pkg-config --libs $(EXTRACT_PKGS) 2>/dev/null) $(LIBS)
+		$(EXTRACT_LIBS) $(LIBS)
 
 $(BUILD)/tests/e2e/%: tests/e2e/%.c $(E2E_LIB) $(wildcard tests/e2e/*.h) $(TLIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(TEST_CFLAGS) -Itests/e2e $< $(E2E_LIB) $(TLIB_OBJ) -o $@ -lcriterion \
-		$(shell pkg-config --libs $(EXTRACT_PKGS) 2>/dev/null) $(LIBS)
+		$(EXTRACT_LIBS) $(LIBS)
 
 tests-build: $(UNIT_BIN) $(E2E_BIN)
 
-run: deps build
+# run, test and bench install what is missing, then build in a second make,
+# which reads the installed files afresh.
+run: deps
+	@$(MAKE) --no-print-directory build
 	@scripts/run.sh
 
-test: deps build
-	@$(MAKE) --no-print-directory tests-build
+test: deps
+	@$(MAKE) --no-print-directory build tests-build
 	@scripts/test.sh
 
 unit: build
 	@$(MAKE) --no-print-directory $(UNIT_BIN)
 	@scripts/test.sh unit
 
-bench: deps build
+bench: deps
+	@$(MAKE) --no-print-directory build
 	@scripts/bench.sh
 
 lint:
@@ -129,10 +143,20 @@ lint:
 		--inline-suppr --error-exitcode=1 -Isrc -Isrc/lib src
 	clang-tidy --quiet $(MOD_SRC) $(LIB_SRC) -- $(CFLAGS_COMMON) \
 		$(KORE_FEATURES) -I/usr/include/postgresql \
-		$(shell pkg-config --cflags $(EXTRACT_PKGS) 2>/dev/null)
+		$(EXTRACT_CFLAGS)
+
+# kodev's build options, from the flags and schema version above (kodev adds
+# Kore's feature flags itself).  Git ignores it; `make build` keeps it current.
+conf/build.conf: Makefile $(wildcard sql/*.sql)
+	@{ echo "# Written by make from the Makefile's flags: edit those, not this."; \
+	  echo "single_binary=no"; \
+	  echo 'cflags=$(CFLAGS_BASE) -DSCHEMA_VERSION="$(SCHEMA_VERSION)"'; \
+	  echo 'ldflags=$(LIBS)'; \
+	  printf 'dev {\n\tcflags=-g\n}\n\nprod {\n\tcflags=-O2 -D_FORTIFY_SOURCE=2\n}\n'; \
+	} > $@
 
 # `kodev run` looks for conf/<directory name>.conf and builds <name>.so.
-kodev-conf:
+kodev-conf: conf/build.conf
 	@sed 's|^load\t\t./build/elenchus.so|load\t\t./$(notdir $(CURDIR)).so|' \
 		kore.conf > conf/$(notdir $(CURDIR)).conf
 	@echo "conf/$(notdir $(CURDIR)).conf written; now: DATABASE_URL=... kodev run"

@@ -59,7 +59,25 @@ suite() {
 	printf '%-28s %s\n' "$name" "${syn:-no synthesis (exit $rc)}"
 }
 
+# A check by script: one test, passed when the script exits 0.
+check() {
+	name=$1
+	shift
+	case "$name" in *"$filter"*) ;; *) return ;; esac
+	if "$@" >"$T/$name.out" 2>&1; then
+		passed=$((passed + 1))
+		printf '%-28s %s\n' "$name" "passed"
+	else
+		failed=$((failed + 1))
+		failures="$failures $name"
+		cat "$T/$name.out"
+		printf '%-28s %s\n' "$name" "FAILED"
+	fi
+}
+
 if [ "$what" = all ] || [ "$what" = unit ]; then
+	echo "== build checks"
+	check make_parse "$ROOT/scripts/check_make.sh"
 	echo "== unit suites"
 	for t in "$B"/tests/unit/test_*; do
 		[ -x "$t" ] && suite "$t"
@@ -135,6 +153,9 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
 	# Suites that start their own instances run beside it, from here.
 	unset HTTP_PORT
 	cd "$ROOT" || exit 1
+
+	# The kodev build of the same sources is ready against this database.
+	check kodev_ready "$ROOT/scripts/kodev_check.sh" "$T/kodev"
 
 	for t in "$B"/tests/e2e/test_*; do
 		[ -x "$t" ] && suite "$t"
