@@ -3,6 +3,9 @@
 #   make run     install what is missing, build, start PostgreSQL, migrate,
 #                serve Kore on 127.0.0.1:$HTTP_PORT behind nginx on $TLS_PORT
 #   make test    the same set-up, then every unit and end-to-end suite
+#                (TEST_WHAT=unit|fuzz|e2e and TEST_FILTER="suite names"
+#                pick a subset)
+#   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make bench   load figures against the raw PostgreSQL limit
 #
 # Build output goes to build/, the local cluster and run state to .run/.
@@ -27,8 +30,8 @@ CFLAGS_BASE	:= -std=gnu11 $(WARN) -Isrc -Isrc/lib
 LIBS		:= -lcrypto -lssl -ljansson -lcurl -lcrypt -lpq -lm -lpthread
 CFLAGS_COMMON	:= $(CFLAGS_BASE) -g -DSCHEMA_VERSION='"$(SCHEMA_VERSION)"'
 MOD_CFLAGS	= $(CFLAGS_COMMON) -O2 -fPIC $(KORE_FEATURES) -D_FORTIFY_SOURCE=2
-SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer
-TEST_CFLAGS	:= $(CFLAGS_COMMON) -O1 $(SAN) -I/usr/include/postgresql
+SANFLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer
+TEST_CFLAGS	:= $(CFLAGS_COMMON) -O1 $(SANFLAGS) -I/usr/include/postgresql
 
 LIB_SRC		:= $(sort $(wildcard src/lib/*.c))
 MOD_SRC		:= $(sort $(wildcard src/*.c))
@@ -45,7 +48,8 @@ JOBS_SRC	:= $(sort $(wildcard cmd/jobs/*.c))
 SWAGGER_VER	:= 5.17.14
 PARSER_VER	:= 10.1.1
 
-.PHONY: all deps build run test unit e2e bench lint clean distclean kodev-conf
+.PHONY: all deps build run test unit e2e bench lint clean distclean kodev-conf \
+	fuzz fuzz-build
 # Keep the objects of the test build between runs.
 .SECONDARY:
 
@@ -118,7 +122,47 @@ $(BUILD)/tests/e2e/%: tests/e2e/%.c $(E2E_LIB) $(wildcard tests/e2e/*.h) $(TLIB_
 	@$(CC) $(TEST_CFLAGS) -Itests/e2e $< $(E2E_LIB) $(TLIB_OBJ) -o $@ -lcriterion \
 		$(EXTRACT_LIBS) $(LIBS)
 
-tests-build: $(UNIT_BIN) $(E2E_BIN)
+tests-build: $(UNIT_BIN) $(E2E_BIN) fuzz-build
+
+# libFuzzer targets (tests/fuzz): every parser of untrusted bytes, under
+# ASan and UBSan.  `make fuzz` runs each for FUZZ_SECONDS; `make test`
+# runs a short smoke of each (FUZZ_SMOKE_SECONDS).
+FUZZ_CC		?= clang-14
+FUZZ_SECONDS	?= 60
+FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		   -fno-omit-frame-pointer
+FUZZ_CFLAGS	= $(CFLAGS_COMMON) -O1 -Icmd/extract -I/usr/include/postgresql \
+		   $(EXTRACT_CFLAGS)
+FUZZ_SRC	:= $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN	:= $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJ	:= $(LIB_SRC:src/lib/%.c=$(BUILD)/obj/fuzz/%.o) \
+		   $(BUILD)/obj/fuzz/xt_docx.o
+
+$(BUILD)/obj/fuzz/%.o: src/lib/%.c $(wildcard src/lib/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (fuzz)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/obj/fuzz/xt_docx.o: cmd/extract/docx.c $(wildcard cmd/extract/*.h src/lib/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (fuzz)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/libfuzzlib.a: $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(BUILD)/fuzz/libfuzzlib.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -Itests/fuzz $< \
+		$(BUILD)/fuzz/libfuzzlib.a -o $@ $(EXTRACT_LIBS) $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 # run, test and bench install what is missing, then build in a second make,
 # which reads the installed files afresh.
@@ -128,7 +172,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory build tests-build
-	@scripts/test.sh
+	@scripts/test.sh $(or $(TEST_WHAT),all) "$(TEST_FILTER)"
 
 unit: build
 	@$(MAKE) --no-print-directory $(UNIT_BIN)

@@ -6,7 +6,8 @@ set -eu
 PKGS="kore libpq-dev libssl-dev libcurl4-openssl-dev libcriterion-dev
 libjansson-dev libcrypt-dev postgresql postgresql-contrib nginx-light
 libpoppler-glib-dev libzip-dev libxml2-dev pkg-config nodejs npm wrk
-postgresql-client python3 curl jq openssl procps cppcheck clang-tidy strace"
+postgresql-client python3 curl jq openssl procps cppcheck clang-tidy strace
+clang-14 libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

@@ -38,7 +38,11 @@ trap cleanup EXIT INT TERM
 # Run one Criterion binary; add its synthesis to the totals.
 suite() {
 	name=$(basename "$1")
-	case "$name" in *"$filter"*) ;; *) return ;; esac
+	match=""
+	for f in $filter; do
+		case "$name" in *"$f"*) match=1 ;; esac
+	done
+	[ -n "$filter" ] && [ -z "$match" ] && return
 	out=$T/$name.out
 	"$1" --jobs="${CRITERION_JOBS:-2}" --timeout=120 >"$out" 2>&1
 	rc=$?
@@ -82,6 +86,15 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 	for t in "$B"/tests/unit/test_*; do
 		[ -x "$t" ] && suite "$t"
 	done
+fi
+
+if [ "$what" = all ] || [ "$what" = fuzz ]; then
+	echo "== fuzz smoke (${FUZZ_SMOKE_SECONDS:-5}s per target)"
+	if ! FUZZ_SECONDS=${FUZZ_SMOKE_SECONDS:-5} "$ROOT/scripts/fuzz.sh" \
+	    "$filter"; then
+		failed=$((failed + 1))
+		failures="$failures fuzz"
+	fi
 fi
 
 if [ "$what" = all ] || [ "$what" = e2e ]; then

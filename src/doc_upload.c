@@ -28,7 +28,6 @@ struct up_state {
 static void	up_free(void *);
 static int	up_field(struct http_request *, struct verr *, const char *,
 		    const char **);
-static void	up_filename(const char *, char *, size_t, char *, size_t);
 
 /*
  * $1 user, $2 filename, $3 original name, $4 file_type, $5 mime,
@@ -101,7 +100,8 @@ doc_upload(struct http_request *req, struct rq *rq)
 	(void)up_field(req, &v, "document_category", &cat);
 	(void)up_field(req, &v, "jurisdiction", &jur);
 	(void)up_field(req, &v, "practice_area", &area);
-	up_filename(f->filename, name, sizeof(name), orig, sizeof(orig));
+	sniff_filename(f->filename, DOC_FILENAME_MAX, name, sizeof(name), orig,
+	    sizeof(orig));
 	if (orig[0] == '\0')
 		verr_add(&v, "file", "invalid_filename", "the file name must "
 		    "be valid UTF-8 of at most %d bytes", DOC_FILENAME_MAX);
@@ -199,22 +199,13 @@ static int
 up_field(struct http_request *req, struct verr *v, const char *key,
     const char **out)
 {
-	char		*s, *e;
+	char		*s, *t;
 	ssize_t		 cp;
 
 	*out = NULL;
 	if (!http_argument_get_string(req, key, &s))
 		return (1);
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-	    e[-1] == '\n'))
-		*--e = '\0';
-	if (*s == '\0')
-		return (1);
-	cp = utf8_codepoints(s, strlen(s));
-	if (cp < 0) {
+	if ((cp = sniff_field(s, &t)) < 0) {
 		verr_add(v, key, "invalid", "not valid UTF-8");
 		return (0);
 	}
@@ -223,40 +214,7 @@ up_field(struct http_request *req, struct verr *v, const char *key,
 		    DOC_FIELD_MAX);
 		return (0);
 	}
-	*out = s;
+	*out = t;
 	return (1);
 }
 
-/*
- * The client's name for the file: its last path component (browsers on
- * Windows send C:\...), kept as sent in orig when it is valid UTF-8 (""
- * otherwise), and a safe name: control characters, quotes, slashes and
- * backslashes replaced by '_'.  Names over DOC_FILENAME_MAX bytes are
- * refused (orig "").
- */
-static void
-up_filename(const char *in, char *name, size_t nlen, char *orig,
-    size_t olen)
-{
-	const char	*b, *s;
-	size_t		 l, o;
-	unsigned char	 c;
-
-	for (b = s = in; *s != '\0'; s++)
-		if (*s == '/' || *s == '\\')
-			b = s + 1;
-	l = strlen(b);
-	orig[0] = name[0] = '\0';
-	if (l == 0 || l > DOC_FILENAME_MAX || l >= olen ||
-	    !utf8_valid(b, l))
-		return;
-	memcpy(orig, b, l + 1);
-	for (o = 0; o < l && o + 1 < nlen; o++) {
-		c = (unsigned char)b[o];
-		if (c < 0x20 || c == 0x7f || c == '"' || c == '\'' ||
-		    c == '`' || c == ';')
-			c = '_';
-		name[o] = (char)c;
-	}
-	name[o] = '\0';
-}

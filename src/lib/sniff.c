@@ -302,3 +302,62 @@ zip_find_cd(const unsigned char *p, size_t len, uint64_t *count,
 		return (0);
 	return (1);
 }
+
+/*
+ * An optional text field of a multipart form, trimmed in place: *out is
+ * the trimmed string, or NULL when nothing but white space was sent.
+ * Returns its length in code points, or -1 when it is not valid UTF-8.
+ */
+ssize_t
+sniff_field(char *s, char **out)
+{
+	char	*e;
+	ssize_t	 cp;
+
+	*out = NULL;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		*--e = '\0';
+	if (*s == '\0')
+		return (0);
+	if ((cp = utf8_codepoints(s, strlen(s))) < 0)
+		return (-1);
+	*out = s;
+	return (cp);
+}
+
+/*
+ * The client's name for an uploaded file: its last path component
+ * (browsers on Windows send C:\...), kept as sent in orig when it is valid
+ * UTF-8 ("" otherwise), and a safe name: control characters, quotes and
+ * semicolons replaced by '_'.  Names over max bytes are refused (both
+ * "").
+ */
+void
+sniff_filename(const char *in, size_t max, char *name, size_t nlen,
+    char *orig, size_t olen)
+{
+	const char	*b, *s;
+	size_t		 l, o;
+	unsigned char	 c;
+
+	for (b = s = in; *s != '\0'; s++)
+		if (*s == '/' || *s == '\\')
+			b = s + 1;
+	l = strlen(b);
+	orig[0] = name[0] = '\0';
+	if (l == 0 || l > max || l >= olen || !utf8_valid(b, l))
+		return;
+	memcpy(orig, b, l + 1);
+	for (o = 0; o < l && o + 1 < nlen; o++) {
+		c = (unsigned char)b[o];
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '\'' ||
+		    c == '`' || c == ';')
+			c = '_';
+		name[o] = (char)c;
+	}
+	name[o] = '\0';
+}

@@ -6,6 +6,7 @@
 #ifndef ELENCHUS_SNIFF_H
 #define ELENCHUS_SNIFF_H
 
+#include <sys/types.h>
 #include <stddef.h>
 
 /* Where "%PDF-" may appear, as readers such as Acrobat accept. */
@@ -60,5 +61,10 @@ int			 sniff_zip_has_entry(const void *buf, size_t len,
 
 const char		*sniff_type_name(enum sniff_type);
 const char		*sniff_type_mime(enum sniff_type);
+
+/* Multipart form fields of an upload (see sniff.c). */
+ssize_t			 sniff_field(char *s, char **out);
+void			 sniff_filename(const char *in, size_t max, char *name,
+			    size_t nlen, char *orig, size_t olen);
 
 #endif /* ELENCHUS_SNIFF_H */

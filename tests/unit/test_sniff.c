@@ -321,3 +321,39 @@ Test(sniff, hostile_zip_directory_offsets_are_bounded)
 	z[42 + 16] = 4;			/* offset */
 	cr_assert(!sniff_zip_has_entry(z, sizeof(z), "word/document.xml"));
 }
+
+Test(upload_fields, file_name_is_its_last_component_made_safe)
+{
+	char	name[256], orig[1021];
+
+	sniff_filename("C:\\Users\\a\\brief.pdf", 255, name, sizeof(name),
+	    orig, sizeof(orig));
+	cr_assert_str_eq(name, "brief.pdf");
+	cr_assert_str_eq(orig, "brief.pdf");
+	sniff_filename("../x/it's \"q\";\x01.txt", 255, name, sizeof(name),
+	    orig, sizeof(orig));
+	cr_assert_str_eq(name, "it_s _q__\x5f.txt");
+	cr_assert_str_eq(orig, "it's \"q\";\x01.txt");
+	/* Not UTF-8, empty after the last slash, or too long: refused. */
+	sniff_filename("caf\xe9.txt", 255, name, sizeof(name), orig,
+	    sizeof(orig));
+	cr_assert_str_eq(orig, "");
+	cr_assert_str_eq(name, "");
+	sniff_filename("dir/", 255, name, sizeof(name), orig, sizeof(orig));
+	cr_assert_str_eq(name, "");
+	sniff_filename("abcdef", 5, name, sizeof(name), orig, sizeof(orig));
+	cr_assert_str_eq(name, "");
+}
+
+Test(upload_fields, text_fields_are_trimmed_and_counted)
+{
+	char	a[] = " \t\r\n caf\xc3\xa9 \n", b[] = " \r\n\t", c[] = "x\xff";
+	char	*t;
+
+	cr_assert_eq(sniff_field(a, &t), 4);
+	cr_assert_str_eq(t, "caf\xc3\xa9");
+	cr_assert_eq(sniff_field(b, &t), 0);
+	cr_assert_null(t);
+	cr_assert_eq(sniff_field(c, &t), -1);
+	cr_assert_null(t);
+}
