@@ -29,8 +29,9 @@
 #include "ratelimit.h"
 #include "revoke.h"
 #include "lib/jwt.h"
+#include "lib/netaddr.h"
 
-#define AUTH_KEY_MAX		(NETADDR_STRLEN + AUTH_ENDPOINT_MAX + 16)
+#define AUTH_KEY_MAX		(NETADDR_KEYLEN + AUTH_ENDPOINT_MAX + 16)
 
 static int	auth_unauthorized(struct http_request *, struct rq *,
 		    const char *, const char *);
@@ -194,11 +195,12 @@ int
 auth_ip_limit(struct http_request *req, struct rq *rq, const char *endpoint)
 {
 	const char	*params[1];
-	char		 key[AUTH_KEY_MAX];
+	char		 key[AUTH_KEY_MAX], ipkey[NETADDR_KEYLEN];
 	int		 r;
 
 	if (!rq->q.busy) {
-		(void)snprintf(key, sizeof(key), "ip:%s:%.*s", rq->ip,
+		netaddr_limit_key(rq->ip, ipkey, sizeof(ipkey));
+		(void)snprintf(key, sizeof(key), "ip:%s:%.*s", ipkey,
 		    AUTH_ENDPOINT_MAX, endpoint);
 		params[0] = key;
 		db_start(req, &rq->q, sql_ip_limit, 1, params);

@@ -2,6 +2,11 @@
  * Client IP selection.  X-Forwarded-For is walked from the right: each hop
  * appended by a trusted proxy is skipped, the first untrusted address is
  * the client.  A peer that is not a trusted proxy is the client itself.
+ *
+ * The walk starts at the true end of the whole header (the hops our
+ * proxies append are there, however much the client padded the left)
+ * and is bounded by hops, not bytes: at most NETADDR_XFF_HOPS addresses
+ * are looked at.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -44,14 +49,15 @@ netaddr_client_ip(const struct config *cfg, const char *peer,
 	char		hop[NETADDR_STRLEN + 1];
 	const char	*end, *start;
 	size_t		len, n;
+	int		hops;
 
 	(void)snprintf(out, outlen, "%s", peer);
 	if (xff == NULL || !netaddr_trusted(cfg, peer))
 		return;
 
-	len = strnlen(xff, NETADDR_XFF_MAX);
+	len = strlen(xff);
 	end = xff + len;
-	while (end > xff) {
+	for (hops = 0; end > xff && hops < NETADDR_XFF_HOPS; hops++) {
 		start = end;
 		while (start > xff && start[-1] != ',')
 			start--;
@@ -73,6 +79,34 @@ netaddr_client_ip(const struct config *cfg, const char *peer,
 		if (!netaddr_trusted(cfg, hop))
 			return;
 	}
+}
+
+/*
+ * The key per-IP limits count under: an IPv4 address as it is (an
+ * IPv4-mapped IPv6 address as its IPv4), an IPv6 address as its /64,
+ * which one subscriber usually holds whole.  Anything else as given.
+ */
+void
+netaddr_limit_key(const char *ip, char *out, size_t outlen)
+{
+	unsigned char	addr[16];
+	char		buf[NETADDR_STRLEN + 1];
+
+	if (inet_pton(AF_INET6, ip, addr) == 1) {
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)addr)) {
+			if (inet_ntop(AF_INET, addr + 12, buf,
+			    sizeof(buf)) != NULL) {
+				(void)snprintf(out, outlen, "%s", buf);
+				return;
+			}
+		}
+		memset(addr + 8, 0, 8);
+		if (inet_ntop(AF_INET6, addr, buf, sizeof(buf)) != NULL) {
+			(void)snprintf(out, outlen, "%s/64", buf);
+			return;
+		}
+	}
+	(void)snprintf(out, outlen, "%s", ip);
 }
 
 static int

@@ -3,6 +3,8 @@
  * (src/lib/config.c, src/lib/netaddr.c).
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -213,4 +215,70 @@ Test(config, bad_jwt_key_sets_are_refused)
 	cr_expect_str_eq(what, "JWT_SIGNING_KID");
 	cr_expect_eq(load(&c, shrt, &what), CONFIG_JWT_SHORT);
 	cr_expect_str_eq(what, "JWT_KEYS");
+}
+
+/*
+ * Padding on the left must not push the hop our proxy appended out of
+ * view: the walk starts at the end of the whole header.
+ */
+Test(netaddr, padded_forwarded_for_still_finds_the_appended_hop)
+{
+	static const char *const env[] = {
+	    "TRUSTED_PROXIES=127.0.0.2", NULL };
+	struct config	c;
+	const char	*what;
+	char		ip[NETADDR_STRLEN + 1], *xff;
+	size_t		len, i;
+
+	cr_assert_eq(load(&c, env, &what), CONFIG_OK);
+	for (len = 2000; len <= 9000; len += 7) {
+		cr_assert_not_null(xff = malloc(len + 64));
+		for (i = 0; i < len; i++)
+			xff[i] = (i % 9 == 8) ? ',' : '1';
+		/* a spoof right at the old 2,048-byte cut, then the real hop */
+		(void)snprintf(xff + len, 64, "9.9.9.9, 198.51.100.7");
+		netaddr_client_ip(&c, "127.0.0.2", xff, ip, sizeof(ip));
+		cr_assert_str_eq(ip, "198.51.100.7", "padding %zu", len);
+		free(xff);
+	}
+}
+
+Test(netaddr, walk_is_bounded_by_hops)
+{
+	static const char *const env[] = {
+	    "TRUSTED_PROXIES=10.0.0.0/8", NULL };
+	struct config	c;
+	const char	*what;
+	char		ip[NETADDR_STRLEN + 1], xff[1024];
+	size_t		n;
+	int		i;
+
+	cr_assert_eq(load(&c, env, &what), CONFIG_OK);
+	/* 1.2.3.4 then 40 trusted hops: never more than 16 looked at */
+	n = (size_t)snprintf(xff, sizeof(xff), "1.2.3.4");
+	for (i = 0; i < 40; i++)
+		n += (size_t)snprintf(xff + n, sizeof(xff) - n, ", 10.0.0.%d",
+		    i + 1);
+	netaddr_client_ip(&c, "10.0.0.99", xff, ip, sizeof(ip));
+	cr_expect_str_neq(ip, "1.2.3.4");
+	cr_expect_str_eq(ip, "10.0.0.25");
+}
+
+Test(netaddr, limit_key_is_the_ipv6_64)
+{
+	char		k[NETADDR_KEYLEN];
+
+	netaddr_limit_key("198.51.100.7", k, sizeof(k));
+	cr_expect_str_eq(k, "198.51.100.7");
+	netaddr_limit_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", k, sizeof(k));
+	cr_expect_str_eq(k, "2001:db8:1:2::/64");
+	netaddr_limit_key("2001:db8:1:2::1", k, sizeof(k));
+	cr_expect_str_eq(k, "2001:db8:1:2::/64");
+	netaddr_limit_key("2001:db8:1:3::1", k, sizeof(k));
+	cr_expect_str_eq(k, "2001:db8:1:3::/64");
+	netaddr_limit_key("::ffff:198.51.100.7", k, sizeof(k));
+	cr_expect_str_eq(k, "198.51.100.7");
+	netaddr_limit_key("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", k,
+	    sizeof(k));
+	cr_expect_str_eq(k, "ffff:ffff:ffff:ffff::/64");
 }

@@ -1,0 +1,188 @@
+/*
+ * Hardening (issue 10): each test proves one defect through the public
+ * interface and fails on the code before its fix.
+ *
+ *   client IP behind the TLS front: a padded X-Forwarded-For does not
+ *   escape a spent login budget; an IPv6 client is limited per /64.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "auth_fixture.h"
+
+/* nginx (scripts/nginx.sh) in front of an instance of our own. */
+struct front {
+	pid_t		pid;
+	char		base[64];
+};
+
+static int
+sec_free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len;
+	int			fd, port;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return (-1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	len = sizeof(sin);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) != 0)
+		port = -1;
+	else
+		port = ntohs(sin.sin_port);
+	(void)close(fd);
+	return (port);
+}
+
+static void
+front_start(struct front *f, const struct srv *s)
+{
+	char		dir[192], port[16], up[64];
+	int		p;
+
+	cr_assert((p = sec_free_port()) > 0);
+	(void)snprintf(port, sizeof(port), "%d", p);
+	(void)snprintf(up, sizeof(up), "127.0.0.1:%d", s->port);
+	(void)snprintf(dir, sizeof(dir), "%s-nginx", s->dir);
+	(void)snprintf(f->base, sizeof(f->base), "https://127.0.0.1:%d", p);
+	if ((f->pid = fork()) == 0) {
+		(void)setpgid(0, 0);
+		(void)setenv("NGINX_PROXY_BIND", "127.0.0.2", 1);
+		if (freopen("/dev/null", "w", stdout) == NULL)
+			_exit(127);
+		execl("/bin/sh", "sh", "scripts/nginx.sh", dir, port, up,
+		    (char *)NULL);
+		_exit(127);
+	}
+	cr_assert(f->pid > 0);
+	cr_assert(wait_status(f->base, "/live", 200, 20), "nginx did not start");
+}
+
+static void
+front_stop(struct front *f)
+{
+	int	st;
+
+	if (f->pid <= 0)
+		return;
+	(void)kill(-f->pid, SIGTERM);
+	(void)waitpid(f->pid, &st, 0);
+	f->pid = 0;
+}
+
+/* A login with a header of any length (af_call bounds X-Forwarded-For). */
+static struct resp *
+sec_login_xff(const char *base, const char *xff)
+{
+	const char	*hdrs[4];
+	char		*fwd, body[256];
+	struct resp	*r;
+	size_t		 n;
+
+	n = strlen(xff) + 32;
+	cr_assert_not_null(fwd = malloc(n));
+	(void)snprintf(fwd, n, "X-Forwarded-For: %s", xff);
+	hdrs[0] = "Content-Type: application/json";
+	hdrs[1] = "User-Agent: elenchus-e2e/1.0";
+	hdrs[2] = fwd;
+	hdrs[3] = NULL;
+	(void)snprintf(body, sizeof(body),
+	    "{\"email\":\"%s@example.test\",\"password\":\"x\"}",
+	    uniq("nobody"));
+	r = http_req_to(base, "POST", "/api/v1/auth/login", hdrs, body,
+	    strlen(body));
+	free(fwd);
+	return (r);
+}
+
+/*
+ * #1: the client pads X-Forwarded-For so that an address of its choosing
+ * ends exactly at byte 2,048 and nginx's appended hop lies beyond: the
+ * old walk took the chosen address (a fresh budget every time).
+ */
+Test(security, padded_forwarded_for_does_not_escape_the_login_budget)
+{
+	static const char *const env[] = {
+		"AUTH_RATE_LIMIT_PER_MINUTE=3", "TRUSTED_PROXIES=127.0.0.2",
+		NULL
+	};
+	struct srv	 s;
+	struct front	 f;
+	struct resp	*r;
+	char		 addr[32], *xff;
+	size_t		 pad;
+	int		 i, limited;
+
+	af_srv(&s, env);
+	front_start(&f, &s);
+	af_fresh_minute();
+
+	/* Spend the budget of this client (127.0.0.1 as nginx sees it). */
+	limited = 0;
+	for (i = 0; i < 10 && !limited; i++) {
+		r = af_login(f.base, NULL, uniq("nobody"), "x");
+		cr_assert(r->status == 401 || r->status == 429, "%ld %s",
+		    r->status, r->body);
+		limited = r->status == 429;
+		resp_free(r);
+	}
+	cr_assert(limited, "the budget of 3 was never spent");
+
+	cr_assert_not_null(xff = malloc(4096));
+	for (i = 0; i < 8; i++) {
+		(void)snprintf(addr, sizeof(addr), "203.0.113.%d",
+		    10 + i + (int)(getpid() % 200));
+		pad = 2048 - strlen(addr) - 2;
+		memset(xff, 'x', pad);
+		(void)snprintf(xff + pad, 4096 - pad, ", %s, 8.8.8.8", addr);
+		r = sec_login_xff(f.base, xff);
+		cr_expect_eq(r->status, 429, "padded request %d got %ld %s",
+		    i, r->status, r->body);
+		resp_free(r);
+	}
+	free(xff);
+	front_stop(&f);
+	srv_stop(&s);
+}
+
+/* #1: addresses of one IPv6 /64 share one budget. */
+Test(security, ipv6_clients_are_limited_per_64)
+{
+	static const char *const env[] = {
+		"AUTH_RATE_LIMIT_PER_MINUTE=3", "TRUSTED_PROXIES=127.0.0.1",
+		NULL
+	};
+	struct srv	 s;
+	struct resp	*r;
+	char		 ip[64];
+	int		 i, net;
+
+	af_srv(&s, env);
+	af_fresh_minute();
+	net = (int)(time(NULL) % 60000) + (int)(getpid() % 5000);
+	for (i = 0; i < 3; i++) {
+		(void)snprintf(ip, sizeof(ip), "2001:db8:%x:1::%x", net, i + 1);
+		r = af_login(s.base, ip, uniq("nobody"), "x");
+		cr_expect_eq(r->status, 401, "%ld %s", r->status, r->body);
+		resp_free(r);
+	}
+	(void)snprintf(ip, sizeof(ip), "2001:db8:%x:1:dead:beef:0:99", net);
+	r = af_login(s.base, ip, uniq("nobody"), "x");
+	af_expect_error(r, 429, "rate_limited");
+	resp_free(r);
+	/* the next /64 is another client */
+	(void)snprintf(ip, sizeof(ip), "2001:db8:%x:2::1", net);
+	r = af_login(s.base, ip, uniq("nobody"), "x");
+	cr_expect_eq(r->status, 401, "%ld %s", r->status, r->body);
+	resp_free(r);
+	srv_stop(&s);
+}
