@@ -11,12 +11,15 @@
  *
  * Lockout: LOCKOUT_THRESHOLD failures for one email within
  * LOCKOUT_WINDOW lock it for LOCKOUT_WINDOW counted from the failure that
- * reached the threshold: Retry-After is the time left until then.  Locked
- * attempts run no bcrypt and record nothing, so once the lock ends every
- * counted failure is older than the window and the count starts afresh.
- * The failing attempt that reaches the threshold still answers 401; the
- * next ones 423.  account_locked is audited by that attempt (once per
- * lock, barring two failures committed at the same instant).
+ * reached the threshold: Retry-After is the time left until then.  Each
+ * attempt is recorded as a failure before bcrypt, in the statement that
+ * checks the lock (serialised per email), and cleared when the login
+ * succeeds: concurrent wrong passwords get at most LOCKOUT_THRESHOLD
+ * guesses.  Locked attempts run no bcrypt and record nothing, so once the
+ * lock ends every counted failure is older than the window and the count
+ * starts afresh.  The failing attempt that reaches the threshold still
+ * answers 401; the next ones 423.  account_locked is audited by that
+ * attempt, once per lock.
  */
 #include <sys/queue.h>
 
@@ -60,8 +63,10 @@ struct auth_st {
 	char		 user_id[UUID_STRLEN + 1];
 	char		 email[AUTH_EMAIL_MAX * 4 + 1];
 	char		 hash[PASSWD_HASH_SIZE];
+	char		 newhash[PASSWD_HASH_SIZE];	/* login: rehash */
 	int		 known;		/* login: the email has an account */
 	int		 active;
+	int		 reached;	/* login: this attempt locks the email */
 	char		 refresh[AUTHTOK_SIZE];
 	char		 refresh_hash[AUTHTOK_HASH_SIZE];
 	char		*form_user;	/* login form fields (kore_malloc) */
@@ -142,51 +147,46 @@ static const char sql_register[] =
     " FROM u, s";
 
 /*
- * Is the email locked, and its account.  $1 email, $2 threshold,
- * $3 window (seconds).  Locked: the last $2 failures fall within one
- * window and the window after the latest has not passed.
+ * A login attempt, recorded before bcrypt (login_attempt() in
+ * sql/011_security.sql serialises one email's attempts), and the account.
+ * $1 email, $2 ip, $3 threshold, $4 window (seconds).  Columns: locked,
+ * retry, user id, hash, active, reached (this attempt reached the
+ * threshold).
  */
 static const char sql_login_lookup[] =
-    "WITH f AS (SELECT at FROM login_failures WHERE email = $1 "
-    "ORDER BY at DESC LIMIT $2::int), "
-    "l AS (SELECT count(*) >= $2::int AND "
-    "max(at) - min(at) < make_interval(secs => $3::int) AND "
-    "now() < max(at) + make_interval(secs => $3::int) AS locked, "
-    "ceil(extract(epoch FROM max(at) + make_interval(secs => $3::int) - "
-    "now()))::bigint AS retry FROM f) "
     "SELECT l.locked, l.retry, u.id, u.password_hash, "
-    "u.is_active AND u.deleted_at IS NULL "
-    "FROM l LEFT JOIN users u ON u.email = $1";
+    "u.is_active AND u.deleted_at IS NULL, l.reached "
+    "FROM login_attempt($1, $2, $3::int, $4::int) l "
+    "LEFT JOIN users u ON u.email = $1";
 
 /*
- * A failed login: recorded, audited, and the lock audited when this
- * failure reaches the threshold.  $1 email, $2 ip, $3 user agent,
- * $4 threshold, $5 window (s), $6 user id or NULL, $7 reason.
+ * A failed login: the attempt is already recorded; audited, and the lock
+ * audited by the attempt that reached the threshold.  $1 email, $2 ip,
+ * $3 user agent, $4 threshold, $5 window (s), $6 user id or NULL,
+ * $7 reason, $8 reached.
  */
 static const char sql_login_failed[] =
-    "WITH ins AS (INSERT INTO login_failures (email, ip) VALUES ($1, $2) "
-    "RETURNING at), "
-    "f AS (SELECT at FROM ins UNION ALL (SELECT at FROM login_failures "
-    "WHERE email = $1 ORDER BY at DESC LIMIT $4::int - 1)), "
-    "l AS (SELECT count(*) >= $4::int AND "
-    "max(at) - min(at) < make_interval(secs => $5::int) AS locked FROM f), "
-    "a AS (" AUDIT_INSERT("$6::uuid", "'login_failed'", "$2", "$3",
+    "WITH a AS (" AUDIT_INSERT("$6::uuid", "'login_failed'", "$2", "$3",
     "jsonb_build_object('email', $1::text, 'reason', $7::text)") "), "
     "b AS (" AUDIT_INSERT_FROM("$6::uuid", "'account_locked'", "$2", "$3",
     "jsonb_build_object('email', $1::text, 'failures', $4::int, "
     "'until', rfc3339(now() + make_interval(secs => $5::int)))",
-    "l WHERE l.locked") ") "
-    "SELECT locked FROM l";
+    "(SELECT 1) one WHERE $8::boolean") ") "
+    "SELECT $8::boolean";
 
 /*
  * A successful login.  $1 user id, $2 refresh TTL (days), $3 ip, $4 user
  * agent, $5 refresh token hash, $6 email, $7 new password hash or NULL
- * (rehash at the configured cost).
+ * (rehash at the configured cost), $8 the hash the password was verified
+ * against: compare-and-set, so a password changed while this login was
+ * hashing makes it fail (no session after the change revoked the others,
+ * and no rehash of the old password written over the new one).
  */
 static const char sql_login_ok[] =
     "WITH u AS (UPDATE users SET last_login = now(), "
     "password_hash = COALESCE($7, password_hash) "
-    "WHERE id = $1::uuid AND is_active AND deleted_at IS NULL "
+    "WHERE id = $1::uuid AND password_hash = $8 "
+    "AND is_active AND deleted_at IS NULL "
     "RETURNING *), "
     AUTH_NEW_SESSION("$2", "$3", "$4", "$5")
     "d AS (DELETE FROM login_failures WHERE email = $6 "
@@ -436,7 +436,7 @@ static int
 auth_login(struct http_request *req, struct rq *rq)
 {
 	struct auth_st	*st;
-	const char	*email, *pw, *params[7], *reason;
+	const char	*email, *pw, *params[8], *reason;
 	char		 n1[32], n2[32], ua[AUDIT_UA_SIZE];
 	int		 r, ok;
 
@@ -457,9 +457,10 @@ auth_login(struct http_request *req, struct rq *rq)
 		(void)snprintf(n1, sizeof(n1), "%d", cfg.lockout_threshold);
 		(void)snprintf(n2, sizeof(n2), "%d", cfg.lockout_window_s);
 		params[0] = st->email;
-		params[1] = n1;
-		params[2] = n2;
-		db_start(req, &rq->q, sql_login_lookup, 3, params);
+		params[1] = rq->ip;
+		params[2] = n1;
+		params[3] = n2;
+		db_start(req, &rq->q, sql_login_lookup, 4, params);
 		rq->step = 2;
 		/* FALLTHROUGH */
 	case 2:
@@ -488,6 +489,7 @@ auth_login(struct http_request *req, struct rq *rq)
 			    sizeof(st->hash));
 			st->active = !strcmp(db_val(&rq->q, 0, 4), "t");
 		}
+		st->reached = !strcmp(db_val(&rq->q, 0, 5), "t");
 		/* An unknown email verifies against the dummy: same time. */
 		if (pwjob_start(req, &st->job, PWJOB_VERIFY, st->password, NULL,
 		    st->known ? st->hash : NULL) == NULL)
@@ -514,15 +516,13 @@ auth_login(struct http_request *req, struct rq *rq)
 			params[4] = n2;
 			params[5] = st->known ? st->user_id : NULL;
 			params[6] = reason;
-			db_start(req, &rq->q, sql_login_failed, 7, params);
+			params[7] = st->reached ? "true" : "false";
+			db_start(req, &rq->q, sql_login_failed, 8, params);
 			rq->step = 4;
 			return (KORE_RESULT_RETRY);
 		}
-		if (st->job->out[0] != '\0')
-			(void)kore_strlcpy(st->hash, st->job->out,
-			    sizeof(st->hash));
-		else
-			st->hash[0] = '\0';
+		(void)kore_strlcpy(st->newhash, st->job->out,
+		    sizeof(st->newhash));
 		pwjob_release(&st->job);
 		if (!auth_new_refresh(req, rq, st))
 			return (KORE_RESULT_OK);
@@ -533,8 +533,9 @@ auth_login(struct http_request *req, struct rq *rq)
 		params[3] = audit_ua(req, ua, sizeof(ua));
 		params[4] = st->refresh_hash;
 		params[5] = st->email;
-		params[6] = st->hash[0] != '\0' ? st->hash : NULL;
-		db_start(req, &rq->q, sql_login_ok, 7, params);
+		params[6] = st->newhash[0] != '\0' ? st->newhash : NULL;
+		params[7] = st->hash;
+		db_start(req, &rq->q, sql_login_ok, 8, params);
 		rq->step = 5;
 		return (KORE_RESULT_RETRY);
 	case 4:

@@ -186,3 +186,172 @@ Test(security, ipv6_clients_are_limited_per_64)
 	resp_free(r);
 	srv_stop(&s);
 }
+
+struct guess {
+	const char	*base;
+	const char	*email;
+	const char	*pw;
+	long		 status;
+};
+
+static void *
+guess_run(void *arg)
+{
+	struct guess	*g = arg;
+	struct resp	*r;
+
+	r = af_login(g->base, "198.51.100.250", g->email, g->pw);
+	g->status = r->status;
+	resp_free(r);
+	return (NULL);
+}
+
+/*
+ * #2: 30 concurrent wrong passwords.  The lock used to be checked before
+ * bcrypt and the failure recorded after it, so every one got a guess.
+ * A guess is an answer from bcrypt: 401; the others are refused (423)
+ * without one.
+ */
+Test(security, concurrent_wrong_passwords_never_exceed_the_threshold)
+{
+	static const char *const env[] = {
+		"AUTH_RATE_LIMIT_PER_MINUTE=1000000", "LOCKOUT_THRESHOLD=3",
+		"LOCKOUT_WINDOW_S=60", "BCRYPT_COST=8", NULL
+	};
+	struct srv	 s;
+	struct afa	 a;
+	struct guess	 g[30];
+	pthread_t	 t[30];
+	char		 n[16];
+	int		 i, guesses, locked;
+
+	af_srv(&s, env);
+	af_new_at(s.base, NULL, &a, "race");
+	for (i = 0; i < 30; i++) {
+		g[i].base = s.base;
+		g[i].email = a.email;
+		g[i].pw = "Wr0ng-Passw0rd!";
+		cr_assert_eq(pthread_create(&t[i], NULL, guess_run, &g[i]), 0);
+	}
+	for (i = 0; i < 30; i++)
+		(void)pthread_join(t[i], NULL);
+	guesses = locked = 0;
+	for (i = 0; i < 30; i++) {
+		cr_expect(g[i].status == 401 || g[i].status == 423,
+		    "status %ld", g[i].status);
+		guesses += g[i].status == 401;
+		locked += g[i].status == 423;
+	}
+	cr_expect(guesses >= 1 && guesses <= 3, "%d guesses got bcrypt",
+	    guesses);
+	cr_expect_eq(guesses + locked, 30);
+	(void)snprintf(n, sizeof(n), "%d", guesses);
+	cr_expect_str_eq(af_sql("SELECT count(*) FROM audit_events WHERE "
+	    "user_id = $1::uuid AND event = 'login_failed'", a.id), n);
+	cr_expect_str_eq(af_sql("SELECT count(*) FROM audit_events WHERE "
+	    "user_id = $1::uuid AND event = 'account_locked'", a.id),
+	    guesses == 3 ? "1" : "0");
+	/* Locked: even the right password is refused now. */
+	{
+		struct resp	*r;
+
+		r = af_login(s.base, NULL, a.email, AF_PASSWORD);
+		af_expect_error(r, 423, "account_locked");
+		resp_free(r);
+	}
+	srv_stop(&s);
+}
+
+/*
+ * #3: a login still hashing the old password while the password changes.
+ * The test holds the user's row so the login waits just before its
+ * write; meanwhile a writer changes the password and revokes the sessions
+ * (what POST /auth/password does).  The login was verified against the
+ * old hash: it must not create a session, and its rehash (the instance's
+ * cost differs from the account's) must not write the old password back.
+ */
+Test(security, login_racing_a_password_change_loses)
+{
+	static const char *const env4[] = { "BCRYPT_COST=4", NULL };
+	static const char *const env5[] = { "BCRYPT_COST=5", NULL };
+	struct srv	 s4, s5;
+	struct afa	 a, b;
+	struct guess	 g;
+	pthread_t	 t;
+	PGconn		*db;
+	PGresult	*res;
+	const char	*p[2];
+	struct resp	*r;
+	char		 q[256];
+	int		 i, waiting;
+
+	af_srv(&s4, env4);
+	af_srv(&s5, env5);
+	af_new_at(s4.base, NULL, &a, "pwrace");
+	/* b's hash is the new password's */
+	(void)snprintf(b.email, sizeof(b.email), "%s@example.test",
+	    uniq("pwrace-new"));
+	r = af_register_raw(s4.base, NULL, json_pack("{s:s, s:s, s:s}",
+	    "email", b.email, "password", "N3w-Passw0rd!!", "full_name",
+	    "Auth Tester"));
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	af_take(&b, r);
+	resp_free(r);
+
+	db = PQconnectdb(env_or("DATABASE_URL", ""));
+	cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+	PQclear(PQexec(db, "BEGIN"));
+	p[0] = a.id;
+	res = PQexecParams(db, "SELECT 1 FROM users WHERE id = $1::uuid "
+	    "FOR UPDATE", 1, NULL, p, NULL, NULL, 0);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+
+	g.base = s5.base;
+	g.email = a.email;
+	g.pw = AF_PASSWORD;
+	g.status = 0;
+	cr_assert_eq(pthread_create(&t, NULL, guess_run, &g), 0);
+	/* until the login waits on the row, verified and rehashed */
+	waiting = 0;
+	for (i = 0; i < 200 && !waiting; i++) {
+		waiting = !strcmp(af_sql("SELECT count(*) FROM pg_stat_activity "
+		    "WHERE wait_event_type = 'Lock' AND query LIKE "
+		    "'%last_login = now()%' AND datname = current_database()",
+		    NULL), "1");
+		if (!waiting)
+			(void)usleep(50000);
+	}
+	cr_assert(waiting, "the login never reached its write");
+
+	p[1] = b.id;
+	res = PQexecParams(db, "WITH u AS (UPDATE users SET password_hash = "
+	    "(SELECT password_hash FROM users WHERE id = $2::uuid) "
+	    "WHERE id = $1::uuid RETURNING id) "
+	    "UPDATE sessions SET revoked_at = now(), "
+	    "revoke_reason = 'password_changed' WHERE user_id = $1::uuid "
+	    "AND revoked_at IS NULL", 2, NULL, p, NULL, NULL, 0);
+	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s",
+	    PQerrorMessage(db));
+	PQclear(res);
+	PQclear(PQexec(db, "COMMIT"));
+	PQfinish(db);
+	(void)pthread_join(t, NULL);
+
+	cr_expect_eq(g.status, 401, "the racing login got %ld", g.status);
+	cr_expect_str_eq(af_sql("SELECT count(*) FROM sessions WHERE "
+	    "user_id = $1::uuid AND revoked_at IS NULL", a.id), "0");
+	/* the new password stands, the old one is gone */
+	r = af_login(s4.base, NULL, a.email, AF_PASSWORD);
+	cr_expect_eq(r->status, 401, "%s", r->body);
+	resp_free(r);
+	r = af_login(s4.base, NULL, a.email, "N3w-Passw0rd!!");
+	cr_expect_eq(r->status, 200, "%s", r->body);
+	resp_free(r);
+	(void)snprintf(q, sizeof(q), "SELECT (SELECT password_hash FROM users "
+	    "WHERE id = $1::uuid) = (SELECT password_hash FROM users "
+	    "WHERE id = '%s'::uuid)", b.id);
+	cr_expect_str_eq(af_sql(q, a.id), "t");
+	srv_stop(&s5);
+	srv_stop(&s4);
+}
