@@ -40,3 +40,28 @@ BEGIN
     reached := n >= p_threshold AND newest - oldest < win;
 END
 $$;
+
+-- A change of role or admin right, by any writer (the API, an admin, a
+-- DBA with psql), ends the user's sessions like a deactivation does:
+-- their tokens carry the old claims.  The revocation trigger on sessions
+-- tells every worker.
+CREATE OR REPLACE FUNCTION users_end_sessions() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF (NOT NEW.is_active AND OLD.is_active) OR
+       (NEW.deleted_at IS NOT NULL AND OLD.deleted_at IS NULL) THEN
+        UPDATE sessions SET revoked_at = now(),
+               revoke_reason = coalesce(revoke_reason, 'user_disabled')
+         WHERE user_id = NEW.id AND revoked_at IS NULL;
+    ELSIF NEW.is_superuser IS DISTINCT FROM OLD.is_superuser OR
+          NEW.role IS DISTINCT FROM OLD.role THEN
+        UPDATE sessions SET revoked_at = now(),
+               revoke_reason = coalesce(revoke_reason, 'account_changed')
+         WHERE user_id = NEW.id AND revoked_at IS NULL;
+    END IF;
+    RETURN NEW;
+END $$;
+DROP TRIGGER users_end_sessions ON users;
+CREATE TRIGGER users_end_sessions
+    AFTER UPDATE OF is_active, deleted_at, is_superuser, role
+    ON users FOR EACH ROW EXECUTE FUNCTION users_end_sessions();

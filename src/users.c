@@ -55,9 +55,10 @@ static const char sql_me[] =
 
 /*
  * One statement for every profile change: the old flags (to revoke the
- * sessions of a user deactivated, demoted or given another role, whose
- * tokens carry stale claims), the update, the revocation (its trigger
- * tells every worker), and the audit row.  $17: admin view and admin
+ * sessions of a user deactivated, promoted, demoted or given another
+ * role, whose tokens carry stale claims; the users_end_sessions trigger
+ * does the same for any other writer), the update, the revocation (its
+ * trigger tells every worker), and the audit row.  $17: admin view and admin
  * reach (soft-deleted rows too).
  */
 static const char sql_patch[] =
@@ -81,7 +82,7 @@ static const char sql_patch[] =
     "revoke_reason = 'account_changed' WHERE revoked_at IS NULL AND "
     "user_id IN (SELECT u.id FROM u JOIN o ON o.id = u.id WHERE "
     "(o.is_active AND NOT u.is_active) OR "
-    "(o.is_superuser AND NOT u.is_superuser) OR o.role <> u.role) "
+    "o.is_superuser <> u.is_superuser OR o.role <> u.role) "
     "RETURNING id), "
     "a AS (" AUDIT_INSERT_FROM("u.id", "'user_updated'", "$14", "$15",
     "jsonb_build_object('actor_id', $13::uuid, 'fields', $16::jsonb, "

@@ -355,3 +355,65 @@ Test(security, login_racing_a_password_change_loses)
 	srv_stop(&s5);
 	srv_stop(&s4);
 }
+
+/* Until the token is refused (the NOTIFY reaches the worker), or 5 s. */
+static long
+sec_me_until_refused(const char *base, const char *token)
+{
+	struct resp	*r;
+	long		 st;
+	int		 i;
+
+	st = 0;
+	for (i = 0; i < 50; i++) {
+		r = af_call(base, "GET", "/api/v1/todos", token, NULL, NULL);
+		st = r->status;
+		resp_free(r);
+		if (st == 401)
+			break;
+		(void)usleep(100000);
+	}
+	return (st);
+}
+
+/*
+ * #9: a demotion or a new role written with plain SQL (not through the
+ * API) ends the user's sessions, as a deactivation already did.
+ */
+Test(security, demotion_by_plain_sql_revokes_sessions)
+{
+	struct afa	 a, b;
+	struct resp	*r;
+
+	af_new(&a, "demote");
+	cr_expect_str_eq(af_sql("UPDATE users SET is_superuser = true "
+	    "WHERE id = $1::uuid RETURNING 'ok'", a.id), "ok");
+	r = af_login(NULL, NULL, a.email, AF_PASSWORD);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	af_take(&a, r);
+	resp_free(r);
+	r = af_call(NULL, "GET", "/api/v1/users?limit=1", a.access, NULL, NULL);
+	cr_expect_eq(r->status, 200, "admin before: %s", r->body);
+	resp_free(r);
+
+	(void)af_sql("UPDATE users SET is_superuser = false "
+	    "WHERE id = $1::uuid", a.id);
+	cr_expect_eq(sec_me_until_refused(NULL, a.access), 401);
+	r = af_refresh(NULL, NULL, a.refresh);
+	cr_expect_eq(r->status, 401, "refresh after demotion: %s", r->body);
+	resp_free(r);
+
+	af_new(&b, "rerole");
+	(void)af_sql("UPDATE users SET role = 'paralegal' "
+	    "WHERE id = $1::uuid", b.id);
+	cr_expect_eq(sec_me_until_refused(NULL, b.access), 401);
+	cr_expect_str_eq(af_sql("SELECT count(*) FROM sessions WHERE "
+	    "user_id = $1::uuid AND revoked_at IS NULL", b.id), "0");
+	/* an unrelated change does not */
+	af_new(&b, "rename");
+	(void)af_sql("UPDATE users SET full_name = 'Renamed' "
+	    "WHERE id = $1::uuid", b.id);
+	r = af_call(NULL, "GET", "/api/v1/todos", b.access, NULL, NULL);
+	cr_expect_eq(r->status, 200, "%s", r->body);
+	resp_free(r);
+}
