@@ -65,3 +65,7 @@ DROP TRIGGER users_end_sessions ON users;
 CREATE TRIGGER users_end_sessions
     AFTER UPDATE OF is_active, deleted_at, is_superuser, role
     ON users FOR EACH ROW EXECUTE FUNCTION users_end_sessions();
+
+-- Who rotated a refresh token (md5 of client ip and user agent): a
+-- refresh inside the reuse grace window is honoured only for that client.
+ALTER TABLE refresh_tokens ADD COLUMN rotated_client text;

@@ -6,8 +6,10 @@
  * Every change and its audit row are one statement (CTEs).  Refresh is
  * one statement too: the UPDATE of the presented token decides the race
  * between concurrent refreshes (PostgreSQL re-reads the row after the
- * lock), so exactly one wins; a loser within REFRESH_REUSE_GRACE_S still
- * gets a pair of its own, after it the session is revoked (token_reused).
+ * lock), so exactly one wins; a loser within REFRESH_REUSE_GRACE_S from
+ * the same client (ip and user agent) still gets a pair of its own;
+ * after it, or from another client, the session is revoked
+ * (token_reused).
  *
  * Lockout: LOCKOUT_THRESHOLD failures for one email within
  * LOCKOUT_WINDOW lock it for LOCKOUT_WINDOW counted from the failure that
@@ -196,20 +198,31 @@ static const char sql_login_ok[] =
     "SELECT s.id, u.id, u.role, u.is_superuser, " AUTH_USER_JSON("u")
     " FROM u, s";
 
+/* The client of a refresh, as stored in refresh_tokens.rotated_client. */
+#define AUTH_CLIENT(ip, ua)						\
+    "md5(coalesce(" ip "::text, '') || chr(10) || "			\
+    "coalesce(" ua "::text, ''))"
+
 /*
  * Refresh.  $1 presented token hash, $2 new token hash, $3 grace (s),
  * $4 refresh TTL (days), $5 ip, $6 user agent.  The UPDATE of the
  * presented token is the arbiter: its RETURNING shows the latest row, so
- * first is true for exactly one caller.  Outcome: invalid, ok, reused,
- * expired, revoked.
+ * first is true for exactly one caller.  A token already rotated is
+ * honoured within the grace only for the client that rotated it (same
+ * ip and user agent); anyone else presenting it is reuse.  Outcome:
+ * invalid, ok, reused, expired, revoked.
  */
 static const char sql_refresh[] =
     "WITH rot AS (UPDATE refresh_tokens SET "
     "rotated_at = COALESCE(rotated_at, now()), "
+    "rotated_client = CASE WHEN rotated_at IS NULL THEN "
+    AUTH_CLIENT("$5", "$6") " ELSE rotated_client END, "
     "replaced_by = COALESCE(replaced_by, $2) WHERE token_hash = $1 "
     "RETURNING session_id, expires_at > now() AS alive, "
     "replaced_by = $2 AS first, "
-    "rotated_at > now() - make_interval(secs => $3::int) AS in_grace), "
+    "rotated_at > now() - make_interval(secs => $3::int) AND "
+    "rotated_client IS NOT DISTINCT FROM " AUTH_CLIENT("$5", "$6")
+    " AS in_grace), "
     "v AS (SELECT session_id, alive, first OR in_grace AS fresh FROM rot), "
     "sess AS (UPDATE sessions s SET last_used_at = now(), "
     "expires_at = now() + make_interval(days => $4::int) "

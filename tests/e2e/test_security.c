@@ -366,7 +366,7 @@ sec_me_until_refused(const char *base, const char *token)
 
 	st = 0;
 	for (i = 0; i < 50; i++) {
-		r = af_call(base, "GET", "/api/v1/todos", token, NULL, NULL);
+		r = af_call(base, "GET", "/api/v1/auth/sessions", token, NULL, NULL);
 		st = r->status;
 		resp_free(r);
 		if (st == 401)
@@ -413,7 +413,68 @@ Test(security, demotion_by_plain_sql_revokes_sessions)
 	af_new(&b, "rename");
 	(void)af_sql("UPDATE users SET full_name = 'Renamed' "
 	    "WHERE id = $1::uuid", b.id);
-	r = af_call(NULL, "GET", "/api/v1/todos", b.access, NULL, NULL);
+	r = af_call(NULL, "GET", "/api/v1/auth/sessions", b.access, NULL, NULL);
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
+}
+
+static struct resp *
+sec_refresh_as(const char *base, const char *xff, const char *ua,
+    const char *rt)
+{
+	const char	*hdrs[4];
+	char		 h1[128], h2[128], body[256];
+
+	(void)snprintf(h1, sizeof(h1), "User-Agent: %s", ua);
+	(void)snprintf(h2, sizeof(h2), "X-Forwarded-For: %s", xff);
+	hdrs[0] = "Content-Type: application/json";
+	hdrs[1] = h1;
+	hdrs[2] = h2;
+	hdrs[3] = NULL;
+	(void)snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", rt);
+	return (http_req_to(base, "POST", "/api/v1/auth/refresh", hdrs, body,
+	    strlen(body)));
+}
+
+/*
+ * #10: inside the grace window a rotated refresh token is honoured only
+ * for the client that rotated it; from another address or another user
+ * agent it is reuse, and the session ends.
+ */
+Test(security, refresh_grace_is_for_the_same_client_only)
+{
+	static const char *const env[] = {
+		"TRUSTED_PROXIES=127.0.0.1", "REFRESH_REUSE_GRACE_S=60", NULL
+	};
+	static const char *const other[][2] = {
+		{ "198.51.100.20", "elenchus-e2e/1.0" },	/* other ip */
+		{ "198.51.100.10", "other-agent/2.0" },		/* other agent */
+	};
+	struct srv	 s;
+	struct afa	 a;
+	struct resp	*r;
+	char		 old[128];
+	int		 i;
+
+	af_srv(&s, env);
+	for (i = 0; i < 2; i++) {
+		af_new_at(s.base, "198.51.100.10", &a, "grace");
+		(void)snprintf(old, sizeof(old), "%s", a.refresh);
+		r = sec_refresh_as(s.base, "198.51.100.10", "elenchus-e2e/1.0",
+		    old);
+		cr_assert_eq(r->status, 200, "%s", r->body);
+		resp_free(r);
+		/* the same client again, inside the grace: a pair */
+		r = sec_refresh_as(s.base, "198.51.100.10", "elenchus-e2e/1.0",
+		    old);
+		cr_expect_eq(r->status, 200, "same client: %s", r->body);
+		resp_free(r);
+		/* another client with the same token: reuse */
+		r = sec_refresh_as(s.base, other[i][0], other[i][1], old);
+		af_expect_error(r, 401, "token_reused");
+		resp_free(r);
+		cr_expect_str_eq(af_sql("SELECT count(*) FROM sessions WHERE "
+		    "user_id = $1::uuid AND revoked_at IS NULL", a.id), "0");
+	}
+	srv_stop(&s);
 }
