@@ -35,7 +35,6 @@
 #define CHAT_SOURCE_MAX		4000	/* code points per source */
 #define CHAT_SNIPPET		200	/* code points of a citation snippet */
 #define CHAT_DOCS_LITERAL	(CHAT_MAX_DOCS * (UUID_STRLEN + 1) + 3)
-#define CHAT_CHUNK_HDR		24
 
 enum chat_phase {
 	CHAT_CALLING = 0,	/* provider call running */
@@ -93,9 +92,6 @@ static void	chat_on_delta(struct llm_job *, const char *, size_t);
 static void	chat_on_done(struct llm_job *);
 static void	chat_store(struct chat_turn *, struct llm_job *);
 static void	chat_stored(void *, int, PGresult *);
-static void	chat_sse_open(struct http_request *, struct rq *);
-static void	chat_sse_event(struct http_request *, const char *, json_t *);
-static void	chat_sse_raw(struct http_request *, const void *, size_t);
 static const char *chat_err_code(enum llm_err);
 static const char *chat_err_message(enum llm_err);
 static size_t	chat_clip(const char *, size_t);
@@ -576,7 +572,7 @@ chat_call(struct http_request *req, struct rq *rq, struct chat_st *st)
 	t->job->on_delta = t->stream ? chat_on_delta : NULL;
 	t->phase = CHAT_CALLING;
 	if (t->stream) {
-		chat_sse_open(req, rq);
+		rq_sse_open(req, rq);
 		t->sse_open = 1;
 	}
 	llm_job_submit(t->job);
@@ -596,7 +592,7 @@ chat_on_delta(struct llm_job *job, const char *text, size_t len)
 		return;
 	d = json_pack("{s:s%}", "content", text, len);
 	if (d != NULL)
-		chat_sse_event(t->req, "delta", d);
+		rq_sse_event(t->req, "delta", d);
 	json_decref(d);
 }
 
@@ -709,7 +705,7 @@ chat_finish(struct http_request *req, struct rq *rq, struct chat_turn *t)
 		if (!t->sse_open)
 			return (rq_ok(req, rq, 200, "Answer", chat_payload(t)));
 		d = chat_payload(t);
-		chat_sse_event(req, "done", d);
+		rq_sse_event(req, "done", d);
 		json_decref(d);
 	} else {
 		if (t->code != LLM_OK) {
@@ -730,10 +726,10 @@ chat_finish(struct http_request *req, struct rq *rq, struct chat_turn *t)
 		    "message", msg, "status", status, "request_id", rq->id,
 		    "conversation_id", t->conv_id, "user_message_id",
 		    t->umsg_id);
-		chat_sse_event(req, "error", d);
+		rq_sse_event(req, "error", d);
 		json_decref(d);
 	}
-	chat_sse_raw(req, NULL, 0);
+	rq_sse_raw(req, NULL, 0);
 	return (KORE_RESULT_OK);
 }
 
@@ -788,59 +784,6 @@ chat_turn_unref(struct chat_turn *t)
 	json_decref(t->citations);
 	json_decref(t->message);
 	kore_free(t);
-}
-
-/* ---- Server-Sent Events onto the connection ------------------------ */
-
-static void
-chat_sse_open(struct http_request *req, struct rq *rq)
-{
-	rq_headers(req, rq);
-	http_response_header(req, "content-type",
-	    "text/event-stream; charset=utf-8");
-	http_response_header(req, "cache-control", "no-cache");
-	http_response_header(req, "x-accel-buffering", "no");
-	http_response_header(req, "transfer-encoding", "chunked");
-	req->flags |= HTTP_REQUEST_NO_CONTENT_LENGTH;
-	http_response(req, 200, NULL, 0);
-	/* The response is now ours to write, chunk by chunk. */
-	net_send_flush(req->owner);
-}
-
-/* One event as one chunk; a send failure drops the connection. */
-static void
-chat_sse_event(struct http_request *req, const char *event, json_t *data)
-{
-	char		*s, *f;
-	size_t		 n;
-
-	if ((s = json_dumps(data, JSON_COMPACT)) == NULL)
-		return;
-	f = sse_format(event, s, &n);
-	free(s);
-	if (f == NULL)
-		return;
-	chat_sse_raw(req, f, n);
-	free(f);
-}
-
-static void
-chat_sse_raw(struct http_request *req, const void *data, size_t len)
-{
-	struct connection	*c = req->owner;
-	char			 hdr[CHAT_CHUNK_HDR];
-	int			 n;
-
-	if (c == NULL || c->state != CONN_STATE_ESTABLISHED)
-		return;
-	/* len 0 is the last chunk of a chunked body. */
-	n = snprintf(hdr, sizeof(hdr), "%zx\r\n", len);
-	net_send_queue(c, hdr, (size_t)n);
-	if (len > 0)
-		net_send_queue(c, data, len);
-	net_send_queue(c, "\r\n", 2);
-	if (net_send_flush(c) != KORE_RESULT_OK)
-		kore_connection_disconnect(c);
 }
 
 /* Bytes of the first max code points of s. */

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "auth_mw.h"
 #include "metrics.h"
 #include "lib/jsonw.h"
+#include "lib/sse.h"
 #include "lib/utf8.h"
 
 #define RQ_ALLOW_MAX		96
@@ -832,4 +834,61 @@ rq_log_flush(void *arg, u_int64_t now)
 			break;
 	}
 	kore_buf_reset(&rq_logbuf);
+}
+
+/*
+ * Server-Sent Events over a chunked response written straight onto
+ * Kore's connection (chat streaming, workflow progress): rq_sse_open
+ * sends the headers, rq_sse_event one event as one chunk, and
+ * rq_sse_raw(req, NULL, 0) the last chunk.
+ */
+void
+rq_sse_open(struct http_request *req, struct rq *rq)
+{
+	rq_headers(req, rq);
+	http_response_header(req, "content-type",
+	    "text/event-stream; charset=utf-8");
+	http_response_header(req, "cache-control", "no-cache");
+	http_response_header(req, "x-accel-buffering", "no");
+	http_response_header(req, "transfer-encoding", "chunked");
+	req->flags |= HTTP_REQUEST_NO_CONTENT_LENGTH;
+	http_response(req, 200, NULL, 0);
+	/* The response is now ours to write, chunk by chunk. */
+	net_send_flush(req->owner);
+}
+
+/* One event as one chunk; a send failure drops the connection. */
+void
+rq_sse_event(struct http_request *req, const char *event, json_t *data)
+{
+	char		*s, *f;
+	size_t		 n;
+
+	if ((s = json_dumps(data, JSON_COMPACT)) == NULL)
+		return;
+	f = sse_format(event, s, &n);
+	free(s);
+	if (f == NULL)
+		return;
+	rq_sse_raw(req, f, n);
+	free(f);
+}
+
+void
+rq_sse_raw(struct http_request *req, const void *data, size_t len)
+{
+	struct connection	*c = req->owner;
+	char			 hdr[RQ_CHUNK_HDR];
+	int			 n;
+
+	if (c == NULL || c->state != CONN_STATE_ESTABLISHED)
+		return;
+	/* len 0 is the last chunk of a chunked body. */
+	n = snprintf(hdr, sizeof(hdr), "%zx\r\n", len);
+	net_send_queue(c, hdr, (size_t)n);
+	if (len > 0)
+		net_send_queue(c, data, len);
+	net_send_queue(c, "\r\n", 2);
+	if (net_send_flush(c) != KORE_RESULT_OK)
+		kore_connection_disconnect(c);
 }

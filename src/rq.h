@@ -118,6 +118,12 @@ int	rq_send(struct http_request *, struct rq *, int, const char *,
 void	rq_headers(struct http_request *, struct rq *);
 void	rq_warn(struct rq *, const char *);
 
+/* Server-Sent Events onto the connection (see rq.c). */
+#define RQ_CHUNK_HDR		24
+void	rq_sse_open(struct http_request *, struct rq *);
+void	rq_sse_event(struct http_request *, const char *, json_t *);
+void	rq_sse_raw(struct http_request *, const void *, size_t);
+
 /* JSON built by hand onto a kore_buf (see lib/jsonw.h). */
 void	rq_buf_str(struct kore_buf *, const char *, size_t);
 void	rq_buf_strz(struct kore_buf *, const char *);

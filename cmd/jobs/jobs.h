@@ -23,6 +23,8 @@
 /* Retry delays: base * 2^(attempt-1), capped. */
 #define JOB_RETRY_BASE_S	1
 #define JOB_RETRY_CAP_S		60
+/* Channel a cancelled workflow execution is announced on (its id). */
+#define JOB_CANCEL_CHANNEL	"workflow_cancel"
 /* How long an idle thread waits for a NOTIFY before polling again. */
 #define JOB_POLL_MS		1000
 /* Between reconnection attempts after the database went away. */
@@ -39,6 +41,13 @@ struct jctx {
 	PGconn		*db;
 	char		 runner[128];	/* host:pid:tN, the lock owner */
 	int		 tid;
+
+	/* Set by a kind around jllm_call; zeroed for every job. */
+	const char	*exec_id;	/* workflow: llm_calls.execution_id */
+	int		 step_index;	/* workflow: llm_calls.step_index */
+	int		 max_tries;	/* 0: the backoff default */
+	int		 cancelled;	/* the call was aborted by a cancel */
+	int		 over_quota;	/* refused: the user's daily quota */
 };
 
 struct job {
@@ -80,13 +89,19 @@ int		 jsleep_ms(long, time_t);
 /* The kinds (doc.c, analysis.c, testkinds.c). */
 extern const struct job_kind	job_kind_doc_process;
 extern const struct job_kind	job_kind_analysis;
+extern const struct job_kind	job_kind_workflow_step;
 extern const struct job_kind	job_kind_noop;
 extern const struct job_kind	job_kind_noop_fail;
 
 /*
  * llm.c: one blocking provider call with retries (backoff.h), recorded in
  * llm_calls under user_id and kind.  The model defaults to the
- * configured one.  Ends by deadline at the latest.
+ * configured one.  Ends by deadline at the latest.  Before the call an
+ * estimate of its tokens is reserved against the user's daily quota
+ * (refused: LLM_ERR_QUOTA with over_quota set, and no call); the
+ * statement that records the real usage releases the reservation.  With
+ * exec_id set, a NOTIFY workflow_cancel naming it aborts the call
+ * (cancelled set).
  */
 enum llm_err	 jllm_call(struct jctx *, const char *, const char *,
 		    struct llm_request *, struct llm_result *,

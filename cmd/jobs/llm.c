@@ -27,13 +27,26 @@ static int	jl_progress(void *, curl_off_t, curl_off_t, curl_off_t,
 		    curl_off_t);
 static void	jl_record(struct jctx *, const char *, const char *,
 		    const char *, const struct llm_result *, enum llm_err,
-		    long, int);
+		    long, int, const char *);
+static int	jl_reserve(struct jctx *, const char *,
+		    const struct llm_request *, time_t, char *, size_t);
+static int	jl_cancelled(struct jctx *);
 
+/* The call and the release of its quota reservation, together. */
 static const char sql_record[] =
+    "WITH r AS (DELETE FROM llm_reservations WHERE id = $15::bigint) "
     "INSERT INTO llm_calls (user_id, kind, provider, model, prompt_tokens, "
     "completion_tokens, total_tokens, latency_ms, status, error_code, "
-    "usage_estimated, attempts) VALUES ($1, $2, $3, $4, $5::int, $6::int, "
-    "$7::int, $8::int, $9, $10, $11::boolean, $12::int)";
+    "usage_estimated, attempts, execution_id, step_index) VALUES ($1, $2, "
+    "$3, $4, $5::int, $6::int, $7::int, $8::int, $9, $10, $11::boolean, "
+    "$12::int, $13::uuid, $14::int)";
+
+/* $1 user, $2 default quota, $3 estimate, $4 ttl s. */
+static const char sql_reserve[] =
+    "SELECT llm_reserve($1::uuid, $2::bigint, $3::bigint, $4::int)";
+
+static const char sql_release[] =
+    "DELETE FROM llm_reservations WHERE id = $1::bigint";
 
 int
 jllm_configured(void)
@@ -67,7 +80,8 @@ jllm_call(struct jctx *c, const char *user_id, const char *kind,
 	size_t			 blen, i;
 	long			 status, hint, delay, left, timeout;
 	struct timespec		 t0, t1;
-	int			 tries = 1;
+	char			 resv[24] = "0";
+	int			 tries = 1, r;
 
 	memset(&hs, 0, sizeof(hs));
 	memset(&sink, 0, sizeof(sink));
@@ -94,13 +108,33 @@ jllm_call(struct jctx *c, const char *user_id, const char *kind,
 	for (i = 0; i < hs.n; i++)
 		hl = curl_slist_append(hl, hs.h[i]);
 
+	if ((r = jl_reserve(c, user_id, req, deadline, resv,
+	    sizeof(resv))) != 1) {
+		rc = r == 0 ? LLM_ERR_QUOTA : LLM_ERR_NETWORK;
+		llm_error_set(err, rc, 0, r == 0 ? "daily token quota "
+		    "exceeded" : "database error reserving the quota");
+		c->over_quota = r == 0;
+		curl_slist_free_all(hl);
+		llm_headers_free(&hs);
+		free(url);
+		free(body);
+		return (rc);
+	}
+
 	backoff_policy_default(&bp);
+	if (c->max_tries > 0)
+		bp.max_tries = c->max_tries;
 	for (tries = 1;; tries++) {
 		free(sink.buf);
 		memset(&sink, 0, sizeof(sink));
 		llm_result_free(res);
 		llm_result_init(res);
 		left = (long)(deadline - time(NULL));
+		if (jl_cancelled(c)) {
+			rc = LLM_ERR_INVALID;
+			llm_error_set(err, rc, 0, "cancelled");
+			break;
+		}
 		if (left <= 0 || jobs_stopping) {
 			rc = LLM_ERR_TIMEOUT;
 			llm_error_set(err, rc, 0, "job deadline");
@@ -127,6 +161,7 @@ jllm_call(struct jctx *c, const char *user_id, const char *kind,
 		(void)curl_easy_setopt(cu, CURLOPT_NOPROGRESS, 0L);
 		(void)curl_easy_setopt(cu, CURLOPT_XFERINFOFUNCTION,
 		    jl_progress);
+		(void)curl_easy_setopt(cu, CURLOPT_XFERINFODATA, c);
 		(void)curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
 		cc = curl_easy_perform(cu);
 		status = 0;
@@ -158,6 +193,11 @@ jllm_call(struct jctx *c, const char *user_id, const char *kind,
 		}
 		if (rc == LLM_OK)
 			break;
+		if (c->cancelled) {
+			rc = LLM_ERR_INVALID;
+			llm_error_set(err, rc, 0, "cancelled");
+			break;
+		}
 		left = (long)(deadline - time(NULL)) * 1000;
 		delay = backoff_delay(&bp, tries, rc, hint, left,
 		    backoff_random());
@@ -168,7 +208,7 @@ done:
 	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
 	jl_record(c, user_id, kind, llm_codec(prov)->name, res, rc,
 	    (t1.tv_sec - t0.tv_sec) * 1000 +
-	    (t1.tv_nsec - t0.tv_nsec) / 1000000, tries);
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000, tries, resv);
 	curl_slist_free_all(hl);
 	llm_headers_free(&hs);
 	free(sink.buf);
@@ -182,10 +222,10 @@ done:
 static void
 jl_record(struct jctx *c, const char *user_id, const char *kind,
     const char *provider, const struct llm_result *res, enum llm_err rc,
-    long ms, int tries)
+    long ms, int tries, const char *resv)
 {
-	const char	*p[12];
-	char		 pt[24], ct[24], tt[24], lat[24], tr[16];
+	const char	*p[15];
+	char		 pt[24], ct[24], tt[24], lat[24], tr[16], si[16];
 
 	(void)snprintf(pt, sizeof(pt), "%ld", res->prompt_tokens);
 	(void)snprintf(ct, sizeof(ct), "%ld", res->completion_tokens);
@@ -200,11 +240,76 @@ jl_record(struct jctx *c, const char *user_id, const char *kind,
 	p[6] = tt;
 	p[7] = lat;
 	p[8] = rc == LLM_OK ? "ok" : "failed";
-	p[9] = rc == LLM_OK ? NULL : llm_err_name(rc);
+	p[9] = rc == LLM_OK ? NULL : c->cancelled ? "cancelled" :
+	    llm_err_name(rc);
 	p[10] = res->usage_estimated ? "true" : "false";
 	(void)snprintf(tr, sizeof(tr), "%d", tries);
 	p[11] = tr;
-	(void)jdb_cmd(c, sql_record, 12, p);
+	(void)snprintf(si, sizeof(si), "%d", c->step_index);
+	p[12] = c->exec_id;
+	p[13] = c->exec_id != NULL ? si : NULL;
+	p[14] = resv;
+	if (jdb_cmd(c, sql_record, 15, p) == -1 && strcmp(resv, "0") != 0)
+		(void)jdb_cmd(c, sql_release, 1, &p[14]);
+}
+
+/*
+ * Reserve the call's estimate against user_id's daily quota: 1 with the
+ * reservation id in out ("0": unlimited), 0 when refused, -1 on a
+ * database error.  The reservation lapses a minute after the deadline
+ * if this process dies before it records the call.
+ */
+static int
+jl_reserve(struct jctx *c, const char *user_id,
+    const struct llm_request *req, time_t deadline, char *out, size_t len)
+{
+	PGresult	*res;
+	const char	*p[4];
+	char		 q[24], est[24], ttl[24];
+	long		 left;
+
+	if (user_id == NULL)
+		return (1);
+	left = (long)(deadline - time(NULL));
+	(void)snprintf(q, sizeof(q), "%d", cfg.default_daily_token_quota);
+	(void)snprintf(est, sizeof(est), "%ld", llm_reserve_estimate(req));
+	(void)snprintf(ttl, sizeof(ttl), "%ld", (left > 0 ? left : 0) + 60);
+	p[0] = user_id;
+	p[1] = q;
+	p[2] = est;
+	p[3] = ttl;
+	if ((res = jdb_exec(c, sql_reserve, 4, p)) == NULL)
+		return (-1);
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		return (-1);
+	}
+	(void)snprintf(out, len, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return (strcmp(out, "-1") == 0 ? 0 : 1);
+}
+
+/*
+ * Whether the workflow execution this call serves was cancelled: a
+ * NOTIFY on JOB_CANCEL_CHANNEL carrying its id (read without blocking;
+ * other notifications only wake the thread, which polls anyway).
+ */
+static int
+jl_cancelled(struct jctx *c)
+{
+	PGnotify	*n;
+
+	if (c->exec_id == NULL || c->db == NULL || c->cancelled)
+		return (c->cancelled);
+	if (PQconsumeInput(c->db) != 1)
+		return (0);
+	while ((n = PQnotifies(c->db)) != NULL) {
+		if (strcmp(n->relname, JOB_CANCEL_CHANNEL) == 0 &&
+		    strcmp(n->extra, c->exec_id) == 0)
+			c->cancelled = 1;
+		PQfreemem(n);
+	}
+	return (c->cancelled);
 }
 
 static size_t
@@ -249,15 +354,14 @@ jl_header(char *p, size_t sz, size_t nm, void *arg)
 	return (n);
 }
 
-/* Abort a transfer when the runner is told to stop. */
+/* Abort a transfer when the runner is told to stop or it is cancelled. */
 static int
 jl_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
     curl_off_t un)
 {
-	(void)arg;
 	(void)dt;
 	(void)dn;
 	(void)ut;
 	(void)un;
-	return (jobs_stopping ? 1 : 0);
+	return (jobs_stopping || jl_cancelled(arg) ? 1 : 0);
 }

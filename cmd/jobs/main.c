@@ -41,6 +41,7 @@ volatile sig_atomic_t	jobs_stopping;
 static const struct job_kind	*kinds[] = {
 	&job_kind_doc_process,
 	&job_kind_analysis,
+	&job_kind_workflow_step,
 	NULL
 };
 static const struct job_kind	*test_kinds[] = {
@@ -213,7 +214,8 @@ connect_db(struct jctx *c)
 		c->db = NULL;
 		return (-1);
 	}
-	if (jdb_cmd(c, "LISTEN jobs_ready", 0, NULL) == -1) {
+	if (jdb_cmd(c, "LISTEN jobs_ready", 0, NULL) == -1 ||
+	    jdb_cmd(c, "LISTEN " JOB_CANCEL_CHANNEL, 0, NULL) == -1) {
 		PQfinish(c->db);
 		c->db = NULL;
 		return (-1);
@@ -266,6 +268,11 @@ run_job(struct jctx *c, struct job *j)
 	int			 i;
 
 	memset(&o, 0, sizeof(o));
+	c->exec_id = NULL;
+	c->step_index = 0;
+	c->max_tries = 0;
+	c->cancelled = 0;
+	c->over_quota = 0;
 	k = kind_find(j->kind);
 	if (j->attempts > j->max_attempts) {
 		/* Its runner died during the last attempt allowed. */

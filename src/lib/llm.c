@@ -153,6 +153,18 @@ llm_estimate_tokens(size_t n)
 	    LLM_EST_CHARS_PER_TOKEN));
 }
 
+/*
+ * Tokens to reserve against a daily quota before req is sent: its prompt
+ * as estimated from its bytes, plus the answer's bound (max_tokens, else
+ * LLM_RESERVE_COMPLETION).
+ */
+long
+llm_reserve_estimate(const struct llm_request *req)
+{
+	return (llm_estimate_tokens(llm_request_chars(req)) +
+	    (req->max_tokens > 0 ? req->max_tokens : LLM_RESERVE_COMPLETION));
+}
+
 /* Bytes of text a request sends (system prompt and every message). */
 size_t
 llm_request_chars(const struct llm_request *req)

@@ -30,6 +30,11 @@
 #define LLM_ERROR_MSG_MAX		256
 /* Short provider strings (finish reason, model). */
 #define LLM_MAX_SHORT_STR		128
+/*
+ * Completion tokens reserved against the daily quota for a call that sets
+ * no max_tokens (the reservation is settled with the real usage).
+ */
+#define LLM_RESERVE_COMPLETION		1024
 /* Usage estimate when the provider sends none: one token per 4 chars. */
 #define LLM_EST_CHARS_PER_TOKEN		4
 /* Sentinel: the provider said nothing about when to retry. */
@@ -166,6 +171,7 @@ int			 llm_err_http_status(enum llm_err);
 void			 llm_error_set(struct llm_error *, enum llm_err, int,
 			    const char *);
 long			 llm_estimate_tokens(size_t);
+long			 llm_reserve_estimate(const struct llm_request *);
 size_t			 llm_request_chars(const struct llm_request *);
 enum llm_err		 llm_request_check(const struct llm_request *);
 void			 llm_result_init(struct llm_result *);

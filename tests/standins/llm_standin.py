@@ -26,6 +26,11 @@ Behaviour is steered by directives in the LAST user message, e.g.
   [[quota]]                       OpenAI 429 insufficient_quota / Gemini 429
                                   RESOURCE_EXHAUSTED naming a per-day limit
   [[json]]                        the answer's content is a JSON object
+  [[delay-times:1 delay:60000]]   only the first request carrying this exact
+                                  message is delayed
+  [[when:TEXT ...]]               the directives apply only when the first
+                                  line of the message (directives stripped)
+                                  contains TEXT (one step of a workflow)
 Several directives may share one [[...]] or use several.
 
 The default answer is deterministic: "Echo: <last user message without
@@ -319,7 +324,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def plan(self, provider, last_user, nmsgs):
         """Directives of the last user message -> what to do."""
         d = parse_directives(last_user)
+        if "when" in d:
+            first = strip_directives(last_user).split("\n", 1)[0]
+            if d["when"] not in first:
+                d = {}
         delay = min(max(int_or(d.get("delay"), 0), 0), MAX_DELAY_MS)
+        if delay and "delay-times" in d and not self.server.state.count_failure(
+                ("delay", provider, last_user), int_or(d["delay-times"], 0)):
+            delay = 0
         if delay:
             time.sleep(delay / 1000.0)
         fail = None
