@@ -35,6 +35,12 @@
 #define CHAT_SOURCE_MAX		4000	/* code points per source */
 #define CHAT_SNIPPET		200	/* code points of a citation snippet */
 #define CHAT_DOCS_LITERAL	(CHAT_MAX_DOCS * (UUID_STRLEN + 1) + 3)
+/*
+ * Bytes of history and document excerpts assumed when the call's tokens
+ * are reserved against the daily quota, before the prompt is built (the
+ * reservation is settled with the real usage).
+ */
+#define CHAT_RESERVE_CONTEXT	4096
 
 enum chat_phase {
 	CHAT_CALLING = 0,	/* provider call running */
@@ -57,6 +63,7 @@ struct chat_turn {
 	char			 trace[RQ_ID_MAX + 1];
 	char			 provider[16];
 	char			 model[LLM_MAX_MODEL_LEN + 1];
+	char			 resv[CHAT_NUM];	/* quota reservation */
 	json_t			*user_message;
 	json_t			*citations;
 	json_t			*message;	/* the stored answer */
@@ -71,6 +78,7 @@ struct chat_st {
 	enum llm_provider	 prov;
 	char			 provider[16];
 	char			 model[LLM_MAX_MODEL_LEN + 1];
+	char			 resv[CHAT_NUM];
 	int			 stream;
 };
 
@@ -105,16 +113,23 @@ ROUTE(page_chat, "/api/v1/chat/chat",
 ROUTE(page_chat_root, "/api/v1/chat",
     { HTTP_METHOD_POST, chat_post, RQ_USER })
 
-/* Quota and ownership, before anything is stored. */
+/*
+ * Ownership, then the quota, before anything is stored: the call's
+ * estimate ($4 tokens, lapsing after $5 s) is reserved atomically
+ * against the daily quota (llm_reserve, 012): the reservation id, 0 for
+ * no quota, -1 when it does not fit.  The statement that records the
+ * call deletes the reservation.
+ */
 static const char sql_chat_check[] =
     "SELECT coalesce(u.token_quota_daily, $2::bigint), "
-    "llm_tokens_today(u.id), "
+    "llm_tokens_committed(u.id), "
     "ceil(extract(epoch FROM (date_trunc('day', now() AT TIME ZONE 'UTC')"
     " + interval '1 day') - (now() AT TIME ZONE 'UTC')))::bigint, "
-    "($3::uuid IS NULL OR EXISTS (SELECT 1 FROM conversations c "
-    "WHERE c.id = $3::uuid AND c.user_id = u.id "
-    "AND c.deleted_at IS NULL)) "
-    "FROM users u WHERE u.id = $1";
+    "o.owned, CASE WHEN o.owned THEN llm_reserve(u.id, $2::bigint, "
+    "$4::bigint, $5::int) END "
+    "FROM users u, LATERAL (SELECT ($3::uuid IS NULL OR EXISTS (SELECT 1 "
+    "FROM conversations c WHERE c.id = $3::uuid AND c.user_id = u.id "
+    "AND c.deleted_at IS NULL)) AS owned) o WHERE u.id = $1";
 
 /*
  * The user's message is stored (and the conversation created) before
@@ -145,7 +160,8 @@ static const char sql_chat_user[] =
     "FROM um";
 
 static const char sql_chat_answer[] =
-    "WITH m AS (INSERT INTO messages (conversation_id, user_id, role, "
+    "WITH r AS (DELETE FROM llm_reservations WHERE id = $14::bigint), "
+    "m AS (INSERT INTO messages (conversation_id, user_id, role, "
     "content, model_used, provider, prompt_tokens, completion_tokens, "
     "total_tokens, usage_estimated, latency_ms, trace_id, citations) "
     "VALUES ($1, $2, 'assistant', $3, $4, $5, $6, $7, $8, $9, $10, $11, "
@@ -161,7 +177,8 @@ static const char sql_chat_answer[] =
 
 /* A failed call: in the ledger, and on the user's message. */
 static const char sql_chat_failed[] =
-    "WITH c AS (INSERT INTO llm_calls (user_id, kind, provider, model, "
+    "WITH r AS (DELETE FROM llm_reservations WHERE id = $11::bigint), "
+    "c AS (INSERT INTO llm_calls (user_id, kind, provider, model, "
     "latency_ms, attempts, status, error_code, conversation_id, "
     "message_id, trace_id) VALUES ($1, 'chat', $2, $3, $4, $5, "
     "'failed', $6, $7, $8, $9)), "
@@ -251,8 +268,8 @@ chat_input(struct http_request *req, struct rq *rq, struct chat_st *st)
 {
 	struct verr	 v;
 	json_t		*body, *a, *it;
-	const char	*params[3], *pname, *model, *accept, *s;
-	char		 quota[CHAT_NUM];
+	const char	*params[5], *pname, *model, *accept, *s;
+	char		 quota[CHAT_NUM], est[CHAT_NUM], ttl[CHAT_NUM];
 	size_t		 i, off;
 	int		 stream, present, explicit;
 
@@ -367,10 +384,16 @@ chat_input(struct http_request *req, struct rq *rq, struct chat_st *st)
 
 	(void)snprintf(quota, sizeof(quota), "%d",
 	    cfg.default_daily_token_quota);
+	(void)snprintf(est, sizeof(est), "%ld",
+	    llm_estimate_tokens(strlen(prompt_system()) + strlen(st->content) +
+	    CHAT_RESERVE_CONTEXT) + LLM_RESERVE_COMPLETION);
+	(void)snprintf(ttl, sizeof(ttl), "%d", cfg.ai_timeout_s + 60);
 	params[0] = rq->user.id;
 	params[1] = quota;
 	params[2] = st->conv_id;
-	db_start(req, &rq->q, sql_chat_check, 3, params);
+	params[3] = est;
+	params[4] = ttl;
+	db_start(req, &rq->q, sql_chat_check, 5, params);
 	rq->step = 1;
 	return (chat_check(req, rq, st));
 }
@@ -395,7 +418,9 @@ chat_check(struct http_request *req, struct rq *rq, struct chat_st *st)
 	quota = strtoll(db_val(&rq->q, 0, 0) ? db_val(&rq->q, 0, 0) : "0",
 	    NULL, 10);
 	used = strtoll(db_val(&rq->q, 0, 1), NULL, 10);
-	if (quota > 0 && used >= quota) {
+	(void)kore_strlcpy(st->resv, db_val(&rq->q, 0, 4) ?
+	    db_val(&rq->q, 0, 4) : "0", sizeof(st->resv));
+	if (strcmp(st->resv, "-1") == 0) {
 		http_response_header(req, "retry-after", db_val(&rq->q, 0, 2));
 		return (rq_error(req, rq, 429, "quota_exceeded",
 		    "Daily token quota exceeded", json_pack("{s:I, s:I}",
@@ -466,6 +491,7 @@ chat_call(struct http_request *req, struct rq *rq, struct chat_st *st)
 	(void)kore_strlcpy(t->trace, rq->id, sizeof(t->trace));
 	(void)kore_strlcpy(t->provider, st->provider, sizeof(t->provider));
 	(void)kore_strlcpy(t->model, st->model, sizeof(t->model));
+	(void)kore_strlcpy(t->resv, st->resv, sizeof(t->resv));
 	t->user_message = json_loads(db_val(&rq->q, 0, 1), 0, NULL);
 	history = json_loads(db_val(&rq->q, 0, 3), 0, NULL);
 	excerpts = json_loads(db_val(&rq->q, 0, 4), 0, NULL);
@@ -614,7 +640,7 @@ static void
 chat_store(struct chat_turn *t, struct llm_job *job)
 {
 	struct llm_result	*res;
-	const char		*params[13];
+	const char		*params[14];
 	char			 pt[CHAT_NUM], ct[CHAT_NUM], tt[CHAT_NUM];
 	char			 lat[CHAT_NUM], tries[CHAT_NUM];
 	char			*cit;
@@ -635,7 +661,8 @@ chat_store(struct chat_turn *t, struct llm_job *job)
 		params[7] = t->umsg_id;
 		params[8] = t->trace;
 		params[9] = chat_err_code(t->code);
-		dbcb_start(sql_chat_failed, 10, params, chat_stored, t);
+		params[10] = t->resv;
+		dbcb_start(sql_chat_failed, 11, params, chat_stored, t);
 		return;
 	}
 
@@ -657,7 +684,8 @@ chat_store(struct chat_turn *t, struct llm_job *job)
 	params[10] = t->trace;
 	params[11] = cit ? cit : "[]";
 	params[12] = tries;
-	dbcb_start(sql_chat_answer, 13, params, chat_stored, t);
+	params[13] = t->resv;
+	dbcb_start(sql_chat_answer, 14, params, chat_stored, t);
 	free(cit);
 }
 

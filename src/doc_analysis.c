@@ -25,7 +25,7 @@ static const char sql_analyze[] =
     "WITH d AS (SELECT id, processing_status, has_text FROM documents "
     "WHERE id = $1 AND user_id = $2), "
     "q AS (SELECT coalesce(u.token_quota_daily, $3::bigint) AS quota, "
-    "llm_tokens_today($2) AS used, "
+    "llm_tokens_committed($2) AS used, "
     "ceil(extract(epoch FROM date_trunc('day', now() AT TIME "
     "ZONE 'UTC') + interval '1 day' - (now() AT TIME ZONE 'UTC')))::int "
     "AS reset FROM users u WHERE u.id = $2), "

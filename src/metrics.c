@@ -284,3 +284,29 @@ metrics_unlock(void)
 {
 	__atomic_store_n(&shm->lock, 0, __ATOMIC_RELEASE);
 }
+
+/*
+ * Workflow executions by template and outcome, counted in PostgreSQL
+ * (the runner that finishes them is another process): rows are lines
+ * "template status count".  Names outside [a-z0-9_] are skipped.
+ */
+void
+metrics_render_workflows(struct kore_buf *b, const char *rows)
+{
+	char		tpl[METRICS_LABEL], st[32];
+	long		n;
+	int		used;
+
+	kore_buf_appendf(b, "# HELP elenchus_workflow_executions Workflow "
+	    "executions by template and status.\n"
+	    "# TYPE elenchus_workflow_executions gauge\n");
+	while (rows != NULL && *rows != '\0') {
+		if (sscanf(rows, "%79[a-z0-9_] %31[a-z] %ld%n", tpl, st, &n,
+		    &used) == 3)
+			kore_buf_appendf(b, "elenchus_workflow_executions"
+			    "{template=\"%s\",status=\"%s\"} %ld\n", tpl, st,
+			    n);
+		if ((rows = strchr(rows, '\n')) != NULL)
+			rows++;
+	}
+}

@@ -21,5 +21,6 @@ void	metrics_db_error(void);
 void	metrics_llm_call(const char *provider, const char *model, int ok,
 	    u_int64_t ms, long prompt_tokens, long completion_tokens);
 void	metrics_render(struct kore_buf *, long queue_depth);
+void	metrics_render_workflows(struct kore_buf *, const char *rows);
 
 #endif

@@ -36,8 +36,12 @@ static time_t		started;
 static const char sql_ping[] = "SELECT 1";
 static const char sql_ready[] =
     "SELECT coalesce(max(version), '') FROM schema_migrations";
+/* The queue depth, and workflow executions by template and status. */
 static const char sql_queue[] =
-    "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')";
+    "SELECT count(*), (SELECT string_agg(template || ' ' || status || "
+    "' ' || n, E'\\n' ORDER BY template, status) FROM (SELECT template, "
+    "status, count(*) AS n FROM workflow_executions GROUP BY 1, 2) w) "
+    "FROM jobs WHERE status IN ('queued', 'running')";
 
 static int	svc_index(struct http_request *, struct rq *);
 static int	svc_health(struct http_request *, struct rq *);
@@ -223,6 +227,8 @@ svc_metrics(struct http_request *req, struct rq *rq)
 
 	kore_buf_init(&buf, 16384);
 	metrics_render(&buf, depth);
+	metrics_render_workflows(&buf, r == DB_OK ? db_val(&rq->q, 0, 1) :
+	    NULL);
 	r = rq_send(req, rq, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    buf.data, buf.offset);
 	kore_buf_cleanup(&buf);

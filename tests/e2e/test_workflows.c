@@ -330,6 +330,10 @@ Test(workflows, execution_completes_with_every_step, .timeout = 90)
 	expect_q("SELECT string_agg(event, ',' ORDER BY created_at, event) "
 	    "FROM audit_events WHERE details->>'execution_id' = $1", id,
 	    "workflow_started,workflow_completed");
+	r = http_get("/metrics");
+	cr_expect(strstr(r->body, "elenchus_workflow_executions{template="
+	    "\"contract_review\",status=\"completed\"} ") != NULL);
+	resp_free(r);
 }
 
 Test(workflows, transient_failure_is_retried_not_finished_steps,
@@ -765,4 +769,39 @@ Test(workflows, progress_streams_through_nginx, .timeout = 90)
 	r = http_req_to(tls, "GET", path, hdrs, NULL, 0);
 	cr_expect_eq(r->status, 404, "another user's stream");
 	resp_free(r);
+}
+
+Test(workflows, runner_checks_the_quota_before_each_step)
+{
+	struct afa	 a;
+	struct resp	*r;
+	char		 path[256];
+	int		 i;
+
+	af_new(&a, "quota-step");
+	/* Below one step's estimate: submission passes, the step may not. */
+	(void)af_sql("UPDATE users SET token_quota_daily = 500 WHERE id = "
+	    "$1::uuid", a.id);
+	r = af_call(NULL, "POST", "/api/v1/workflows/executions", a.access,
+	    NULL, "{\"template\": \"legal_research_memo\", \"input\": "
+	    "{\"question\": \"May a landlord keep the deposit?\"}}");
+	cr_assert_eq(r->status, 202, "%s", r->body);
+	(void)snprintf(path, sizeof(path), "/api/v1/workflows/executions/%s",
+	    jstr(r, "data.id"));
+	resp_free(r);
+	for (i = 0; i < 600; i++) {
+		r = af_call(NULL, "GET", path, a.access, NULL, NULL);
+		if (strcmp(jstr(r, "data.status"), "failed") == 0)
+			break;
+		resp_free(r);
+		r = NULL;
+		(void)usleep(100000);
+	}
+	cr_assert_not_null(r, "the execution did not fail");
+	cr_expect_eq(jint(r, "data.error_step"), 0);
+	cr_expect(strstr(jstr(r, "data.error_message"), "quota") != NULL,
+	    "%s", r->body);
+	resp_free(r);
+	cr_expect_str_eq(af_sql("SELECT count(*) FROM llm_calls WHERE "
+	    "user_id = $1::uuid", a.id), "0", "no provider call was made");
 }
