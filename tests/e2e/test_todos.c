@@ -614,6 +614,85 @@ Test(todos, status_filter_selects_and_counts)
 	resp_free(r);
 }
 
+/* The list's total for status, as w, on its own todos. */
+static long long
+list_total(const struct who *w, const char *status)
+{
+	struct resp	*r;
+	long long	n;
+
+	r = call("GET", w, NULL, "/api/v1/users/%s/todos?status=%s&limit=1",
+	    w->id, status);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	n = jint(r, "data.total");
+	resp_free(r);
+	return (n);
+}
+
+/* The three totals of w against the rows themselves. */
+static void
+expect_totals(const struct who *w, long long all, long long done)
+{
+	cr_expect_eq(list_total(w, "all"), all);
+	cr_expect_eq(list_total(w, "completed"), done);
+	cr_expect_eq(list_total(w, "pending"), all - done);
+	cr_expect_eq(db_count("SELECT count(*) FROM todos WHERE user_id = $1",
+	    w->id), all);
+	cr_expect_eq(db_count("SELECT count(*) FROM todos WHERE user_id = $1 "
+	    "AND completed", w->id), done);
+}
+
+/* The total comes from counters (sql/014_perf.sql), not count(*). */
+Test(todos, totals_follow_every_write)
+{
+	struct who	a;
+	struct resp	*r;
+	char		id[4][40];
+
+	who_new(&a);
+	expect_totals(&a, 0, 0);
+	mk_titled(&a, "t0", "low", id[0]);
+	mk_titled(&a, "t1", "high", id[1]);
+	mk(&a, "{\"title\": \"t2\", \"completed\": true}", id[2]);
+	mk_titled(&a, "t3", "medium", id[3]);
+	expect_totals(&a, 4, 1);
+
+	r = call("PATCH", &a, "{\"completed\": true}",
+	    "/api/v1/users/%s/todos/%s/complete", a.id, id[0]);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	resp_free(r);
+	expect_totals(&a, 4, 2);
+
+	/* A second completion changes nothing. */
+	r = call("PATCH", &a, "{\"completed\": true}",
+	    "/api/v1/users/%s/todos/%s/complete", a.id, id[0]);
+	resp_free(r);
+	r = call("PATCH", &a, "{\"title\": \"t1b\"}",
+	    "/api/v1/users/%s/todos/%s", a.id, id[1]);
+	resp_free(r);
+	expect_totals(&a, 4, 2);
+
+	r = call("PUT", &a, "{\"title\": \"t2\", \"priority\": \"low\", "
+	    "\"completed\": false}", "/api/v1/users/%s/todos/%s", a.id, id[2]);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	resp_free(r);
+	expect_totals(&a, 4, 1);
+
+	r = call("DELETE", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id[0]);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	resp_free(r);
+	r = call("DELETE", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id[3]);
+	resp_free(r);
+	expect_totals(&a, 2, 0);
+
+	/* A failed write (validation) counts nothing. */
+	r = call("POST", &a, "{\"title\": \"\"}", "/api/v1/users/%s/todos",
+	    a.id);
+	cr_expect_eq(r->status, 400);
+	resp_free(r);
+	expect_totals(&a, 2, 0);
+}
+
 Test(todos, list_rejects_unknown_choices)
 {
 	struct who	a;
@@ -1042,6 +1121,8 @@ Test(todos, purging_a_user_removes_their_todos)
 	cr_expect_eq(db_count(count, a.id), 0);
 	cr_expect_eq(db_count("SELECT count(*) FROM todos WHERE id = $1", id),
 	    0);
+	cr_expect_eq(db_count("SELECT count(*) FROM todo_counts "
+	    "WHERE user_id = $1", a.id), 0);
 	r = call("GET", &adm, NULL, "/api/v1/users/%s/todos", a.id);
 	assert_error(r, 404, "not_found");
 	resp_free(r);
