@@ -50,8 +50,11 @@ static void		 rq_log(struct http_request *, struct rq *);
 static const char	*rq_method_name(int);
 static void		 rq_log_flush(void *, u_int64_t);
 static size_t		 rq_real(char *, size_t, double);
+static void		 rq_id_next(char *);
 
 static struct kore_buf	 rq_logbuf;
+static u_int64_t	 rq_id_prefix;	/* random, per worker */
+static u_int64_t	 rq_id_seq;
 
 u_int64_t
 rq_now_us(void)
@@ -104,12 +107,10 @@ rq_dispatch(struct http_request *req, struct route *route)
 static struct rq *
 rq_new(struct http_request *req, struct route *route)
 {
-	static const char hex[] = "0123456789abcdef";
 	struct rq	*rq;
 	const char	*h, *p;
 	char		peer[NETADDR_STRLEN + 1];
-	unsigned char	rnd[RQ_ID_LEN / 2];
-	size_t		i, n;
+	size_t		n;
 
 	rq = http_state_create(req, sizeof(*rq), rq_free);
 	rq->start_us = rq_now_us();
@@ -131,15 +132,8 @@ rq_new(struct http_request *req, struct route *route)
 		if (*p == '\0')
 			(void)kore_strlcpy(rq->id, h, sizeof(rq->id));
 	}
-	if (rq->id[0] == '\0') {
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-			fatal("RAND_bytes failed");
-		for (i = 0; i < sizeof(rnd); i++) {
-			rq->id[i * 2] = hex[rnd[i] >> 4];
-			rq->id[i * 2 + 1] = hex[rnd[i] & 0x0f];
-		}
-		rq->id[sizeof(rnd) * 2] = '\0';
-	}
+	if (rq->id[0] == '\0')
+		rq_id_next(rq->id);
 
 	rq_peer(req, peer, sizeof(peer));
 	netaddr_client_ip(&cfg, peer, rq_header(req, "x-forwarded-for"),
@@ -809,8 +803,34 @@ rq_real(char *out, size_t len, double v)
 void
 rq_init(void)
 {
+	if (RAND_bytes((unsigned char *)&rq_id_prefix,
+	    sizeof(rq_id_prefix)) != 1)
+		fatal("RAND_bytes failed");
 	kore_buf_init(&rq_logbuf, RQ_LOG_FLUSH + 4096);
 	(void)kore_timer_add(rq_log_flush, RQ_LOG_MS, NULL, 0);
+}
+
+/*
+ * A request id: this worker's random prefix, then a sequence number, in
+ * hex (RQ_ID_LEN characters).  Unique without a RAND_bytes per request
+ * (OpenSSL's DRBG checks for a fork with getpid(2) on every call).
+ */
+_Static_assert(RQ_ID_LEN == 32, "rq_id_next writes two 64-bit values");
+
+static void
+rq_id_next(char *id)
+{
+	static const char hex[] = "0123456789abcdef";
+	u_int64_t	v[2];
+	int		i, j;
+
+	v[0] = rq_id_prefix;
+	v[1] = ++rq_id_seq;
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < 16; j++)
+			id[i * 16 + j] = hex[(v[i] >> (60 - j * 4)) & 0x0f];
+	}
+	id[RQ_ID_LEN] = '\0';
 }
 
 void
