@@ -60,6 +60,8 @@ static void	asset_load(const char *, const char *, const char *);
 
 ROUTE(page_index, "/", { HTTP_METHOD_GET, svc_index, RQ_PUBLIC })
 ROUTE(page_health, "/health", { HTTP_METHOD_GET, svc_health, RQ_PUBLIC })
+ROUTE(page_api_health, "/api/v1/health",
+    { HTTP_METHOD_GET, svc_health, RQ_PUBLIC })
 ROUTE(page_health_db, "/health/db",
     { HTTP_METHOD_GET, svc_health_db, RQ_PUBLIC })
 ROUTE(page_live, "/live", { HTTP_METHOD_GET, svc_live, RQ_PUBLIC })

@@ -380,3 +380,24 @@ Test(service, through_tls_proxy_client_ip_proto_and_hsts)
 	cr_expect_null(resp_header(r, "strict-transport-security"));
 	resp_free(r);
 }
+
+Test(service, api_health_answers_like_health_without_database)
+{
+	struct resp	*r;
+
+	r = http_get("/api/v1/health");
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_expect(json_is_true(jpath(r->json, "success")));
+	cr_expect_str_eq(jstr(r, "data.status"), "ok");
+	cr_expect_str_eq(jstr(r, "data.service"), "elenchus");
+	cr_expect_not_null(jstr(r, "data.version"));
+	cr_expect(json_is_integer(jpath(r->json, "data.uptime_s")));
+	cr_expect_str_eq(resp_header(r, "cache-control"), "no-store");
+	assert_common_headers(r);
+	resp_free(r);
+
+	r = http_req("POST", "/api/v1/health", NULL, "{}", 2);
+	assert_error(r, 405, "method_not_allowed");
+	cr_expect_not_null(strstr(resp_header(r, "allow"), "GET"));
+	resp_free(r);
+}

@@ -78,6 +78,10 @@ Test(outage, database_down_then_back, .timeout = 180)
 		r = http_req_to(s.base, "GET", "/health", NULL, NULL, 0);
 		cr_expect_eq(r->status, 200);
 		resp_free(r);
+		r = http_req_to(s.base, "GET", "/api/v1/health", NULL, NULL,
+		    0);
+		cr_expect_eq(r->status, 200, "%s", r->body);
+		resp_free(r);
 		r = http_req_to(s.base, "GET", "/live", NULL, NULL, 0);
 		cr_expect_eq(r->status, 200);
 		resp_free(r);
