@@ -24,6 +24,7 @@
 
 #include "auth_mw.h"
 #include "metrics.h"
+#include "lib/feature.h"
 #include "lib/jsonw.h"
 #include "lib/sse.h"
 #include "lib/utf8.h"
@@ -36,6 +37,7 @@
 #define RQ_JSTR_STACK		512	/* escaped strings this short: on the stack */
 #define RQ_REAL_PRECISION	6	/* duration_ms: JSON_REAL_PRECISION(6) */
 #define RQ_REAL_MAX		40
+#define RQ_ROUTES_MAX		256
 
 #define RQ_LIT(b, lit)		kore_buf_append((b), (lit), sizeof(lit) - 1)
 
@@ -51,10 +53,20 @@ static const char	*rq_method_name(int);
 static void		 rq_log_flush(void *, u_int64_t);
 static size_t		 rq_real(char *, size_t, double);
 static void		 rq_id_next(char *);
+static int		 rq_feature_off(struct http_request *, struct rq *);
+static void		 rq_served_init(void);
 
 static struct kore_buf	 rq_logbuf;
 static u_int64_t	 rq_id_prefix;	/* random, per worker */
 static u_int64_t	 rq_id_seq;
+
+/* Every ROUTE of the module, registered as it loads. */
+static struct {
+	struct route	*route;
+	const char	*page;
+}			 rq_routes[RQ_ROUTES_MAX];
+static int		 rq_nroutes;
+static unsigned int	 rq_served;
 
 u_int64_t
 rq_now_us(void)
@@ -74,6 +86,8 @@ rq_dispatch(struct http_request *req, struct route *route)
 
 	if ((rq = req->hdlr_extra) == NULL) {
 		rq = rq_new(req, route);
+		if (route->features & ~cfg.features)
+			return (rq_feature_off(req, rq));
 		if (req->method == HTTP_METHOD_OPTIONS)
 			return (rq_preflight(req, rq));
 
@@ -102,6 +116,68 @@ rq_dispatch(struct http_request *req, struct route *route)
 	}
 
 	return (rq->m->fn(req, rq));
+}
+
+/* Called by each ROUTE's constructor when the module loads. */
+void
+rq_route_register(struct route *route, const char *page)
+{
+	if (rq_nroutes >= RQ_ROUTES_MAX)
+		fatal("more than %d routes", RQ_ROUTES_MAX);
+	route->features = feature_route_mask(route->label);
+	rq_routes[rq_nroutes].route = route;
+	rq_routes[rq_nroutes].page = page;
+	rq_nroutes++;
+}
+
+/*
+ * The features that have at least one route in Kore's route table (from
+ * kore.conf): a feature whose routes are not configured is not served,
+ * whatever its toggle says.
+ */
+unsigned int
+rq_features_served(void)
+{
+	return (rq_served);
+}
+
+static void
+rq_served_init(void)
+{
+	struct kore_server		*srv;
+	struct kore_domain		*dom;
+	struct kore_module_handle	*h;
+	int				 i;
+
+	rq_served = 0;
+	LIST_FOREACH(srv, &kore_servers, list) {
+		TAILQ_FOREACH(dom, &srv->domains, list) {
+			TAILQ_FOREACH(h, &dom->handlers, list) {
+				for (i = 0; i < rq_nroutes; i++) {
+					if (!strcmp(h->func, rq_routes[i].page))
+						rq_served |=
+						    rq_routes[i].route->features;
+				}
+			}
+		}
+	}
+}
+
+/* A route of a feature switched off answers as if it were not there. */
+static int
+rq_feature_off(struct http_request *req, struct rq *rq)
+{
+	unsigned int	off;
+	int		f;
+
+	off = rq->route->features & ~cfg.features;
+	for (f = 0; f < FEATURE_COUNT; f++) {
+		if (off & FEATURE_BIT(f))
+			break;
+	}
+	return (rq_error(req, rq, 404, "feature_disabled",
+	    "This feature is disabled on this server",
+	    json_pack("{s:s}", "feature", feature_name(f))));
 }
 
 static struct rq *
@@ -808,6 +884,7 @@ rq_init(void)
 		fatal("RAND_bytes failed");
 	kore_buf_init(&rq_logbuf, RQ_LOG_FLUSH + 4096);
 	(void)kore_timer_add(rq_log_flush, RQ_LOG_MS, NULL, 0);
+	rq_served_init();
 }
 
 /*

@@ -42,6 +42,7 @@ struct route {
 	const char			*label;
 	const struct route_method	*methods;
 	int				metric_id;
+	unsigned int			features;	/* lib/feature.h */
 };
 
 struct rq_user {
@@ -82,13 +83,21 @@ struct rq {
 /*
  * Define a Kore page handler named fn for a route: label is the path
  * template used in metrics and the OpenAPI document, the rest are
- * struct route_method entries.
+ * struct route_method entries.  The route registers itself when the
+ * module loads, so the features kore.conf really serves are known
+ * (rq_features_served).
  */
 #define ROUTE(fn, label, ...)						\
 	static const struct route_method fn##_methods[] = {		\
 		__VA_ARGS__, { 0, NULL, 0 }				\
 	};								\
-	static struct route fn##_route = { label, fn##_methods, -1 };	\
+	static struct route fn##_route = { label, fn##_methods, -1, 0 };\
+	static void fn##_register(void) __attribute__((constructor));	\
+	static void							\
+	fn##_register(void)						\
+	{								\
+		rq_route_register(&fn##_route, #fn);			\
+	}								\
 	int fn(struct http_request *);					\
 	int								\
 	fn(struct http_request *req)					\
@@ -99,6 +108,8 @@ struct rq {
 extern struct config	cfg;
 
 void	rq_init(void);
+void	rq_route_register(struct route *, const char *);
+unsigned int	rq_features_served(void);
 void	rq_flush(void);
 int	rq_dispatch(struct http_request *, struct route *);
 

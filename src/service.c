@@ -14,6 +14,7 @@
 #include "rq.h"
 #include "metrics.h"
 #include "service.h"
+#include "lib/feature.h"
 
 #define ASSET_MAX		(8 * 1024 * 1024)
 #define ASSETS_MAX		16
@@ -237,23 +238,45 @@ svc_metrics(struct http_request *req, struct rq *rq)
 	return (r);
 }
 
+/*
+ * What this server really serves: a feature is true when its toggle is
+ * on, kore.conf routes to it, and (for the AI features) a provider is
+ * configured.  "toggles" shows each FEATURE_* variable as configured.
+ */
 static int
 svc_features(struct http_request *req, struct rq *rq)
 {
-	json_t		*d;
-	int		ai;
+	json_t		*d, *t;
+	unsigned int	 on;
+	int		 ai, f;
 
+	on = cfg.features & rq_features_served();
 	ai = config_ai_configured(&cfg, cfg.ai_provider);
-	d = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:s, s:s, s:b, "
-	    "s:I, s:I}",
-	    "registration", 1, "chat", ai, "chat_streaming", ai,
-	    "documents", 1, "document_analysis", ai, "workflows", ai,
-	    "phone_verification", 1, "ai_provider", cfg.ai_provider,
+#define ON(f)	((on & FEATURE_BIT(f)) != 0)
+	d = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:s, "
+	    "s:s, s:b, s:I, s:I}",
+	    "registration", ON(FEATURE_REGISTRATION),
+	    "todos", ON(FEATURE_TODOS),
+	    "chat", ON(FEATURE_CHAT) && ai,
+	    "chat_streaming", ON(FEATURE_CHAT) && ai,
+	    "documents", ON(FEATURE_DOCUMENTS),
+	    "document_analysis", ON(FEATURE_DOCUMENTS) && ai,
+	    "workflows", ON(FEATURE_WORKFLOWS),
+	    "analytics", ON(FEATURE_ANALYTICS),
+	    "phone_verification", ON(FEATURE_PHONE_VERIFICATION),
+	    "ai_provider", cfg.ai_provider,
 	    "sms_provider", cfg.sms_provider,
 	    "token_quotas", cfg.default_daily_token_quota > 0,
 	    "max_upload_bytes", (json_int_t)cfg.max_upload_bytes,
 	    "default_daily_token_quota",
 	    (json_int_t)cfg.default_daily_token_quota);
+#undef ON
+	t = json_object();
+	for (f = 0; f < FEATURE_COUNT; f++) {
+		(void)json_object_set_new(t, feature_env(f), json_string(
+		    (cfg.features & FEATURE_BIT(f)) ? "on" : "off"));
+	}
+	(void)json_object_set_new(d, "toggles", t);
 	return (rq_ok(req, rq, 200, "Feature flags", d));
 }
 

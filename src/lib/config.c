@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "feature.h"
 
 static int	cfg_int(const char *(*)(const char *), const char *, int,
 		    int, int, int *);
@@ -172,6 +173,9 @@ config_load(struct config *cfg, const char *(*env)(const char *),
 	    cfg->extract_exe, sizeof(cfg->extract_exe));
 	cfg_str(env, "JOB_QUEUE", "default", cfg->job_queue,
 	    sizeof(cfg->job_queue));
+
+	if (feature_load(&cfg->features, env, what) != FEATURE_OK)
+		return (CONFIG_BAD_LIST);
 
 	return (CONFIG_OK);
 }

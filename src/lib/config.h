@@ -93,6 +93,7 @@ struct config {
 	int		job_max_attempts;
 	int		job_threads;		/* JOB_THREADS: runner threads */
 	char		job_queue[64];		/* JOB_QUEUE: queue served */
+	unsigned int	features;		/* FEATURE_*: lib/feature.h bits */
 	char		version[32];
 };
 
