@@ -9,6 +9,7 @@
 
 #include "documents.h"
 #include "audit.h"
+#include "lib/idlist.h"
 #include "lib/utf8.h"
 #include "lib/uuid.h"
 
@@ -17,6 +18,7 @@
 static int	doc_list(struct http_request *, struct rq *);
 static int	doc_get(struct http_request *, struct rq *);
 static int	doc_delete(struct http_request *, struct rq *);
+static int	doc_bulk(struct http_request *, struct rq *);
 static int	doc_content(struct http_request *, struct rq *);
 static int	doc_chunks(struct http_request *, struct rq *);
 static int	doc_download(struct http_request *, struct rq *);
@@ -27,6 +29,8 @@ static int	doc_hexval(int);
 ROUTE(page_documents, "/api/v1/documents",
     { HTTP_METHOD_GET, doc_list, RQ_USER },
     { HTTP_METHOD_POST, doc_upload, RQ_USER | RQ_RAWBODY })
+ROUTE(page_documents_bulk, "/api/v1/documents/bulk",
+    { HTTP_METHOD_POST, doc_bulk, RQ_USER })
 ROUTE(page_document, "/api/v1/documents/{document_id}",
     { HTTP_METHOD_GET, doc_get, RQ_USER },
     { HTTP_METHOD_DELETE, doc_delete, RQ_USER })
@@ -101,6 +105,37 @@ static const char sql_delete[] =
     "jsonb_build_object('document_id', d.id, 'filename', "
     "d.original_filename, 'file_size', d.file_size)", "d") ") "
     "SELECT json_build_object('deleted_id', d.id) FROM d";
+
+/*
+ * Bulk delete: $1 user, $2 the ids (uuid[]), $3 ip, $4 user agent.  One
+ * statement deletes every document of the user in the list as
+ * sql_delete deletes one (jobs cancelled, one audit row each) and
+ * answers which ids it deleted and which it did not find (or found under
+ * another user), each in the order first given.
+ */
+static const char sql_bulk_delete[] =
+    "WITH w AS (SELECT id, min(n) AS n FROM unnest($2::uuid[]) "
+    "WITH ORDINALITY AS x(id, n) GROUP BY id), "
+    "d AS (DELETE FROM documents USING w WHERE documents.id = w.id "
+    "AND documents.user_id = $1 "
+    "RETURNING documents.id, original_filename, file_size), "
+    "j AS (UPDATE jobs SET status = 'cancelled', finished_at = now(), "
+    "updated_at = now() FROM d WHERE jobs.status = 'queued' "
+    "AND jobs.payload->>'document_id' = d.id::text), "
+    "a AS (" AUDIT_INSERT_FROM("$1::uuid", "'document_deleted'", "$3", "$4",
+    "jsonb_build_object('document_id', d.id, 'filename', "
+    "d.original_filename, 'file_size', d.file_size, 'bulk', true)", "d")
+    "), "
+    "r AS (SELECT w.id, w.n, d.id IS NOT NULL AS hit FROM w "
+    "LEFT JOIN d ON d.id = w.id) "
+    "SELECT json_build_object('action', 'delete', "
+    "'count', (SELECT count(*) FROM d), "
+    "'ids', coalesce((SELECT json_agg(id ORDER BY n) FROM r WHERE hit), "
+    "'[]'::json), "
+    "'not_found', coalesce((SELECT json_agg(id ORDER BY n) FROM r "
+    "WHERE NOT hit), '[]'::json))";
+
+static const char *const doc_bulk_actions[] = { "delete", NULL };
 
 static int
 doc_id(struct http_request *req, char *id, size_t len)
@@ -352,6 +387,35 @@ doc_delete(struct http_request *req, struct rq *rq)
 		rq->step = 1;
 	}
 	return (rq_answer(req, rq, 200, "Document deleted"));
+}
+
+/* POST /api/v1/documents/bulk {"action": "delete", "ids": [...]}. */
+static int
+doc_bulk(struct http_request *req, struct rq *rq)
+{
+	struct verr	 v;
+	json_t		*obj;
+	const char	*p[4], *action;
+	char		 ids[IDLIST_TEXT_MAX], ua[AUDIT_UA_SIZE];
+
+	if (rq->step == 0) {
+		if (rq_json(req, rq, &obj) != KORE_RESULT_OK)
+			return (KORE_RESULT_OK);
+		verr_init(&v);
+		(void)jsonx_get_enum(obj, "action", JF_REQUIRED,
+		    doc_bulk_actions, &v, &action);
+		(void)idlist_get(obj, "ids", IDLIST_MAX, &v, ids);
+		if (verr_count(&v))
+			return (rq_invalid(req, rq, &v));
+		verr_clear(&v);
+		p[0] = rq->user.id;
+		p[1] = ids;
+		p[2] = rq->ip;
+		p[3] = audit_ua(req, ua, sizeof(ua));
+		db_start(req, &rq->q, sql_bulk_delete, 4, p);
+		rq->step = 1;
+	}
+	return (rq_answer(req, rq, 200, "Bulk operation done"));
 }
 
 int

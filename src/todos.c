@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "rq.h"
+#include "lib/idlist.h"
 #include "lib/jsonw.h"
 #include "lib/uuid.h"
 
@@ -67,6 +68,7 @@ static int	todo_put(struct http_request *, struct rq *);
 static int	todo_patch(struct http_request *, struct rq *);
 static int	todo_delete(struct http_request *, struct rq *);
 static int	todo_complete(struct http_request *, struct rq *);
+static int	todo_bulk(struct http_request *, struct rq *);
 
 static int	todo_owner(struct http_request *, struct rq *, char *,
 		    size_t);
@@ -94,6 +96,8 @@ ROUTE(page_todo, "/api/v1/users/{user_id}/todos/{todo_id}",
     { HTTP_METHOD_PUT, todo_put, RQ_USER },
     { HTTP_METHOD_PATCH, todo_patch, RQ_USER },
     { HTTP_METHOD_DELETE, todo_delete, RQ_USER })
+ROUTE(page_todos_bulk, "/api/v1/users/{user_id}/todos/bulk",
+    { HTTP_METHOD_POST, todo_bulk, RQ_USER })
 ROUTE(page_todo_complete, "/api/v1/users/{user_id}/todos/{todo_id}/complete",
     { HTTP_METHOD_PATCH, todo_complete, RQ_USER })
 
@@ -104,6 +108,8 @@ static const char *const todo_statuses[] = { "all", "pending", "completed",
 static const char *const todo_sorts[] = { "created_at", "priority", "title",
     NULL };
 static const char *const todo_orders[] = { "desc", "asc", NULL };
+static const char *const todo_bulk_actions[] = { "complete", "uncomplete",
+    "delete", NULL };
 
 /*
  * One todo as todo_write reads it: nine text columns, timestamps
@@ -149,6 +155,36 @@ static const char sql_todo_update[] =
 static const char sql_todo_delete[] =
     "DELETE FROM todos WHERE id = $1 AND user_id = $2 "
     "RETURNING json_build_object('deleted_id', id)";
+
+/*
+ * Bulk: $1 user, $2 the ids (uuid[], maybe with duplicates), $3 the
+ * action.  One statement changes every todo of the user named in the
+ * list and answers which ids it changed and which it did not find (or
+ * found under another user: the same to the caller), each in the order
+ * first given.  Completing keeps the first completed_at, as /complete.
+ */
+#define TODO_BULK(change)						\
+	"WITH w AS (SELECT id, min(n) AS n FROM unnest($2::uuid[]) "	\
+	"WITH ORDINALITY AS x(id, n) GROUP BY id), "			\
+	"c AS (" change "), "						\
+	"r AS (SELECT w.id, w.n, c.id IS NOT NULL AS hit FROM w "	\
+	"LEFT JOIN c ON c.id = w.id) "					\
+	"SELECT json_build_object('action', $3::text, "			\
+	"'count', (SELECT count(*) FROM c), "				\
+	"'ids', coalesce((SELECT json_agg(id ORDER BY n) FROM r "	\
+	"WHERE hit), '[]'::json), "					\
+	"'not_found', coalesce((SELECT json_agg(id ORDER BY n) FROM r "	\
+	"WHERE NOT hit), '[]'::json))"
+
+static const char sql_todo_bulk_complete[] = TODO_BULK(
+    "UPDATE todos t SET completed = ($3::text = 'complete'), "
+    "completed_at = CASE WHEN $3::text = 'complete' "
+    "THEN coalesce(t.completed_at, now()) END, updated_at = now() "
+    "FROM w WHERE t.id = w.id AND t.user_id = $1 RETURNING t.id");
+
+static const char sql_todo_bulk_delete[] = TODO_BULK(
+    "DELETE FROM todos t USING w WHERE t.id = w.id AND t.user_id = $1 "
+    "RETURNING t.id");
 
 /*
  * The list is one statement: the total over the predicate, then the
@@ -315,6 +351,41 @@ todo_delete(struct http_request *req, struct rq *rq)
 		rq->step = 1;
 	}
 	return (todo_answer(req, rq, 200, "Todo deleted"));
+}
+
+/*
+ * POST …/todos/bulk {"action": "complete"|"uncomplete"|"delete",
+ * "ids": [...]}: one statement for the whole list.
+ */
+static int
+todo_bulk(struct http_request *req, struct rq *rq)
+{
+	struct verr	 v;
+	json_t		*obj;
+	const char	*params[3], *action;
+	char		 uid[TODO_ID_MAX], ids[IDLIST_TEXT_MAX];
+
+	if (rq->step == 0) {
+		if (!todo_owner(req, rq, uid, sizeof(uid)))
+			return (KORE_RESULT_OK);
+		if (rq_json(req, rq, &obj) != KORE_RESULT_OK)
+			return (KORE_RESULT_OK);
+		verr_init(&v);
+		action = NULL;
+		(void)jsonx_get_enum(obj, "action", JF_REQUIRED,
+		    todo_bulk_actions, &v, &action);
+		(void)idlist_get(obj, "ids", IDLIST_MAX, &v, ids);
+		if (verr_count(&v))
+			return (rq_invalid(req, rq, &v));
+		verr_clear(&v);
+		params[0] = uid;
+		params[1] = ids;
+		params[2] = action;
+		db_start(req, &rq->q, strcmp(action, "delete") ?
+		    sql_todo_bulk_complete : sql_todo_bulk_delete, 3, params);
+		rq->step = 1;
+	}
+	return (rq_answer(req, rq, 200, "Bulk operation done"));
 }
 
 /* PUT, PATCH and /complete differ only in what the body must carry. */
