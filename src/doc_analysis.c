@@ -54,7 +54,7 @@ static const char sql_latest[] =
     "'keywords', coalesce(a.result->'keywords', '[]'::jsonb), "
     "'key_clauses', coalesce(a.result->'key_clauses', '[]'::jsonb), "
     "'risks', coalesce(a.result->'risks', '[]'::jsonb), "
-    "'model_used', a.model_used, "
+    "'model_used', a.model_used, 'cached', a.cached, "
     "'usage', json_build_object('prompt_tokens', a.prompt_tokens, "
     "'completion_tokens', a.completion_tokens, 'total_tokens', "
     "a.total_tokens), "

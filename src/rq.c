@@ -24,6 +24,7 @@
 
 #include "auth_mw.h"
 #include "metrics.h"
+#include "lib/etag.h"
 #include "lib/feature.h"
 #include "lib/jsonw.h"
 #include "lib/sse.h"
@@ -331,7 +332,15 @@ rq_headers(struct http_request *req, struct rq *rq)
 	http_response_header(req, "x-frame-options", "DENY");
 	http_response_header(req, "referrer-policy", "no-referrer");
 	http_response_header(req, "content-security-policy", rq->csp);
-	if (rq->authed || !strncmp(req->path, "/api/", 5))
+	/*
+	 * An answer with an ETag may be kept by the client (not by a shared
+	 * cache) and must be revalidated each time; anything else under
+	 * /api/ or for a user is never stored.
+	 */
+	if (rq->cacheable)
+		http_response_header(req, "cache-control",
+		    "private, no-cache");
+	else if (rq->authed || !strncmp(req->path, "/api/", 5))
 		http_response_header(req, "cache-control", "no-store");
 
 	origin = rq_header(req, "origin");
@@ -357,11 +366,35 @@ rq_headers(struct http_request *req, struct rq *rq)
 	}
 }
 
+/*
+ * Every answer leaves here.  A successful GET (or HEAD) under /api/
+ * carries a strong ETag computed from its bytes; when the client's
+ * If-None-Match names it, the answer is 304 without a body.  The tag
+ * changes exactly when the bytes do, so a change of the data is seen at
+ * the next request, whoever made it and through whichever instance.
+ */
 int
 rq_send(struct http_request *req, struct rq *rq, int status,
     const char *ctype, const void *body, size_t len)
 {
+	char		etag[ETAG_LEN + 1];
+
+	etag[0] = '\0';
+	if (status == 200 && body != NULL && (req->method == HTTP_METHOD_GET ||
+	    req->method == HTTP_METHOD_HEAD) &&
+	    !strncmp(req->path, "/api/", 5)) {
+		etag_make(body, len, etag);
+		rq->cacheable = 1;
+	}
 	rq_headers(req, rq);
+	if (rq->cacheable) {
+		http_response_header(req, "etag", etag);
+		if (etag_match(rq_header(req, "if-none-match"), etag)) {
+			req->flags |= HTTP_REQUEST_NO_CONTENT_LENGTH;
+			http_response(req, 304, NULL, 0);
+			return (KORE_RESULT_OK);
+		}
+	}
 	if (ctype != NULL)
 		http_response_header(req, "content-type", ctype);
 	if (req->method == HTTP_METHOD_HEAD)

@@ -71,6 +71,7 @@ struct rq {
 	long				rl_reset;
 
 	const char			*csp;
+	int				cacheable;	/* has an ETag */
 	json_t				*warnings;
 	json_t				*body;
 

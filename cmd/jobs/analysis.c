@@ -46,6 +46,8 @@ static char		*an_system(const struct an_ctx *, int);
 static json_t		*an_normalise(json_t *, const char *, char *, size_t);
 static enum job_res	an_map_reduce(struct jctx *, struct job *,
 			    struct an_ctx *, json_t **, struct jout *);
+static enum job_res	an_from_cache(struct jctx *, struct an_ctx *,
+			    struct jout *);
 
 const struct job_kind	job_kind_analysis = {
 	"document_analysis", an_run, an_failed
@@ -62,11 +64,32 @@ static const char sql_chunks[] =
     "SELECT content FROM document_chunks WHERE document_id = $1 "
     "ORDER BY chunk_index";
 
-/* The result, the usage, and for a classification the document itself. */
+/*
+ * A stored result for the same bytes: a completed analysis of a document
+ * of the same user with the same content_hash, type, instructions and
+ * requested model ($2).  Its result and model_used.
+ */
+static const char sql_cached[] =
+    "SELECT b.result::text, b.model_used FROM document_analyses a "
+    "JOIN documents d ON d.id = a.document_id "
+    "JOIN documents d2 ON d2.user_id = d.user_id "
+    "AND d2.content_hash = d.content_hash "
+    "JOIN document_analyses b ON b.document_id = d2.id "
+    "AND b.analysis_type = a.analysis_type AND b.status = 'completed' "
+    "WHERE a.id = $1 AND b.id <> a.id AND b.result IS NOT NULL "
+    "AND b.model_requested = $2 "
+    "AND coalesce(b.instructions, '') = coalesce(a.instructions, '') "
+    "ORDER BY b.completed_at DESC LIMIT 1";
+
+/*
+ * The result, the usage, whether it came from the cache ($7) and the
+ * model asked for ($8), and for a classification the document itself.
+ */
 static const char sql_done[] =
     "WITH a AS (UPDATE document_analyses SET status = 'completed', "
     "result = $2::jsonb, model_used = $3, prompt_tokens = $4::int, "
     "completion_tokens = $5::int, total_tokens = $6::int, error = NULL, "
+    "cached = $7::boolean, model_requested = $8, "
     "completed_at = now(), updated_at = now() WHERE id = $1 "
     "RETURNING document_id, analysis_type) "
     "UPDATE documents d SET "
@@ -104,7 +127,7 @@ an_run(struct jctx *c, struct job *j, struct jout *o)
 	struct an_ctx	 a;
 	PGresult	*res;
 	json_t		*out = NULL;
-	const char	*aid, *p[6];
+	const char	*aid, *p[8];
 	char		*text = NULL, *sys = NULL, *rs = NULL;
 	char		 pt[24], ct[24], tt[24];
 	enum job_res	 r;
@@ -145,6 +168,8 @@ an_run(struct jctx *c, struct job *j, struct jout *o)
 		r = JOB_RETRY;
 		goto out;
 	}
+	if ((r = an_from_cache(c, &a, o)) != JOB_FAIL)
+		goto out;
 
 	if (strlen(text) <= ANALYSIS_DIRECT_MAX) {
 		a.parts = 1;
@@ -169,7 +194,9 @@ an_run(struct jctx *c, struct job *j, struct jout *o)
 	p[3] = pt;
 	p[4] = ct;
 	p[5] = tt;
-	if (jdb_cmd(c, sql_done, 6, p) == -1) {
+	p[6] = "false";
+	p[7] = jllm_model();
+	if (jdb_cmd(c, sql_done, 8, p) == -1) {
 		jout_err(o, "database error storing the analysis");
 		r = JOB_RETRY;
 		goto out;
@@ -184,6 +211,47 @@ out:
 	free(text);
 	free(a.instructions);
 	free(a.filename);
+	return (r);
+}
+
+/*
+ * The analysis answered from a stored result, without a call: JOB_DONE
+ * when it was, JOB_RETRY on a database error, JOB_FAIL when there is no
+ * stored result (the caller goes on to the model).
+ */
+static enum job_res
+an_from_cache(struct jctx *c, struct an_ctx *a, struct jout *o)
+{
+	PGresult	*res;
+	const char	*p[8];
+	enum job_res	 r;
+
+	p[0] = a->id;
+	p[1] = jllm_model();
+	if ((res = jdb_exec(c, sql_cached, 2, p)) == NULL) {
+		jout_err(o, "database error");
+		return (JOB_RETRY);
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return (JOB_FAIL);
+	}
+	p[0] = a->id;
+	p[1] = PQgetvalue(res, 0, 0);
+	p[2] = PQgetisnull(res, 0, 1) ? jllm_model() : PQgetvalue(res, 0, 1);
+	p[3] = "0";
+	p[4] = "0";
+	p[5] = "0";
+	p[6] = "true";
+	p[7] = jllm_model();
+	r = JOB_DONE;
+	if (jdb_cmd(c, sql_done, 8, p) == -1) {
+		jout_err(o, "database error storing the analysis");
+		r = JOB_RETRY;
+	} else
+		o->result = json_pack("{s:s, s:b, s:i}", "analysis_id", a->id,
+		    "cached", 1, "total_tokens", 0);
+	PQclear(res);
 	return (r);
 }
 

@@ -191,11 +191,25 @@ Test(service, request_id_is_echoed_when_sane_and_replaced_when_not)
 	resp_free(r);
 }
 
-Test(service, api_answers_are_not_cached)
+/*
+ * A successful GET under /api/ may be kept by the client only (private)
+ * and is revalidated with its ETag; everything else is never stored.
+ */
+Test(service, api_answers_are_private_or_not_stored)
 {
 	struct resp	*r;
 
 	r = http_get("/api/v1/features");
+	cr_expect_str_eq(resp_header(r, "cache-control"), "private, no-cache");
+	cr_expect_not_null(resp_header(r, "etag"));
+	resp_free(r);
+	r = http_get("/api/v1/no-such-thing");
+	cr_expect_eq(r->status, 404);
+	cr_expect_str_eq(resp_header(r, "cache-control"), "no-store");
+	cr_expect_null(resp_header(r, "etag"));
+	resp_free(r);
+	r = http_req("POST", "/api/v1/auth/login", NULL, "{}", 2);
+	cr_expect_eq(r->status, 400);
 	cr_expect_str_eq(resp_header(r, "cache-control"), "no-store");
 	resp_free(r);
 }
@@ -392,7 +406,7 @@ Test(service, api_health_answers_like_health_without_database)
 	cr_expect_str_eq(jstr(r, "data.service"), "elenchus");
 	cr_expect_not_null(jstr(r, "data.version"));
 	cr_expect(json_is_integer(jpath(r->json, "data.uptime_s")));
-	cr_expect_str_eq(resp_header(r, "cache-control"), "no-store");
+	cr_expect_str_eq(resp_header(r, "cache-control"), "private, no-cache");
 	assert_common_headers(r);
 	resp_free(r);
 

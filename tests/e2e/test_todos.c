@@ -240,7 +240,7 @@ Test(todos, create_applies_defaults_and_get_returns_it)
 	cr_expect_str_eq(jstr(r, "data.id"), id);
 	cr_expect_str_eq(jstr(r, "data.title"), "Read the brief");
 	cr_expect_str_eq(jstr(r, "data.priority"), "medium");
-	cr_expect_str_eq(resp_header(r, "cache-control"), "no-store");
+	cr_expect_str_eq(resp_header(r, "cache-control"), "private, no-cache");
 	resp_free(r);
 }
 

@@ -52,7 +52,7 @@ Test(users, me_answers_exactly_the_user_object)
 	cr_expect(json_is_object(jpath(r->json, "data.preferences")));
 	cr_expect(is_rfc3339(jstr(r, "data.created_at")), "%s", r->body);
 	cr_expect(is_rfc3339(jstr(r, "data.updated_at")));
-	cr_expect_str_eq(resp_header(r, "cache-control"), "no-store");
+	cr_expect_str_eq(resp_header(r, "cache-control"), "private, no-cache");
 	resp_free(r);
 }
 
