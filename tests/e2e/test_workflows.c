@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "auth_fixture.h"
 
 #define WF		"/api/v1/workflows"
@@ -804,4 +806,131 @@ Test(workflows, runner_checks_the_quota_before_each_step)
 	resp_free(r);
 	cr_expect_str_eq(af_sql("SELECT count(*) FROM llm_calls WHERE "
 	    "user_id = $1::uuid", a.id), "0", "no provider call was made");
+}
+
+Test(workflows, steps_cite_the_documents_named_in_the_input, .timeout = 90)
+{
+	struct afa	 a, o;
+	struct resp	*r;
+	json_t		*reqs, *b;
+	const char	*hdrs[3], *m;
+	char		 auth[AF_TOKEN_MAX + 64], mp[1024], doc[64], path[256];
+	char		 id[64], *s;
+	int		 n, i;
+
+	af_new(&a, "wf-docs");
+	m = uniq("mk");
+	n = snprintf(mp, sizeof(mp), "--XyZ\r\nContent-Disposition: "
+	    "form-data; name=\"file\"; filename=\"lease.txt\"\r\n\r\n"
+	    "Clause 9.4 Indemnity: the tenant indemnifies the landlord "
+	    "against every claim arising from %s.\r\n--XyZ--\r\n", m);
+	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+	    a.access);
+	hdrs[0] = "Content-Type: multipart/form-data; boundary=XyZ";
+	hdrs[1] = auth;
+	hdrs[2] = NULL;
+	r = http_req("POST", "/api/v1/documents", hdrs, mp, (size_t)n);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	(void)snprintf(doc, sizeof(doc), "%s", jstr(r, "data.id"));
+	resp_free(r);
+	(void)snprintf(path, sizeof(path), "/api/v1/documents/%s", doc);
+	for (i = 0; i < WAIT_S * 10; i++) {
+		r = call(NULL, "GET", path, a.access, NULL);
+		if (strcmp(jstr(r, "data.processing_status"), "completed") == 0)
+			i = WAIT_S * 10;
+		resp_free(r);
+		(void)usleep(100000);
+	}
+
+	b = json_pack("{s:s, s:{s:s, s:[s]}}", "template", "contract_review",
+	    "input", "contract_text", "The attached lease; check the "
+	    "indemnity.", "document_ids", doc);
+	s = json_dumps(b, 0);
+	json_decref(b);
+	r = call(NULL, "POST", EXECS, a.access, s);
+	free(s);
+	cr_assert_eq(r->status, 202, "%s", r->body);
+	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
+	resp_free(r);
+	r = wait_exec(NULL, a.access, id, "completed", WAIT_S);
+	cr_expect_str_eq(jstr(r, "data.steps.0.citations.0.document_id"), doc,
+	    "%s", r->body);
+	cr_expect_str_eq(jstr(r, "data.steps.0.citations.0.filename"),
+	    "lease.txt");
+	resp_free(r);
+	/* The excerpt went to the provider with each step. */
+	reqs = llm_requests(m);
+	cr_expect_eq(json_array_size(reqs), 3);
+	json_decref(reqs);
+
+	/* Another user naming that document gets nothing of it. */
+	af_new(&o, "wf-docs-b");
+	b = json_pack("{s:s, s:{s:s, s:[s]}}", "template", "contract_review",
+	    "input", "contract_text", "Somebody else's lease.",
+	    "document_ids", doc);
+	s = json_dumps(b, 0);
+	json_decref(b);
+	r = call(NULL, "POST", EXECS, o.access, s);
+	free(s);
+	cr_assert_eq(r->status, 202, "%s", r->body);
+	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
+	resp_free(r);
+	r = wait_exec(NULL, o.access, id, "completed", WAIT_S);
+	cr_expect_eq(json_array_size(jpath(r->json,
+	    "data.steps.0.citations")), 0);
+	resp_free(r);
+	reqs = llm_requests(m);
+	cr_expect_eq(json_array_size(reqs), 3, "the text did not leak");
+	json_decref(reqs);
+}
+
+/* Read the start of a stream, then hang up: the server shrugs. */
+static size_t
+sink_drop(char *p, size_t sz, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return (sz * n);
+}
+
+Test(workflows, a_client_leaving_the_stream_costs_nothing, .timeout = 90)
+{
+	struct afa	 a;
+	struct resp	*r;
+	struct curl_slist *h = NULL;
+	CURL		*c;
+	char		 id[64], url[512], auth[AF_TOKEN_MAX + 64], path[256];
+	int		 i;
+
+	af_new(&a, "wf-leave");
+	r = submit_review(NULL, a.access, "Slow [[delay:4000]]");
+	cr_assert_eq(r->status, 202, "%s", r->body);
+	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
+	resp_free(r);
+	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+	    a.access);
+	h = curl_slist_append(h, auth);
+	for (i = 0; i < 5; i++) {
+		(void)snprintf(url, sizeof(url), "%s" EXECS "/%s/events",
+		    i % 2 ? env_or("E2E_TLS", "") : env_or("E2E_BASE", ""), id);
+		c = curl_easy_init();
+		(void)curl_easy_setopt(c, CURLOPT_URL, url);
+		(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+		(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_drop);
+		(void)curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 400L + 300L * i);
+		(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+		(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		cr_expect_eq(curl_easy_perform(c), CURLE_OPERATION_TIMEDOUT);
+		curl_easy_cleanup(c);
+	}
+	curl_slist_free_all(h);
+	(void)sleep(1);
+	r = http_get("/health");
+	cr_expect_eq(r->status, 200);
+	resp_free(r);
+	exec_path(path, sizeof(path), id, "/cancel");
+	r = call(NULL, "POST", path, a.access, "");
+	cr_expect_eq(r->status, 200, "%s", r->body);
+	resp_free(r);
 }

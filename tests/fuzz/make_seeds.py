@@ -134,3 +134,14 @@ put("docx", "strict", b"\x00" + (W % body).replace(
     "http://purl.oclc.org/ooxml/wordprocessingml/main").encode())
 put("docx", "doctype", b"\x00<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY"
     b" e \"e\">]><w:document/>")
+
+# Workflow inputs against a template's schema (fuzz_jschema.c).
+put("jschema", "valid", '{"template":"contract_review","input":'
+    '{"contract_text":"Lease","party":"Tenant","risk_tolerance":"low",'
+    '"document_ids":["0b0f3f8e-8d2e-4c39-9d7e-0a5b7b2f6c11"]}}')
+put("jschema", "violations", '{"input":{"party":7,"risk_tolerance":"x",'
+    '"pages":0,"parties":[{},{"name":""}],"document_ids":["a"]}}')
+put("jschema", "schema", '{"schema":{"type":["object","null"],'
+    '"required":["a"],"properties":{"a":{"type":"array","minItems":1,'
+    '"items":{"enum":[1,"x",null]}}}},"input":{"a":[2,"x"]}}')
+put("jschema", "deep", '{"input":{"parties":' + "[" * 30 + "]" * 30 + '}}')
