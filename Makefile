@@ -3,8 +3,8 @@
 #   make run     install what is missing, build, start PostgreSQL, migrate,
 #                serve Kore on 127.0.0.1:$HTTP_PORT behind nginx on $TLS_PORT
 #   make test    the same set-up, then every unit and end-to-end suite
-#                (TEST_WHAT=unit|fuzz|e2e and TEST_FILTER="suite names"
-#                pick a subset)
+#                (SAN=1: the module under ASan+UBSan; TEST_WHAT=unit|fuzz|e2e
+#                and TEST_FILTER="suite names" pick a subset)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make bench   load figures against the raw PostgreSQL limit
 #
@@ -32,12 +32,20 @@ CFLAGS_COMMON	:= $(CFLAGS_BASE) -g -DSCHEMA_VERSION='"$(SCHEMA_VERSION)"'
 MOD_CFLAGS	= $(CFLAGS_COMMON) -O2 -fPIC $(KORE_FEATURES) -D_FORTIFY_SOURCE=2
 SANFLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer
 TEST_CFLAGS	:= $(CFLAGS_COMMON) -O1 $(SANFLAGS) -I/usr/include/postgresql
+# SAN=1: the Kore module also built with ASan and UBSan, as
+# build/san/elenchus.so beside the normal one; `make test SAN=1` serves it
+# with the ASan runtime preloaded and fails on any sanitizer report.
+SAN		?= 0
+SAN_CFLAGS	= $(CFLAGS_COMMON) -O1 -fPIC $(KORE_FEATURES) $(SANFLAGS) \
+		   -DELENCHUS_SAN
 
 LIB_SRC		:= $(sort $(wildcard src/lib/*.c))
 MOD_SRC		:= $(sort $(wildcard src/*.c))
 LIB_OBJ		:= $(LIB_SRC:src/lib/%.c=$(BUILD)/obj/lib/%.o)
 MOD_OBJ		:= $(MOD_SRC:src/%.c=$(BUILD)/obj/mod/%.o)
 TLIB_OBJ	:= $(LIB_SRC:src/lib/%.c=$(BUILD)/obj/tlib/%.o)
+SAN_OBJ		:= $(MOD_SRC:src/%.c=$(BUILD)/san/obj/mod/%.o) \
+		   $(LIB_SRC:src/lib/%.c=$(BUILD)/san/obj/lib/%.o)
 UNIT_SRC	:= $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN	:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_SRC		:= $(sort $(wildcard tests/e2e/test_*.c))
@@ -61,7 +69,8 @@ deps:
 build: $(BUILD)/elenchus.so $(BUILD)/swagger-ui/.done $(BUILD)/openapi.json \
 	conf/build.conf \
 	$(if $(EXTRACT_SRC),$(BUILD)/elenchus-extract) \
-	$(if $(JOBS_SRC),$(BUILD)/elenchus-jobs)
+	$(if $(JOBS_SRC),$(BUILD)/elenchus-jobs) \
+	$(if $(filter 1,$(SAN)),$(BUILD)/san/elenchus.so)
 
 $(BUILD)/obj/lib/%.o: src/lib/%.c $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
@@ -76,6 +85,20 @@ $(BUILD)/obj/mod/%.o: src/%.c $(wildcard src/*.h src/lib/*.h)
 $(BUILD)/elenchus.so: $(MOD_OBJ) $(LIB_OBJ)
 	@echo "  LD      $@"
 	@$(CC) -shared -o $@ $(MOD_OBJ) $(LIB_OBJ) $(LIBS)
+
+$(BUILD)/san/obj/lib/%.o: src/lib/%.c $(wildcard src/lib/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (san)"
+	@$(CC) $(SAN_CFLAGS) -I/usr/include/postgresql $(EXTRACT_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/obj/mod/%.o: src/%.c $(wildcard src/*.h src/lib/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (san)"
+	@$(CC) $(SAN_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/elenchus.so: $(SAN_OBJ)
+	@echo "  LD      $@"
+	@$(CC) -shared $(SANFLAGS) -o $@ $(SAN_OBJ) $(LIBS)
 
 # The background job runner: a plain process (no Kore), blocking libpq and
 # libcurl in its own threads, claiming jobs with FOR UPDATE SKIP LOCKED.
@@ -172,7 +195,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory build tests-build
-	@scripts/test.sh $(or $(TEST_WHAT),all) "$(TEST_FILTER)"
+	@ELENCHUS_SAN=$(SAN) scripts/test.sh $(or $(TEST_WHAT),all) "$(TEST_FILTER)"
 
 unit: build
 	@$(MAKE) --no-print-directory $(UNIT_BIN)

@@ -4,15 +4,20 @@
 # and the caller's environment.  Runs in the foreground; a signal stops
 # both.
 #   serve.sh CONF_DIR     (writes CONF_DIR/kore.conf)
+# ELENCHUS_SAN=1 loads build/san/elenchus.so (make build SAN=1), the module
+# built with ASan and UBSan, into a kore started with the ASan runtime
+# preloaded; reports go to $SAN_LOG_DIR (default CONF_DIR/san).
 set -eu
 . "$(dirname "$0")/env.sh"
 
 dir=$1
 mkdir -p "$dir"
+module=$ROOT/build/elenchus.so
+[ "${ELENCHUS_SAN:-0}" = 1 ] && module=$ROOT/build/san/elenchus.so
 sed -e "s|^\tbind 127.0.0.1 8080$|\tbind $HTTP_HOST $HTTP_PORT|" \
     -e "s|^workers\t\t\t2$|workers\t\t\t$WORKERS|" \
     -e "s|^seccomp_tracing\t\tno$|seccomp_tracing\t\t${SECCOMP_TRACING:-no}|" \
-    -e "s|^load\t\t./build/elenchus.so|load\t\t$ROOT/build/elenchus.so|" \
+    -e "s|^load\t\t./build/elenchus.so|load\t\t$module|" \
     "$ROOT/kore.conf" > "$dir/kore.conf"
 echo "pidfile $dir/kore.pid" >> "$dir/kore.conf"
 grep -q "bind $HTTP_HOST $HTTP_PORT" "$dir/kore.conf" ||
@@ -34,7 +39,20 @@ if [ -x "$ROOT/build/elenchus-jobs" ] && [ "${JOBS_DISABLED:-0}" != 1 ]; then
 	"$ROOT/build/elenchus-jobs" &
 	jobs_pid=$!
 fi
-kore -f -n -r -c "$dir/kore.conf" &
+if [ "${ELENCHUS_SAN:-0}" = 1 ]; then
+	[ -f "$module" ] || { echo "serve.sh: no $module (make build SAN=1)" >&2; exit 1; }
+	san=${SAN_LOG_DIR:-$dir/san}
+	mkdir -p "$san"
+	# Kore itself is not instrumented, so the runtime must come first.
+	# Leak checking at exit is off: it needs ptrace, which the worker
+	# sandbox refuses, and Kore's pools live until exit anyway.
+	LD_PRELOAD=$(${CC:-cc} -print-file-name=libasan.so) \
+	ASAN_OPTIONS="detect_leaks=0:log_path=$san/asan:abort_on_error=0" \
+	UBSAN_OPTIONS="print_stacktrace=1:log_path=$san/ubsan" \
+	    kore -f -n -r -c "$dir/kore.conf" &
+else
+	kore -f -n -r -c "$dir/kore.conf" &
+fi
 kore_pid=$!
 wait "$kore_pid"
 rc=$?

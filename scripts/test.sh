@@ -1,9 +1,12 @@
 #!/bin/sh
 # make test: a fresh test database on the local cluster, the stand-in
 # providers, one Kore instance with nginx in front, then every Criterion
-# suite: unit first, then end-to-end (sequentially; the outage drill,
-# which stops PostgreSQL, sorts last).  Prints one summary line.
-#   test.sh [unit|e2e] [suite-name-filter]
+# suite: unit first, a short smoke of every fuzz target, then end-to-end
+# (sequentially; the outage drill, which stops PostgreSQL, sorts last).
+# Prints one summary line.
+#   test.sh [all|unit|fuzz|e2e] ["suite-name-filter ..."]
+# ELENCHUS_SAN=1 serves build/san/elenchus.so (make build SAN=1) with the
+# ASan runtime preloaded; any ASan or UBSan report fails the run.
 set -u
 . "$(dirname "$0")/env.sh"
 
@@ -61,6 +64,8 @@ suite() {
 		grep -v "^\[----\].*Running" "$out" | grep -E "\[FAIL\]|\[----\]|Assertion|CRASH|Timeout|Error|error" | head -n 60
 	fi
 	printf '%-28s %s\n' "$name" "${syn:-no synthesis (exit $rc)}"
+	# What a suite measured ("e2e-report: ..." lines).
+	grep -h "^e2e-report:" "$out" | sed 's/^e2e-report: /    /'
 }
 
 # A check by script: one test, passed when the script exits 0.
@@ -150,6 +155,9 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
 	export ALLOWED_ORIGINS="https://app.elenchus.test"
 	export ADMIN_EMAIL=admin@elenchus.test ADMIN_PASSWORD='Adm1n-Passw0rd!'
 	export NGINX_PROXY_BIND=127.0.0.2
+	# Under SAN every instance (the suites' own ones too) reports here.
+	export ELENCHUS_SAN=${ELENCHUS_SAN:-0} SAN_LOG_DIR=$T/san
+	[ "$ELENCHUS_SAN" = 1 ] && echo "   (module under ASan+UBSan)"
 	"$ROOT/scripts/serve.sh" "$T/kore" >"$T/kore.log" 2>&1 &
 	pids="$pids $!"
 	"$ROOT/scripts/nginx.sh" "$T/nginx" "$TLS_PORT" \
@@ -182,6 +190,22 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
 		    "$T/kore.log" | head
 		failed=$((failed + 1))
 		failures="$failures worker-deaths"
+	fi
+
+	# Any sanitizer report fails the run.
+	if [ "$ELENCHUS_SAN" = 1 ] && { ls "$T/san"/* >/dev/null 2>&1 ||
+	    grep -rlE "ERROR: AddressSanitizer|runtime error:" "$T" \
+	    --include='*.log' >/dev/null 2>&1; }; then
+		echo "sanitizer reports:"
+		for f in "$T/san"/*; do
+			[ -f "$f" ] && { echo "-- $f"; head -n 40 "$f"; }
+		done
+		grep -rhE -A5 "ERROR: AddressSanitizer|runtime error:" "$T" \
+		    --include='*.log' 2>/dev/null | head -n 40
+		failed=$((failed + 1))
+		failures="$failures sanitizer-reports"
+	elif [ "$ELENCHUS_SAN" = 1 ]; then
+		echo "sanitizers: 0 reports"
 	fi
 fi
 
