@@ -934,3 +934,49 @@ Test(workflows, a_client_leaving_the_stream_costs_nothing, .timeout = 90)
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 }
+
+Test(workflows, progress_is_true_while_a_step_runs, .timeout = 90)
+{
+	struct afa	 a;
+	struct resp	*r;
+	char		 id[64], text[256], path[256];
+	double		 d1, d2;
+
+	af_new(&a, "wf-progress");
+	(void)snprintf(text, sizeof(text), "Contract %s [[when:step="
+	    "assess_risks delay:4000]]", uniq("mk"));
+	r = submit_review(NULL, a.access, text);
+	cr_assert_eq(r->status, 202, "%s", r->body);
+	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
+	cr_expect_null(jpath(r->json, "data.started_at") &&
+	    !json_is_null(jpath(r->json, "data.started_at")) ?
+	    jpath(r->json, "data.started_at") : NULL);
+	resp_free(r);
+	wait_q("SELECT status FROM workflow_steps WHERE execution_id = "
+	    "$1::uuid AND step_index = 1", id, "running", WAIT_S);
+	exec_path(path, sizeof(path), id, NULL);
+	r = call(NULL, "GET", path, a.access, NULL);
+	cr_expect_str_eq(jstr(r, "data.status"), "running");
+	cr_expect_eq(jint(r, "data.current_step"), 1);
+	cr_expect(json_number_value(jpath(r->json,
+	    "data.progress_percentage")) == 33.3, "%s", r->body);
+	cr_expect_str_eq(jstr(r, "data.steps.1.status"), "running");
+	cr_expect(json_is_null(jpath(r->json, "data.steps.1.completed_at")));
+	d1 = json_number_value(jpath(r->json, "data.duration_seconds"));
+	resp_free(r);
+	(void)sleep(1);
+	r = call(NULL, "GET", path, a.access, NULL);
+	d2 = json_number_value(jpath(r->json, "data.duration_seconds"));
+	cr_expect(d2 >= d1 + 0.9, "duration runs: %.3f then %.3f", d1, d2);
+	cr_expect(json_number_value(jpath(r->json,
+	    "data.steps.1.duration_seconds")) >= 0.9);
+	resp_free(r);
+	r = wait_exec(NULL, a.access, id, "completed", WAIT_S);
+	d1 = json_number_value(jpath(r->json, "data.duration_seconds"));
+	resp_free(r);
+	(void)sleep(1);
+	r = call(NULL, "GET", path, a.access, NULL);
+	cr_expect(json_number_value(jpath(r->json, "data.duration_seconds"))
+	    == d1, "a finished execution's duration stays");
+	resp_free(r);
+}
