@@ -6,6 +6,7 @@
 #                (SAN=1: the module under ASan+UBSan; TEST_WHAT=unit|fuzz|e2e
 #                and TEST_FILTER="suite names" pick a subset)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 60)
+#   make faults  the fault suite: kills and outages on instances of its own
 #   make bench   load figures against the raw PostgreSQL limit
 #
 # Build output goes to build/, the local cluster and run state to .run/.
@@ -57,7 +58,7 @@ SWAGGER_VER	:= 5.17.14
 PARSER_VER	:= 10.1.1
 
 .PHONY: all deps build run test unit e2e bench lint clean distclean kodev-conf \
-	fuzz fuzz-build
+	fuzz fuzz-build faults
 # Keep the objects of the test build between runs.
 .SECONDARY:
 
@@ -196,6 +197,16 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory build tests-build
 	@ELENCHUS_SAN=$(SAN) scripts/test.sh $(or $(TEST_WHAT),all) "$(TEST_FILTER)"
+
+# The fault suite, on instances and clusters of its own: worker kill under
+# write load, Kore down behind nginx, PostgreSQL restarted under load and
+# down for a while, the job runner killed or stopped mid-job, provider
+# failures (rate limits, 5xx, quota, malformed and cut answers, timeouts).
+FAULT_SUITES	:= test_zz_faults test_zz_outage test_jobs test_chat
+
+faults: deps
+	@$(MAKE) --no-print-directory build tests-build
+	@ELENCHUS_SAN=$(SAN) scripts/test.sh e2e "$(FAULT_SUITES)"
 
 unit: build
 	@$(MAKE) --no-print-directory $(UNIT_BIN)

@@ -275,7 +275,11 @@ srv_start(struct srv *s, const char *const *env)
 	int		i;
 
 	memset(s, 0, sizeof(*s));
-	if ((s->port = free_port()) < 0)
+	/* An HTTP_PORT among env restarts an instance on its old port. */
+	for (i = 0; env != NULL && env[i] != NULL; i++)
+		if (!strncmp(env[i], "HTTP_PORT=", 10))
+			s->port = atoi(env[i] + 10);
+	if (s->port <= 0 && (s->port = free_port()) < 0)
 		return (0);
 	(void)snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d",
 	    s->port);
@@ -298,7 +302,11 @@ srv_start(struct srv *s, const char *const *env)
 	}
 	if (s->pid < 0)
 		return (0);
-	return (wait_status(s->base, "/live", 200, 30));
+	if (!wait_status(s->base, "/live", 200, 30)) {
+		srv_stop(s);	/* leave nothing running */
+		return (0);
+	}
+	return (1);
 }
 
 void
