@@ -40,6 +40,7 @@ static struct db_stmt	db_stmts[DB_STMT_MAX];
 static int		db_nstmts;
 static struct db_prep	*db_preps;
 static int		db_npreps;
+static TAILQ_HEAD(, dbq) db_waitq = TAILQ_HEAD_INITIALIZER(db_waitq);
 
 static int	db_stmt_id(const char *);
 static int	db_prepare(PGconn *, int, const struct dbq *);
@@ -47,6 +48,7 @@ static void	db_schedule(struct http_request *, struct dbq *);
 
 static int	db_send(struct http_request *, struct dbq *);
 static void	db_params_free(struct dbq *);
+static void	db_wake_head(void);
 
 void
 db_register(const char *conninfo)
@@ -105,14 +107,38 @@ db_send(struct http_request *req, struct dbq *q)
 	kore_pgsql_init(&q->sql);
 	kore_pgsql_bind_request(&q->sql, req);
 	q->sent = 0;
+
+	/* Behind whoever waits already (woken by Kore out of turn too). */
+	q->req = req;
+	if (!TAILQ_EMPTY(&db_waitq) && TAILQ_FIRST(&db_waitq) != q) {
+		if (!q->waiting) {
+			TAILQ_INSERT_TAIL(&db_waitq, q, wait);
+			q->waiting = 1;
+		}
+		db_wake_head();
+		http_request_sleep(req);
+		return (0);
+	}
 	q->tries++;
 
 	if (!kore_pgsql_setup(&q->sql, DB_NAME, KORE_PGSQL_ASYNC)) {
 		/* INIT means Kore queued us until a connection frees up. */
-		if (q->sql.state == KORE_PGSQL_STATE_INIT)
+		if (q->sql.state == KORE_PGSQL_STATE_INIT) {
+			q->tries--;
+			if (!q->waiting) {
+				TAILQ_INSERT_TAIL(&db_waitq, q, wait);
+				q->waiting = 1;
+			}
 			return (0);
+		}
+		db_unqueue(q);
 		q->lost = 1;
 		return (0);
+	}
+	/* Served: the next in line may find a connection free too. */
+	if (q->waiting) {
+		db_unqueue(q);
+		db_wake_head();
 	}
 	for (i = 0; i < q->nparams; i++)
 		pv[i] = q->vals[i];
@@ -283,6 +309,7 @@ db_poll(struct http_request *req, struct dbq *q)
 		case KORE_PGSQL_STATE_COMPLETE:
 			kore_pgsql_cleanup(&q->sql);
 			kore_pgsql_init(&q->sql);
+			db_wake_head();
 			q->busy = 0;
 			q->outcome = DB_OK;
 			db_params_free(q);
@@ -313,6 +340,7 @@ db_poll(struct http_request *req, struct dbq *q)
 			    q->sql.error ? q->sql.error : "unknown");
 			kore_pgsql_cleanup(&q->sql);
 			kore_pgsql_init(&q->sql);
+			db_wake_head();
 			q->busy = 0;
 			q->outcome = DB_FAIL;
 			db_params_free(q);
@@ -321,9 +349,35 @@ db_poll(struct http_request *req, struct dbq *q)
 	}
 }
 
+/* Out of the line (served, failed, or its request is going away). */
+void
+db_unqueue(struct dbq *q)
+{
+	int		head;
+
+	if (!q->waiting)
+		return;
+	head = TAILQ_FIRST(&db_waitq) == q;
+	TAILQ_REMOVE(&db_waitq, q, wait);
+	q->waiting = 0;
+	if (head)
+		db_wake_head();
+}
+
+/* Let the oldest waiter try for a connection on the next pass. */
+static void
+db_wake_head(void)
+{
+	struct dbq	*h;
+
+	if ((h = TAILQ_FIRST(&db_waitq)) != NULL && h->req != NULL)
+		http_request_wakeup(h->req);
+}
+
 void
 db_reset(struct dbq *q)
 {
+	db_unqueue(q);
 	if (q->res != NULL) {
 		PQclear(q->res);
 		q->res = NULL;

@@ -7,6 +7,8 @@
 #ifndef ELENCHUS_DB_H
 #define ELENCHUS_DB_H
 
+#include <sys/queue.h>
+
 #include <kore/kore.h>
 #include <kore/http.h>
 #include <kore/pgsql.h>
@@ -22,6 +24,9 @@ enum db_status {
 
 struct dbq {
 	struct kore_pgsql	sql;
+	struct http_request	*req;
+	int			waiting;	/* in the worker's FIFO */
+	TAILQ_ENTRY(dbq)	wait;
 	int			busy;
 	int			sent;
 	int			tries;
@@ -48,6 +53,7 @@ void		 db_start_bin(struct http_request *, struct dbq *,
 		    const int *);
 int		 db_poll(struct http_request *, struct dbq *);
 void		 db_reset(struct dbq *);
+void		 db_unqueue(struct dbq *);
 
 int		 db_rows(const struct dbq *);
 const char	*db_val(const struct dbq *, int, int);

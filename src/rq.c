@@ -235,6 +235,7 @@ rq_free(struct http_request *req)
 
 	if ((rq = req->hdlr_extra) == NULL)
 		return;
+	db_unqueue(&rq->q);
 	if (!rq->logged) {
 		rq->logged = 1;
 		rq_log(req, rq);
