@@ -384,7 +384,7 @@ cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
 	echo "- server: $WORKERS workers, ENVIRONMENT=production, BCRYPT_COST=$BCRYPT_COST, PostgreSQL over its unix socket"
 	echo "- load: wrk -t $THREADS -c $CONNS -d ${SECS}s (login: -c 8), on loopback; $ROUNDS rounds, medians"
 	if [ -n "$FA" ]; then
-		echo "- reference: FastAPI ($FASTAPI_DIR): uvicorn --workers 2 --loop uvloop --http httptools, asyncpg, bcrypt cost 12, same cluster, same data shape, A/B alternated per endpoint"
+		echo "- reference: FastAPI (FASTAPI_DIR): uvicorn --workers 2 --loop uvloop --http httptools, asyncpg, bcrypt cost 12, same cluster, same data shape, A/B alternated per endpoint"
 	else
 		echo "- reference: skipped ($FA_NOTE)"
 	fi
