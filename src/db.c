@@ -40,7 +40,8 @@ static struct db_stmt	db_stmts[DB_STMT_MAX];
 static int		db_nstmts;
 static struct db_prep	*db_preps;
 static int		db_npreps;
-static TAILQ_HEAD(, dbq) db_waitq = TAILQ_HEAD_INITIALIZER(db_waitq);
+TAILQ_HEAD(db_waitq, dbq);
+static struct db_waitq	db_waitq = TAILQ_HEAD_INITIALIZER(db_waitq);
 
 static int	db_stmt_id(const char *);
 static int	db_prepare(PGconn *, int, const struct dbq *);
