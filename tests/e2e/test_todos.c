@@ -685,6 +685,29 @@ Test(todos, totals_follow_every_write)
 	resp_free(r);
 	expect_totals(&a, 2, 0);
 
+	/* Bulk changes count every todo they touch, once. */
+	{
+		char	body[256];
+
+		(void)snprintf(body, sizeof(body), "{\"action\": \"complete\", "
+		    "\"ids\": [\"%s\", \"%s\", \"%s\"]}", id[1], id[2], id[1]);
+		r = call("POST", &a, body, "/api/v1/users/%s/todos/bulk",
+		    a.id);
+		cr_assert_eq(r->status, 200, "%s", r->body);
+		resp_free(r);
+		expect_totals(&a, 2, 2);
+		(void)snprintf(body, sizeof(body), "{\"action\": \"delete\", "
+		    "\"ids\": [\"%s\", \"%s\"]}", id[1], id[2]);
+		r = call("POST", &a, body, "/api/v1/users/%s/todos/bulk",
+		    a.id);
+		cr_assert_eq(r->status, 200, "%s", r->body);
+		resp_free(r);
+		expect_totals(&a, 0, 0);
+		mk_titled(&a, "t4", "low", id[0]);
+		mk_titled(&a, "t5", "low", id[3]);
+		expect_totals(&a, 2, 0);
+	}
+
 	/* A failed write (validation) counts nothing. */
 	r = call("POST", &a, "{\"title\": \"\"}", "/api/v1/users/%s/todos",
 	    a.id);
