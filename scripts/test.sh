@@ -143,6 +143,21 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
 		SMS_PORT=$(sed -n 's/^READY \([0-9]*\).*/\1/p' "$T/sms.out")
 		export E2E_SMS="http://127.0.0.1:$SMS_PORT"
 	fi
+	if [ -f "$ROOT/tests/standins/smtp_standin.py" ]; then
+		python3 -u "$ROOT/tests/standins/smtp_standin.py" --port 0 \
+		    --user e2e-mailer --password e2e-mail-pass \
+		    >"$T/smtp.out" 2>"$T/smtp.err" &
+		pids="$pids $!"
+		for _ in $(seq 1 50); do
+			grep -q READY "$T/smtp.out" 2>/dev/null && break
+			sleep 0.1
+		done
+		SMTP_PORT=$(sed -n 's/^READY \([0-9]*\) .*/\1/p' "$T/smtp.out")
+		SMTP_HTTP=$(sed -n 's/^READY [0-9]* \([0-9]*\).*/\1/p' \
+		    "$T/smtp.out")
+		export E2E_SMTP="smtp://127.0.0.1:$SMTP_PORT"
+		export E2E_SMTP_ADMIN="http://127.0.0.1:$SMTP_HTTP"
+	fi
 
 	# The main instance: generous limits (suites that test limits
 	# start their own), cheap bcrypt, nginx as the only trusted proxy.

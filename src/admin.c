@@ -178,7 +178,7 @@ adm_patch(struct http_request *req, struct rq *rq)
 		users_patch_clear(&p);
 		rq->step = 1;
 	}
-	return (adm_answer(req, rq, "User updated"));
+	return (users_patch_answer(req, rq, "User updated"));
 }
 
 static int

@@ -42,10 +42,12 @@
 #include "audit.h"
 #include "ratelimit.h"
 #include "revoke.h"
+#include "users.h"
 #include "lib/authtok.h"
 #include "lib/jwt.h"
 #include "lib/passwd.h"
 #include "lib/phone.h"
+#include "lib/username.h"
 #include "lib/utf8.h"
 #include "lib/uuid.h"
 
@@ -107,10 +109,10 @@ ROUTE(page_auth_login, "/api/v1/auth/login",
 ROUTE(page_auth_refresh, "/api/v1/auth/refresh",
     { HTTP_METHOD_POST, auth_refresh, RQ_PUBLIC })
 ROUTE(page_auth_logout, "/api/v1/auth/logout",
-    { HTTP_METHOD_POST, auth_logout, RQ_USER })
+    { HTTP_METHOD_POST, auth_logout, RQ_USER | RQ_UNVERIFIED })
 /* Polled by front ends: not counted, and revocation served by the cache. */
 ROUTE(page_auth_me, "/api/v1/auth/me",
-    { HTTP_METHOD_GET, auth_me, RQ_USER | RQ_NOLIMIT })
+    { HTTP_METHOD_GET, auth_me, RQ_USER | RQ_NOLIMIT | RQ_UNVERIFIED })
 ROUTE(page_auth_sessions, "/api/v1/auth/sessions",
     { HTTP_METHOD_GET, auth_sessions, RQ_USER })
 ROUTE(page_auth_session, "/api/v1/auth/sessions/{session_id}",
@@ -136,12 +138,12 @@ static const char *const auth_roles[] = { AUTH_ROLES, NULL };
 /*
  * A new account and its first session.  $1 email, $2 hash, $3 full_name,
  * $4 phone, $5 organization, $6 role, $7 refresh TTL (days), $8 ip,
- * $9 user agent, $10 refresh token hash.
+ * $9 user agent, $10 refresh token hash, $11 username.
  */
 static const char sql_register[] =
     "WITH u AS (INSERT INTO users (email, password_hash, full_name, phone, "
-    "organization, role) VALUES ($1, $2, $3, $4, $5, COALESCE($6, 'user')) "
-    "RETURNING *), "
+    "organization, role, username) VALUES ($1, $2, $3, $4, $5, "
+    "COALESCE($6, 'user'), $11) RETURNING *), "
     AUTH_NEW_SESSION("$7", "$8", "$9", "$10")
     "a AS (" AUDIT_INSERT_FROM("u.id", "'register'", "$8", "$9",
     "jsonb_build_object('session_id', s.id)", "u, s") ") "
@@ -335,8 +337,8 @@ auth_register(struct http_request *req, struct rq *rq)
 	struct auth_st	*st;
 	struct verr	 v, pv;
 	json_t		*in;
-	const char	*email, *pw, *name, *phone, *org, *role;
-	const char	*params[10];
+	const char	*email, *pw, *name, *phone, *org, *role, *uname;
+	const char	*params[11];
 	char		 days[16], ua[AUDIT_UA_SIZE];
 	int		 r, issues;
 
@@ -377,6 +379,7 @@ auth_register(struct http_request *req, struct rq *rq)
 		    AUTH_ORG_MAX, &v, &org);
 		(void)jsonx_get_enum(in, "role", JF_NULLABLE, auth_roles, &v,
 		    &role);
+		users_username_read(in, &v, &uname);
 		if (verr_count(&v) == 0 && verr_count(&pv) > 0) {
 			verr_clear(&v);
 			return (rq_error(req, rq, 400, "weak_password",
@@ -425,13 +428,18 @@ auth_register(struct http_request *req, struct rq *rq)
 		params[7] = rq->ip;
 		params[8] = audit_ua(req, ua, sizeof(ua));
 		params[9] = st->refresh_hash;
-		db_start(req, &rq->q, sql_register, 10, params);
+		params[10] = json_string_value(json_object_get(in,
+		    "username"));
+		db_start(req, &rq->q, sql_register, 11, params);
 		rq->step = 3;
 		/* FALLTHROUGH */
 	case 3:
 		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
 			return (KORE_RESULT_RETRY);
 		if (r == DB_FAIL) {
+			if (db_sqlstate_is(&rq->q, "23505") &&
+			    db_constraint_is(&rq->q, USERS_USERNAME_KEY))
+				return (users_username_taken(req, rq));
 			if (db_sqlstate_is(&rq->q, "23505"))
 				return (rq_error(req, rq, 409, "email_taken",
 				    "An account with this email already exists",
@@ -918,11 +926,14 @@ auth_tokens(struct http_request *req, struct rq *rq, int status,
 	now = time(NULL);
 	c.iat = (int64_t)now;
 	c.exp = (int64_t)now + cfg.access_ttl_s;
-	if (auth_token_sign(&c, &tok) != 0)
-		return (rq_error(req, rq, 500, "internal_error",
-		    "Internal server error", NULL));
 	user = json_loadb(db_val(&rq->q, 0, base + 4),
 	    (size_t)db_len(&rq->q, 0, base + 4), 0, NULL);
+	c.ev = json_is_true(json_object_get(user, "email_verified"));
+	if (auth_token_sign(&c, &tok) != 0) {
+		json_decref(user);
+		return (rq_error(req, rq, 500, "internal_error",
+		    "Internal server error", NULL));
+	}
 	data = json_pack("{s:s, s:s, s:s, s:i, s:o*}", "access_token", tok,
 	    "refresh_token", st->refresh, "token_type", "bearer",
 	    "expires_in", (json_int_t)cfg.access_ttl_s, "user", user);

@@ -8,11 +8,14 @@
 
 /*
  * The user object of API.md §3 built by PostgreSQL from a users row
- * aliased u (never the password hash).  Use it inside a query text:
+ * aliased u (never the password hash); user_json() in SQL is its twin
+ * (sql/015_accounts.sql).  Use it inside a query text:
  *	"SELECT " AUTH_USER_JSON("u") " FROM users u WHERE u.id = $1"
  */
 #define AUTH_USER_JSON(u)						\
 	"json_build_object('id', " u ".id, 'email', " u ".email, "	\
+	"'email_verified', " u ".email_verified, "			\
+	"'username', " u ".username, "					\
 	"'full_name', " u ".full_name, 'phone', " u ".phone, "		\
 	"'phone_verified', " u ".phone_verified, "			\
 	"'organization', " u ".organization, 'role', " u ".role, "	\

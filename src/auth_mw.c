@@ -16,7 +16,12 @@
  * - methods flagged RQ_NOLIMIT skip the counter;
  * - RQ_ADMIN methods always take the statement: admin rights come from
  *   users.is_superuser as it is now, not from the token's role claim, so
- *   a demoted admin loses them on the next request.
+ *   a demoted admin loses them on the next request;
+ * - with EMAIL_VERIFICATION=required, a token issued before the email
+ *   was verified (no "ev" claim) takes the statement too, which reads
+ *   users.email_verified: still unverified, every method not flagged
+ *   RQ_UNVERIFIED answers 403 email_unverified.  Verification is never
+ *   undone (the email cannot change), so "ev" tokens skip the check.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -46,7 +51,8 @@ static void	auth_rl(struct rq *, long, const char *, const char *);
 static const char sql_auth_check[] =
     "WITH s AS ("
     "SELECT s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active "
-    "AND u.deleted_at IS NULL AS ok, u.is_superuser, u.role "
+    "AND u.deleted_at IS NULL AS ok, u.is_superuser, u.role, "
+    "u.email_verified "
     "FROM sessions s JOIN users u ON u.id = s.user_id "
     "WHERE s.id = $1::uuid AND s.user_id = $2::uuid), "
     "r AS (INSERT INTO rate_limits AS rl (key, window_start, count) "
@@ -56,7 +62,8 @@ static const char sql_auth_check[] =
     "excluded.count "
     "RETURNING count, extract(epoch FROM window_start)::bigint + 60 "
     "AS reset) "
-    "SELECT s.ok, s.is_superuser, s.role, r.count, r.reset "
+    "SELECT s.ok, s.is_superuser, s.role, r.count, r.reset, "
+    "s.email_verified "
     "FROM s LEFT JOIN r ON true";
 
 static const char sql_ip_limit[] =
@@ -106,10 +113,12 @@ auth_require(struct http_request *req, struct rq *rq)
 	const char		*h, *params[4];
 	char			 key[AUTH_KEY_MAX], add[32];
 	enum jwt_result		 jr;
-	int			 level, nolimit, r;
+	int			 level, nolimit, gated, r;
 
 	level = rq->m->flags & 0x0f;
 	nolimit = (rq->m->flags & RQ_NOLIMIT) != 0;
+	gated = cfg.email_verification == CONFIG_EMAIL_REQUIRED &&
+	    (rq->m->flags & RQ_UNVERIFIED) == 0;
 
 	if (rq->step == 0) {
 		h = rq_header(req, "authorization");
@@ -141,7 +150,7 @@ auth_require(struct http_request *req, struct rq *rq)
 		 * at all (src/ratelimit.c).
 		 */
 		(void)snprintf(key, sizeof(key), "user:%s", rq->user.id);
-		if (level != RQ_ADMIN && revoke_live() &&
+		if (level != RQ_ADMIN && (!gated || c.ev) && revoke_live() &&
 		    revoke_known(c.sid, c.sub) && (nolimit ||
 		    ratelimit_local(rq, key, cfg.rate_per_min))) {
 			rq->authed = 1;
@@ -183,6 +192,13 @@ auth_require(struct http_request *req, struct rq *rq)
 			return (auth_limited(req, rq, rq->rl_reset));
 	}
 	rq->authed = 1;
+	if (gated && strcmp(db_val(&rq->q, 0, 5), "t") != 0) {
+		(void)rq_error(req, rq, 403, "email_unverified",
+		    "Verify your email address first: POST "
+		    "/api/v1/auth/email/request, then /api/v1/auth/email/verify",
+		    NULL);
+		return (RQ_DONE);
+	}
 	if (level == RQ_ADMIN && !rq->user.admin) {
 		(void)rq_error(req, rq, 403, "forbidden",
 		    "Administrator rights required", NULL);

@@ -318,11 +318,17 @@ db_poll(struct http_request *req, struct dbq *q)
 		case KORE_PGSQL_STATE_ERROR:
 		default:
 			q->sqlstate[0] = '\0';
+			q->constraint[0] = '\0';
 			if (q->sql.result != NULL &&
 			    (st = PQresultErrorField(q->sql.result,
 			    PG_DIAG_SQLSTATE)) != NULL)
 				(void)kore_strlcpy(q->sqlstate, st,
 				    sizeof(q->sqlstate));
+			if (q->sql.result != NULL &&
+			    (st = PQresultErrorField(q->sql.result,
+			    PG_DIAG_CONSTRAINT_NAME)) != NULL)
+				(void)kore_strlcpy(q->constraint, st,
+				    sizeof(q->constraint));
 			q->lost = q->sqlstate[0] == '\0' ||
 			    !strncmp(q->sqlstate, "08", 2) ||
 			    !strncmp(q->sqlstate, "57P", 3);
@@ -385,6 +391,7 @@ db_reset(struct dbq *q)
 	}
 	db_params_free(q);
 	q->sqlstate[0] = '\0';
+	q->constraint[0] = '\0';
 	q->lost = 0;
 	q->busy = 0;
 	q->outcome = 0;
@@ -426,6 +433,12 @@ int
 db_sqlstate_is(const struct dbq *q, const char *state)
 {
 	return (!strcmp(q->sqlstate, state));
+}
+
+int
+db_constraint_is(const struct dbq *q, const char *name)
+{
+	return (!strcmp(q->constraint, name));
 }
 
 static void

@@ -39,6 +39,7 @@ struct dbq {
 	int			fmts[DB_MAX_PARAMS];
 	PGresult		*res;
 	char			sqlstate[6];
+	char			constraint[64];	/* violated, if any */
 };
 
 /*
@@ -61,6 +62,8 @@ int		 db_len(const struct dbq *, int, int);
 int		 db_isnull(const struct dbq *, int, int);
 int		 db_unavailable(const struct dbq *);
 int		 db_sqlstate_is(const struct dbq *, const char *);
+/* The constraint a failed statement violated is name (e.g. a unique). */
+int		 db_constraint_is(const struct dbq *, const char *);
 
 void		 db_register(const char *);
 int		 db_conn_usable(struct kore_pgsql *);

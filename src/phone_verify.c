@@ -2,9 +2,13 @@
  * Phone verification (API.md §2): POST /api/v1/auth/phone/request sends
  * a 6-digit code by SMS, POST /api/v1/auth/phone/verify checks it and
  * makes the number the caller's verified phone.  Codes are stored only
- * as keyed hashes (authtok_code_hash); the per-phone send limits and the
- * attempt counting live in SQL functions (sql/008_users.sql) so that
- * they hold across workers and instances.
+ * as keyed hashes (src/vcode.h, the rules email codes share); the
+ * per-phone send limits and the attempt counting live in SQL functions
+ * (sql/008_users.sql) so that they hold across workers and instances.
+ * A number is the verified phone of one active account at most (a unique
+ * index, sql/015_accounts.sql): a second account gets 409 phone_taken,
+ * and only once it has proved it holds the number, so the answer tells
+ * nothing to anyone else.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,14 +20,10 @@
 #include "audit.h"
 #include "auth_mw.h"
 #include "sms.h"
+#include "vcode.h"
 #include "lib/authtok.h"
 #include "lib/phone.h"
 
-#define PHONE_CODE_TTL_S	600	/* a code lives 10 minutes */
-#define PHONE_SEND_MAX		3	/* codes per phone per window */
-#define PHONE_SEND_WINDOW_S	600
-#define PHONE_SEND_GAP_S	60	/* between two codes to one phone */
-#define PHONE_TRIES_MAX		5	/* wrong codes before it burns */
 #define PHONE_MASKED_SIZE	(PHONE_SIZE + 1)
 
 struct phone_st {
@@ -72,7 +72,7 @@ phone_request(struct http_request *req, struct rq *rq)
 	struct phone_st	*st;
 	const char	*params[7], *phone;
 	char		code[AUTHTOK_CODE_SIZE], hash[AUTHTOK_HASH_SIZE];
-	char		ttl[16], max[16], win[16], gap[16], retry[16];
+	struct vcode_rules vr;
 	struct verr	v;
 	int		r;
 
@@ -89,27 +89,21 @@ phone_request(struct http_request *req, struct rq *rq)
 		if (!phone_mask(st->phone, st->masked, sizeof(st->masked)))
 			(void)kore_strlcpy(st->masked, "?",
 			    sizeof(st->masked));
-		if (authtok_code6(code) != 0 ||
-		    authtok_code_hash(code, st->phone,
-		    (const unsigned char *)cfg.jwt_secret,
-		    strlen(cfg.jwt_secret), hash) != 0)
+		if (!vcode_new(st->phone, code, hash))
 			return (rq_error(req, rq, 500, "internal_error",
 			    "Internal server error", NULL));
 		(void)snprintf(st->body, sizeof(st->body), "Your Elenchus "
 		    "verification code is %s. It expires in %d minutes.",
-		    code, PHONE_CODE_TTL_S / 60);
+		    code, VCODE_TTL_S / 60);
 		OPENSSL_cleanse(code, sizeof(code));
-		(void)snprintf(ttl, sizeof(ttl), "%d", PHONE_CODE_TTL_S);
-		(void)snprintf(max, sizeof(max), "%d", PHONE_SEND_MAX);
-		(void)snprintf(win, sizeof(win), "%d", PHONE_SEND_WINDOW_S);
-		(void)snprintf(gap, sizeof(gap), "%d", PHONE_SEND_GAP_S);
+		vcode_rules(&vr);
 		params[0] = rq->user.id;
 		params[1] = st->phone;
 		params[2] = hash;
-		params[3] = ttl;
-		params[4] = max;
-		params[5] = win;
-		params[6] = gap;
+		params[3] = vr.ttl;
+		params[4] = vr.max;
+		params[5] = vr.window;
+		params[6] = vr.gap;
 		db_start(req, &rq->q, sql_issue, 7, params);
 		rq->step = 2;
 		/* FALLTHROUGH */
@@ -118,14 +112,9 @@ phone_request(struct http_request *req, struct rq *rq)
 			return (KORE_RESULT_RETRY);
 		if (r == DB_FAIL || db_rows(&rq->q) != 1)
 			return (rq_db_error(req, rq));
-		if (atoi(db_val(&rq->q, 0, 0)) > 0) {
-			(void)kore_strlcpy(retry, db_val(&rq->q, 0, 0),
-			    sizeof(retry));
-			http_response_header(req, "retry-after", retry);
-			return (rq_error(req, rq, 429, "rate_limited",
-			    "Too many codes sent to this phone; try later",
-			    json_pack("{s:i}", "retry_after", atoi(retry))));
-		}
+		if (atoi(db_val(&rq->q, 0, 0)) > 0)
+			return (vcode_too_many(req, rq, db_val(&rq->q, 0, 0),
+			    "phone"));
 		(void)kore_strlcpy(st->code_id, db_val(&rq->q, 0, 1),
 		    sizeof(st->code_id));
 		st->job = sms_start(req, st->phone, st->body);
@@ -146,8 +135,8 @@ phone_request(struct http_request *req, struct rq *rq)
 		if (rq->step == 4) {
 			return (rq_ok(req, rq, 202, "Verification code sent",
 			    json_pack("{s:s, s:i, s:i}", "phone", st->masked,
-			    "expires_in", PHONE_CODE_TTL_S,
-			    "resend_after", PHONE_SEND_GAP_S)));
+			    "expires_in", VCODE_TTL_S,
+			    "resend_after", VCODE_SEND_GAP_S)));
 		}
 		if (st->job->result == SMS_REJECTED) {
 			verr_init(&v);
@@ -192,10 +181,10 @@ static int
 phone_verify(struct http_request *req, struct rq *rq)
 {
 	const char	*params[7], *phone, *code, *res;
-	char		hash[AUTHTOK_HASH_SIZE], tries[16];
+	char		hash[AUTHTOK_HASH_SIZE];
 	char		ua[AUDIT_UA_SIZE], masked[PHONE_MASKED_SIZE];
-	struct verr	v;
-	int		r, left;
+	struct vcode_rules vr;
+	int		r;
 
 	switch (rq->step) {
 	case 0:
@@ -205,18 +194,16 @@ phone_verify(struct http_request *req, struct rq *rq)
 			    KORE_RESULT_OK);
 		if (!phone_read(req, rq, &phone, &code))
 			return (KORE_RESULT_OK);
-		if (authtok_code_hash(code, phone,
-		    (const unsigned char *)cfg.jwt_secret,
-		    strlen(cfg.jwt_secret), hash) != 0)
+		if (!vcode_hash(code, phone, hash))
 			return (rq_error(req, rq, 500, "internal_error",
 			    "Internal server error", NULL));
 		if (!phone_mask(phone, masked, sizeof(masked)))
 			(void)kore_strlcpy(masked, "?", sizeof(masked));
-		(void)snprintf(tries, sizeof(tries), "%d", PHONE_TRIES_MAX);
+		vcode_rules(&vr);
 		params[0] = rq->user.id;
 		params[1] = phone;
 		params[2] = hash;
-		params[3] = tries;
+		params[3] = vr.tries;
 		params[4] = rq->ip[0] ? rq->ip : NULL;
 		params[5] = audit_ua(req, ua, sizeof(ua));
 		params[6] = masked;
@@ -226,6 +213,10 @@ phone_verify(struct http_request *req, struct rq *rq)
 	case 2:
 		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
 			return (KORE_RESULT_RETRY);
+		if (r == DB_FAIL && db_sqlstate_is(&rq->q, "23505"))
+			return (rq_error(req, rq, 409, "phone_taken",
+			    "This phone number is already verified by another "
+			    "account", NULL));
 		if (r == DB_FAIL || db_rows(&rq->q) != 1)
 			return (rq_db_error(req, rq));
 		break;
@@ -241,23 +232,7 @@ phone_verify(struct http_request *req, struct rq *rq)
 		    json_pack("{s:s, s:b}", "phone", phone,
 		    "phone_verified", 1)));
 	}
-	verr_init(&v);
-	if (!strcmp(res, "invalid")) {
-		left = atoi(db_val(&rq->q, 0, 1));
-		if (left > 0)
-			verr_add(&v, "code", "invalid", "The code is wrong; "
-			    "%d attempt%s left", left, left == 1 ? "" : "s");
-		else
-			verr_add(&v, "code", "invalid", "The code is wrong and "
-			    "no longer valid; request a new one");
-	} else {
-		left = 0;
-		verr_add(&v, "code", "expired", "No valid code for this "
-		    "phone: it expired, was used, or was never sent");
-	}
-	return (rq_error(req, rq, 400, "validation_error",
-	    "Request validation failed", json_pack("{s:o, s:i}",
-	    "fields", verr_take(&v), "attempts_left", left)));
+	return (vcode_refused(req, rq, res, db_val(&rq->q, 0, 1), "phone"));
 }
 
 /*

@@ -24,6 +24,8 @@
 #define RQ_ADMIN		2
 #define RQ_NOLIMIT		0x10	/* authenticated, but not rate limited */
 #define RQ_RAWBODY		0x20	/* body is not JSON (uploads, forms) */
+/* Open to an account whose email is unverified (EMAIL_VERIFICATION=required). */
+#define RQ_UNVERIFIED		0x40
 
 /* What the dispatcher's pre-handler steps answer. */
 #define RQ_CONT			0

@@ -15,7 +15,9 @@
 #include "audit.h"
 #include "auth.h"
 #include "users.h"
+#include "auth_mw.h"
 #include "lib/phone.h"
+#include "lib/username.h"
 
 #define SET_LANG_MAX		35	/* BCP 47 tags in practice */
 #define SET_TZ_MAX		64
@@ -31,6 +33,7 @@ static int	me_delete(struct http_request *, struct rq *);
 static int	settings_get(struct http_request *, struct rq *);
 static int	settings_put(struct http_request *, struct rq *);
 static int	me_audit(struct http_request *, struct rq *);
+static int	username_available(struct http_request *, struct rq *);
 static int	users_one(struct http_request *, struct rq *, const char *,
 		    const char *);
 static json_t	*settings_read(json_t *, struct verr *, const char **);
@@ -49,6 +52,8 @@ ROUTE(page_users_me_settings, "/api/v1/users/me/settings",
     { HTTP_METHOD_PUT, settings_put, RQ_USER })
 ROUTE(page_users_me_audit, "/api/v1/users/me/audit",
     { HTTP_METHOD_GET, me_audit, RQ_USER })
+ROUTE(page_username_available, "/api/v1/auth/username-available",
+    { HTTP_METHOD_GET, username_available, RQ_PUBLIC })
 
 static const char sql_me[] =
     "SELECT user_json(u) FROM users u WHERE id = $1 AND deleted_at IS NULL";
@@ -59,7 +64,7 @@ static const char sql_me[] =
  * role, whose tokens carry stale claims; the users_end_sessions trigger
  * does the same for any other writer), the update, the revocation (its
  * trigger tells every worker), and the audit row.  $17: admin view and admin
- * reach (soft-deleted rows too).
+ * reach (soft-deleted rows too).  $18, $19: change the username, to.
  */
 static const char sql_patch[] =
     "WITH o AS (SELECT id, is_active, is_superuser, role FROM users "
@@ -71,6 +76,7 @@ static const char sql_patch[] =
     "phone_verified = CASE WHEN $5::bool AND $6 IS DISTINCT FROM phone "
     "THEN false ELSE phone_verified END, "
     "preferences = coalesce($7::jsonb, preferences), "
+    "username = CASE WHEN $18::bool THEN $19::citext ELSE username END, "
     "is_active = coalesce($8::bool, is_active), "
     "is_superuser = coalesce($9::bool, is_superuser), "
     "role = coalesce($10, role), "
@@ -108,6 +114,10 @@ static const char sql_me_delete[] =
     "SELECT json_build_object('id', id, 'deleted', true, "
     "'deleted_at', rfc3339(deleted_at)), "
     "(SELECT array_agg(id) FROM s)::text FROM u";
+
+/* Free: no account, live or soft-deleted, holds it in any case. */
+static const char sql_username_free[] =
+    "SELECT NOT EXISTS (SELECT 1 FROM users WHERE username = $1::citext)";
 
 static const char sql_settings_get[] =
     "SELECT user_settings(settings) FROM users "
@@ -176,7 +186,7 @@ me_patch(struct http_request *req, struct rq *rq)
 		users_patch_clear(&p);
 		rq->step = 1;
 	}
-	return (revoke_answer(req, rq, "User updated"));
+	return (users_patch_answer(req, rq, "User updated"));
 }
 
 static int
@@ -419,6 +429,11 @@ users_patch_read(json_t *obj, int what, struct users_patch *p,
 				verr_add(v, "phone", "invalid", "phone must "
 				    "be in E.164 form, e.g. +33612345678");
 		}
+		if (users_username_read(obj, v, &p->username)) {
+			p->has_username = 1;
+			(void)json_array_append_new(p->fields,
+			    json_string("username"));
+		}
 		if (json_object_get(obj, "preferences") != NULL) {
 			(void)json_array_append_new(p->fields,
 			    json_string("preferences"));
@@ -500,6 +515,84 @@ users_patch_start(struct http_request *req, struct rq *rq, const char *id,
 	params[14] = audit_ua(req, ua, sizeof(ua));
 	params[15] = fields;
 	params[16] = admin ? "t" : "f";
+	params[17] = p->has_username ? "t" : "f";
+	params[18] = p->username;
 	db_start(req, &rq->q, sql_patch, USERS_PATCH_PARAMS, params);
 	free(fields);
+}
+
+int
+users_patch_answer(struct http_request *req, struct rq *rq, const char *msg)
+{
+	int		r;
+
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAIL && db_sqlstate_is(&rq->q, "23505") &&
+	    db_constraint_is(&rq->q, USERS_USERNAME_KEY))
+		return (users_username_taken(req, rq));
+	return (revoke_answer(req, rq, msg));
+}
+
+int
+users_username_read(json_t *obj, struct verr *v, const char **u)
+{
+	const char	*issue, *msg;
+
+	*u = NULL;
+	if (json_object_get(obj, "username") == NULL)
+		return (0);
+	if (jsonx_get_str(obj, "username", JF_NULLABLE, 0, SIZE_MAX, v, u) &&
+	    *u != NULL && (issue = username_check(*u, &msg)) != NULL)
+		verr_add(v, "username", issue, "%s", msg);
+	return (1);
+}
+
+int
+users_username_taken(struct http_request *req, struct rq *rq)
+{
+	return (rq_error(req, rq, 409, "username_taken",
+	    "This username is already taken",
+	    json_pack("{s:s}", "field", "username")));
+}
+
+/*
+ * GET /auth/username-available?username=: whether a sign-up or a
+ * profile change could take it now.  Public, limited per client IP like
+ * the other auth endpoints.
+ */
+static int
+username_available(struct http_request *req, struct rq *rq)
+{
+	const char	*name, *issue, *msg, *params[1];
+	struct verr	 v;
+	int		 r;
+
+	if (rq->step == 0) {
+		if ((r = auth_ip_limit(req, rq, "username_available")) ==
+		    RQ_WAIT)
+			return (KORE_RESULT_RETRY);
+		if (r == RQ_DONE)
+			return (KORE_RESULT_OK);
+		verr_init(&v);
+		if ((name = rq_query(req, "username")) == NULL)
+			verr_add(&v, "username", "missing",
+			    "username is required");
+		else if ((issue = username_check(name, &msg)) != NULL)
+			verr_add(&v, "username", issue, "%s", msg);
+		if (verr_count(&v))
+			return (rq_invalid(req, rq, &v));
+		verr_clear(&v);
+		params[0] = name;
+		db_start(req, &rq->q, sql_username_free, 1, params);
+		rq->step = 1;
+	}
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAIL || db_rows(&rq->q) != 1)
+		return (rq_db_error(req, rq));
+	name = rq_query(req, "username");
+	return (rq_ok(req, rq, 200, "Username availability",
+	    json_pack("{s:s, s:b}", "username", name ? name : "",
+	    "available", !strcmp(db_val(&rq->q, 0, 0), "t"))));
 }

@@ -13,10 +13,13 @@
 #define USERS_NAME_MAX		100
 #define USERS_ORG_MAX		200
 #define USERS_PREFS_MAX		16384	/* bytes of serialised JSON */
-#define USERS_PATCH_PARAMS	17
+#define USERS_PATCH_PARAMS	19
+/* The unique constraint on users.username (sql/015_accounts.sql). */
+#define USERS_USERNAME_KEY	"users_username_key"
 
 /* Which parts of a user a body may change. */
-#define USERS_PROFILE		0x01	/* full_name, organization, phone, prefs */
+#define USERS_PROFILE		0x01	/* full_name, organization, phone, prefs,
+					   username */
 #define USERS_ADMIN		0x02	/* is_active, is_superuser, role, quota */
 
 struct users_patch {
@@ -25,6 +28,8 @@ struct users_patch {
 	const char	*org;		/* NULL: cleared */
 	int		has_phone;
 	const char	*phone;		/* NULL: cleared */
+	int		has_username;
+	const char	*username;	/* NULL: cleared */
 	char		*prefs;		/* JSON text (malloc) or NULL */
 	int		has_active;
 	int		active;
@@ -44,5 +49,16 @@ void	users_patch_clear(struct users_patch *);
  * when admin is set, else user_json.  Zero rows: no such user. */
 void	users_patch_start(struct http_request *, struct rq *,
 	    const char *, const struct users_patch *, int);
+/* The tail of a patch: the user, 404, or 409 username_taken. */
+int	users_patch_answer(struct http_request *, struct rq *, const char *);
+
+/*
+ * The optional "username" of a body (a string, or null): checked by
+ * username_check, problems into v; *u is the name, or NULL when absent
+ * or null.  Returns 1 when the field was present.
+ */
+int	users_username_read(json_t *, struct verr *, const char **);
+/* 409 username_taken. */
+int	users_username_taken(struct http_request *, struct rq *);
 
 #endif

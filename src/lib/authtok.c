@@ -146,17 +146,19 @@ authtok_code_valid(const char *code)
 
 /*
  * Writes the lower-case hex HMAC-SHA256, under key (keylen bytes), of the
- * code bound to phone, into out (64 hex digits and a NUL).  The message
- * is domain NUL phone NUL code: unambiguous, since neither part holds a
- * NUL.  Returns 0, or -1 when code is not 6 digits, phone is empty or
- * longer than AUTHTOK_PHONE_MAX, the key is empty, or a library call
+ * code bound to its subject (a phone number, which starts with '+', or
+ * for email codes the user id, which never does), into out (64 hex
+ * digits and a NUL).  The message is domain NUL subject NUL code:
+ * unambiguous, since neither part holds a NUL.  Returns 0, or -1 when
+ * code is not 6 digits, the subject is empty or
+ * longer than AUTHTOK_SUBJECT_MAX, the key is empty, or a library call
  * fails (out is then an empty string).  The caller owns out.
  */
 int
 authtok_code_hash(const char *code, const char *phone,
     const unsigned char *key, size_t keylen, char out[AUTHTOK_HASH_SIZE])
 {
-	unsigned char	msg[sizeof(AUTHTOK_CODE_DOMAIN) + AUTHTOK_PHONE_MAX +
+	unsigned char	msg[sizeof(AUTHTOK_CODE_DOMAIN) + AUTHTOK_SUBJECT_MAX +
 			    1 + AUTHTOK_CODE_DIGITS];
 	unsigned char	md[EVP_MAX_MD_SIZE];
 	unsigned int	mdlen;
@@ -166,8 +168,8 @@ authtok_code_hash(const char *code, const char *phone,
 	if (!authtok_code_valid(code) || phone == NULL || key == NULL ||
 	    keylen == 0 || keylen > INT_MAX)
 		return (-1);
-	plen = strnlen(phone, AUTHTOK_PHONE_MAX + 1);
-	if (plen == 0 || plen > AUTHTOK_PHONE_MAX)
+	plen = strnlen(phone, AUTHTOK_SUBJECT_MAX + 1);
+	if (plen == 0 || plen > AUTHTOK_SUBJECT_MAX)
 		return (-1);
 
 	/* sizeof includes the domain's NUL, which is the first separator. */

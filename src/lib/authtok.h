@@ -16,8 +16,8 @@
 /* Phone verification code: 6 decimal digits, with NUL. */
 #define AUTHTOK_CODE_DIGITS	6
 #define AUTHTOK_CODE_SIZE	(AUTHTOK_CODE_DIGITS + 1)
-/* Longest phone number authtok_code_hash accepts, in bytes. */
-#define AUTHTOK_PHONE_MAX	32
+/* Longest subject (a phone number, a user id) a code is bound to, bytes. */
+#define AUTHTOK_SUBJECT_MAX	64
 
 int	authtok_new(char *, size_t);
 int	authtok_valid(const char *);

@@ -26,6 +26,8 @@ static int	cfg_trusted(struct config *, const char *);
 static int	cfg_jwt(struct config *, const char *(*)(const char *),
 		    const char **);
 static int	cfg_add_jwt_key(struct config *, const char *);
+static int	cfg_email(struct config *, const char *(*)(const char *),
+		    const char **);
 
 #define ELENCHUS_VERSION	"0.1.0"
 
@@ -164,6 +166,9 @@ config_load(struct config *cfg, const char *(*env)(const char *),
 	    sizeof(cfg->twilio_from));
 	cfg_str(env, "TWILIO_BASE_URL", "https://api.twilio.com",
 	    cfg->twilio_base_url, sizeof(cfg->twilio_base_url));
+
+	if ((r = cfg_email(cfg, env, what)) != CONFIG_OK)
+		return (r);
 
 	cfg_str(env, "ADMIN_EMAIL", "", cfg->admin_email,
 	    sizeof(cfg->admin_email));
@@ -467,5 +472,65 @@ cfg_add_jwt_key(struct config *cfg, const char *item)
 	}
 	(void)snprintf(k->secret, sizeof(k->secret), "%s", colon + 1);
 	cfg->n_jwt_keys++;
+	return (CONFIG_OK);
+}
+
+/*
+ * Email verification and its sender.  SMTP_FROM is one address (no
+ * display name): it goes into the envelope and the From header as is,
+ * so nothing that could break a header line is allowed.
+ */
+static int
+cfg_email(struct config *cfg, const char *(*env)(const char *),
+    const char **what)
+{
+	char		mode[16];
+	const char	*p;
+
+	cfg_str(env, "EMAIL_VERIFICATION", "off", mode, sizeof(mode));
+	*what = "EMAIL_VERIFICATION";
+	if (!strcmp(mode, "off"))
+		cfg->email_verification = CONFIG_EMAIL_OFF;
+	else if (!strcmp(mode, "optional"))
+		cfg->email_verification = CONFIG_EMAIL_OPTIONAL;
+	else if (!strcmp(mode, "required"))
+		cfg->email_verification = CONFIG_EMAIL_REQUIRED;
+	else
+		return (CONFIG_BAD_LIST);
+
+	cfg_str(env, "EMAIL_PROVIDER", "console", cfg->email_provider,
+	    sizeof(cfg->email_provider));
+	*what = "EMAIL_PROVIDER";
+	if (strcmp(cfg->email_provider, "console") &&
+	    strcmp(cfg->email_provider, "smtp"))
+		return (CONFIG_BAD_LIST);
+
+	cfg_str(env, "SMTP_URL", "", cfg->smtp_url, sizeof(cfg->smtp_url));
+	*what = "SMTP_URL";
+	if (cfg->smtp_url[0] != '\0' && strncmp(cfg->smtp_url, "smtp://", 7) &&
+	    strncmp(cfg->smtp_url, "smtps://", 8))
+		return (CONFIG_BAD_LIST);
+	cfg_str(env, "SMTP_USERNAME", "", cfg->smtp_username,
+	    sizeof(cfg->smtp_username));
+	cfg_str(env, "SMTP_PASSWORD", "", cfg->smtp_password,
+	    sizeof(cfg->smtp_password));
+	cfg_str(env, "SMTP_FROM", "no-reply@localhost", cfg->smtp_from,
+	    sizeof(cfg->smtp_from));
+	*what = "SMTP_FROM";
+	if (strchr(cfg->smtp_from, '@') == NULL)
+		return (CONFIG_BAD_LIST);
+	for (p = cfg->smtp_from; *p != '\0'; p++) {
+		if ((unsigned char)*p <= ' ' || *p == '<' || *p == '>' ||
+		    *p == ',' || *p == ';' || *p == '"' || *p == 0x7f)
+			return (CONFIG_BAD_LIST);
+	}
+	cfg_str(env, "SMTP_STARTTLS", "required", cfg->smtp_starttls,
+	    sizeof(cfg->smtp_starttls));
+	*what = "SMTP_STARTTLS";
+	if (strcmp(cfg->smtp_starttls, "required") &&
+	    strcmp(cfg->smtp_starttls, "try") &&
+	    strcmp(cfg->smtp_starttls, "off"))
+		return (CONFIG_BAD_LIST);
+	*what = NULL;
 	return (CONFIG_OK);
 }

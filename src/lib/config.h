@@ -27,6 +27,11 @@ struct config_cidr {
 	int		prefix;
 };
 
+/* EMAIL_VERIFICATION */
+#define CONFIG_EMAIL_OFF	0	/* no codes are sent */
+#define CONFIG_EMAIL_OPTIONAL	1	/* codes on request, nothing gated */
+#define CONFIG_EMAIL_REQUIRED	2	/* unverified accounts: 403 */
+
 struct config {
 	char		environment[32];	/* development|test|production */
 	int		production;
@@ -83,6 +88,14 @@ struct config {
 	char		twilio_auth_token[256];
 	char		twilio_from[32];
 	char		twilio_base_url[CONFIG_STR_MAX];
+
+	int		email_verification;	/* CONFIG_EMAIL_* */
+	char		email_provider[16];	/* console|smtp */
+	char		smtp_url[CONFIG_STR_MAX];
+	char		smtp_username[256];
+	char		smtp_password[256];
+	char		smtp_from[256];
+	char		smtp_starttls[16];	/* required|try|off */
 
 	char		admin_email[256];
 	char		admin_password[256];

@@ -3,7 +3,7 @@
  * exactly HS256 (so "none", other HMACs and public-key algorithms are
  * refused before any key is used), the signature is checked in constant
  * time before the payload is parsed, and the payload must carry all six
- * of our claims with the right types.  JSON goes through jansson with
+ * of our claims with the right types (and "ev", when present, a boolean).  JSON goes through jansson with
  * duplicate keys rejected, so no two parsers can read one token two ways.
  *
  * Key rotation: the header may carry a key id ("kid").  A verifier with a
@@ -78,6 +78,8 @@ jwt_sign(const struct jwt_claims *c, const unsigned char *key, size_t keylen,
 	    "iat", (json_int_t)c->iat, "exp", (json_int_t)c->exp,
 	    "role", c->role);
 	if (hdr == NULL || pl == NULL)
+		goto cleanup;
+	if (c->ev && json_object_set_new(pl, "ev", json_true()) != 0)
 		goto cleanup;
 
 	if ((h64 = jwt_encode_json(hdr)) == NULL ||
@@ -402,7 +404,7 @@ jwt_check_header(const char *part, size_t len, char kid[JWT_KID_MAX + 1])
 static enum jwt_result
 jwt_read_claims(const char *part, size_t len, struct jwt_claims *c)
 {
-	json_t		*pl, *role, *iat, *exp;
+	json_t		*pl, *role, *iat, *exp, *ev;
 	enum jwt_result	 r;
 
 	memset(c, 0, sizeof(*c));
@@ -429,6 +431,10 @@ jwt_read_claims(const char *part, size_t len, struct jwt_claims *c)
 	c->exp = json_integer_value(exp);
 	if (c->iat < 0 || c->exp < 0)
 		goto cleanup;
+	ev = json_object_get(pl, "ev");
+	if (ev != NULL && !json_is_boolean(ev))
+		goto cleanup;
+	c->ev = json_is_true(ev);
 
 	r = JWT_OK;
 

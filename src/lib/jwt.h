@@ -34,6 +34,7 @@ struct jwt_claims {
 	char		kid[JWT_KID_MAX + 1];	/* header; "" for none */
 	int64_t		iat;			/* issued at, Unix seconds */
 	int64_t		exp;			/* expires at, Unix seconds */
+	int		ev;	/* "ev": the email was verified at issue */
 };
 
 enum jwt_result {

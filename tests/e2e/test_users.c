@@ -5,7 +5,8 @@
  */
 #include "users_fixture.h"
 
-static const char *const user_keys[] = { "id", "email", "full_name",
+static const char *const user_keys[] = { "id", "email", "email_verified",
+    "username", "full_name",
     "phone", "phone_verified", "organization", "role", "is_active",
     "is_superuser", "preferences", "created_at", "updated_at",
     "last_login", NULL };

@@ -170,7 +170,7 @@ Test(authtok, code_hash_is_not_a_plain_hash_of_the_code)
 Test(authtok, code_hash_refuses_bad_input)
 {
 	char	h[AUTHTOK_HASH_SIZE];
-	char	longphone[AUTHTOK_PHONE_MAX + 2];
+	char	longphone[AUTHTOK_SUBJECT_MAX + 2];
 
 	memset(longphone, '1', sizeof(longphone) - 1);
 	longphone[sizeof(longphone) - 1] = '\0';
@@ -186,4 +186,15 @@ Test(authtok, code_hash_refuses_bad_input)
 	    -1);
 	cr_assert_eq(authtok_code_hash("123456", "+33612345678", NULL,
 	    SECRETLEN, h), -1);
+}
+
+Test(authtok, an_email_code_is_bound_to_the_user_id)
+{
+	char	a[AUTHTOK_HASH_SIZE], b[AUTHTOK_HASH_SIZE];
+
+	cr_assert_eq(authtok_code_hash("123456",
+	    "0b6f4a56-6d1e-4b43-9a4e-0c6a54a1f001", secret, SECRETLEN, a), 0);
+	cr_assert_eq(authtok_code_hash("123456",
+	    "0b6f4a56-6d1e-4b43-9a4e-0c6a54a1f002", secret, SECRETLEN, b), 0);
+	cr_assert_str_neq(a, b);
 }

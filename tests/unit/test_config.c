@@ -282,3 +282,44 @@ Test(netaddr, limit_key_is_the_ipv6_64)
 	    sizeof(k));
 	cr_expect_str_eq(k, "ffff:ffff:ffff:ffff::/64");
 }
+
+Test(config, email_verification_is_off_by_default_and_checked)
+{
+	static const char *const none[] = { NULL };
+	static const char *const smtp[] = { "EMAIL_VERIFICATION=required",
+	    "EMAIL_PROVIDER=smtp", "SMTP_URL=smtps://mail.example.test:465",
+	    "SMTP_FROM=verify@example.test", "SMTP_STARTTLS=try", NULL };
+	static const char *const bad[][2] = {
+	    { "EMAIL_VERIFICATION=yes", "EMAIL_VERIFICATION" },
+	    { "EMAIL_PROVIDER=sendmail", "EMAIL_PROVIDER" },
+	    { "SMTP_URL=http://mail.example.test", "SMTP_URL" },
+	    { "SMTP_FROM=nobody", "SMTP_FROM" },
+	    { "SMTP_FROM=a@b.test\r\nBcc: x@y.test", "SMTP_FROM" },
+	    { "SMTP_FROM=<a@b.test>", "SMTP_FROM" },
+	    { "SMTP_STARTTLS=maybe", "SMTP_STARTTLS" },
+	};
+	const char	*env[2];
+	struct config	c;
+	const char	*what;
+	size_t		i;
+
+	cr_assert_eq(load(&c, none, &what), CONFIG_OK);
+	cr_expect_eq(c.email_verification, CONFIG_EMAIL_OFF);
+	cr_expect_str_eq(c.email_provider, "console");
+	cr_expect_str_eq(c.smtp_starttls, "required");
+	cr_expect_str_eq(c.smtp_from, "no-reply@localhost");
+
+	cr_assert_eq(load(&c, smtp, &what), CONFIG_OK);
+	cr_expect_eq(c.email_verification, CONFIG_EMAIL_REQUIRED);
+	cr_expect_str_eq(c.email_provider, "smtp");
+	cr_expect_str_eq(c.smtp_url, "smtps://mail.example.test:465");
+	cr_expect_str_eq(c.smtp_starttls, "try");
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		env[0] = bad[i][0];
+		env[1] = NULL;
+		cr_expect_eq(load(&c, env, &what), CONFIG_BAD_LIST, "%s",
+		    bad[i][0]);
+		cr_expect_str_eq(what, bad[i][1]);
+	}
+}

@@ -682,3 +682,27 @@ craft(const char *hdr, const char *pl, const unsigned char *k, size_t klen)
 	cr_assert_eq(b64url_encode(md, mdlen, p, sz - (size_t)(p - tok)), 0);
 	return (tok);
 }
+
+Test(jwt, the_email_verified_claim_round_trips_and_must_be_boolean)
+{
+	struct jwt_claims	 c, out;
+	char			*tok, pl[600];
+
+	c = claims;
+	c.ev = 1;
+	cr_assert_eq(jwt_sign(&c, key, KEYLEN, &tok), 0);
+	cr_assert_eq(jwt_verify(tok, key, KEYLEN, NOW, &out), JWT_OK);
+	cr_expect_eq(out.ev, 1);
+	free(tok);
+
+	tok = sign_ok();
+	cr_assert_eq(jwt_verify(tok, key, KEYLEN, NOW, &out), JWT_OK);
+	cr_expect_eq(out.ev, 0);
+	free(tok);
+
+	snprintf(pl, sizeof(pl), "%.*s,\"ev\":1}", (int)strlen(good_pl) - 1,
+	    good_pl);
+	tok = craft(good_hdr, pl, key, KEYLEN);
+	cr_expect_eq(jwt_verify(tok, key, KEYLEN, NOW, &out), JWT_MALFORMED);
+	free(tok);
+}

@@ -1,0 +1,256 @@
+/*
+ * Email verification (README "Accounts and sessions"), turned on by
+ * EMAIL_VERIFICATION=optional|required: POST /api/v1/auth/email/request
+ * mails a 6-digit code to the caller's address, POST
+ * /api/v1/auth/email/verify {code} checks it and marks the address
+ * verified.  The rules are the phone codes' (src/vcode.h): hashed,
+ * 10-minute expiry, 5 tries, 3 sends per 10 minutes and 60 s apart per
+ * address; issue and check are SQL functions (sql/015_accounts.sql).
+ * With "required", an unverified account may log in, refresh, log out,
+ * read /auth/me and use these two routes; everything else answers 403
+ * email_unverified (src/auth_mw.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "rq.h"
+#include "audit.h"
+#include "auth_mw.h"
+#include "mail.h"
+#include "vcode.h"
+#include "lib/authtok.h"
+
+#define EMAIL_SUBJECT	"Your Elenchus verification code"
+
+struct email_st {
+	struct mail_job	*job;
+	char		body[MAIL_BODY_MAX];	/* holds the code: cleansed */
+	char		address[MAIL_ADDR_MAX];
+	char		code_id[40];
+};
+
+static int	email_request(struct http_request *, struct rq *);
+static int	email_verify(struct http_request *, struct rq *);
+static int	email_off(struct http_request *, struct rq *);
+static int	email_sent(struct http_request *, struct rq *,
+		    struct email_st *);
+static int	email_answer(struct http_request *, struct rq *,
+		    struct email_st *);
+static void	email_st_free(void *);
+
+ROUTE(page_email_request, "/api/v1/auth/email/request",
+    { HTTP_METHOD_POST, email_request, RQ_USER | RQ_UNVERIFIED })
+ROUTE(page_email_verify, "/api/v1/auth/email/verify",
+    { HTTP_METHOD_POST, email_verify, RQ_USER | RQ_UNVERIFIED })
+
+static const char sql_issue[] =
+    "SELECT retry_after, code_id, address, verified FROM "
+    "email_code_issue($1, $2, $3::int, $4::int, $5::int, $6::int)";
+
+static const char sql_sent[] =
+    AUDIT_INSERT("$1::uuid", "'email_code_sent'", "$2", "$3",
+    "jsonb_build_object('email', $4::text, 'provider', $5::text)");
+
+/* A code the mail server did not take must not be verifiable. */
+static const char sql_failed[] =
+    "WITH c AS (UPDATE email_codes SET consumed_at = now() "
+    "WHERE id = $6 AND consumed_at IS NULL RETURNING id) "
+    AUDIT_INSERT("$1::uuid", "'email_code_failed'", "$2", "$3",
+    "jsonb_build_object('email', $4::text, 'provider', $5::text)");
+
+static const char sql_check[] =
+    "SELECT result, tries_left FROM email_code_check($1, $2, $3::int, "
+    "$4, $5)";
+
+static int
+email_request(struct http_request *req, struct rq *rq)
+{
+	struct email_st		*st;
+	struct vcode_rules	 vr;
+	const char		*params[6];
+	char			 code[AUTHTOK_CODE_SIZE];
+	char			 hash[AUTHTOK_HASH_SIZE];
+	int			 r;
+
+	if (cfg.email_verification == CONFIG_EMAIL_OFF)
+		return (email_off(req, rq));
+	st = rq_state(rq, sizeof(*st), email_st_free);
+	switch (rq->step) {
+	case 0:
+		/* AUTH_RATE_LIMIT_PER_MINUTE per client IP, as for /auth. */
+		if ((r = auth_ip_limit(req, rq, "email_request")) != RQ_CONT)
+			return (r == RQ_WAIT ? KORE_RESULT_RETRY :
+			    KORE_RESULT_OK);
+		/* The code is bound to the account; its row to the address. */
+		if (!vcode_new(rq->user.id, code, hash))
+			return (rq_error(req, rq, 500, "internal_error",
+			    "Internal server error", NULL));
+		(void)snprintf(st->body, sizeof(st->body), "Your Elenchus "
+		    "verification code is %s.\n\nIt expires in %d minutes. "
+		    "If you did not ask for it, ignore this message.\n",
+		    code, VCODE_TTL_S / 60);
+		OPENSSL_cleanse(code, sizeof(code));
+		vcode_rules(&vr);
+		params[0] = rq->user.id;
+		params[1] = hash;
+		params[2] = vr.ttl;
+		params[3] = vr.max;
+		params[4] = vr.window;
+		params[5] = vr.gap;
+		db_start(req, &rq->q, sql_issue, 6, params);
+		rq->step = 2;
+		/* FALLTHROUGH */
+	case 2:
+		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+			return (KORE_RESULT_RETRY);
+		if (r == DB_FAIL || db_rows(&rq->q) != 1)
+			return (rq_db_error(req, rq));
+		if (db_isnull(&rq->q, 0, 2))
+			return (rq_not_found(req, rq));
+		(void)kore_strlcpy(st->address, db_val(&rq->q, 0, 2),
+		    sizeof(st->address));
+		if (!strcmp(db_val(&rq->q, 0, 3), "t"))
+			return (rq_ok(req, rq, 200, "Email already verified",
+			    json_pack("{s:s, s:b}", "email", st->address,
+			    "email_verified", 1)));
+		if (atoi(db_val(&rq->q, 0, 0)) > 0)
+			return (vcode_too_many(req, rq, db_val(&rq->q, 0, 0),
+			    "email address"));
+		(void)kore_strlcpy(st->code_id, db_val(&rq->q, 0, 1),
+		    sizeof(st->code_id));
+		st->job = mail_start(req, st->address, EMAIL_SUBJECT,
+		    st->body);
+		OPENSSL_cleanse(st->body, sizeof(st->body));
+		rq->step = 3;
+		/* FALLTHROUGH */
+	case 3:
+		if (!mail_done(st->job))
+			return (KORE_RESULT_RETRY);
+		return (email_sent(req, rq, st));
+	case 4:
+	case 5:
+		return (email_answer(req, rq, st));
+	}
+	return (rq_error(req, rq, 500, "internal_error",
+	    "Internal server error", NULL));
+}
+
+/* The mail server answered: record it, then answer (step 4 or 5). */
+static int
+email_sent(struct http_request *req, struct rq *rq, struct email_st *st)
+{
+	const char	*params[6];
+	char		ua[AUDIT_UA_SIZE];
+
+	params[0] = rq->user.id;
+	params[1] = rq->ip[0] ? rq->ip : NULL;
+	params[2] = audit_ua(req, ua, sizeof(ua));
+	params[3] = st->address;
+	params[4] = mail_provider();
+	params[5] = st->code_id;
+	if (st->job->result == MAIL_SENT) {
+		db_start(req, &rq->q, sql_sent, 5, params);
+		rq->step = 4;
+	} else {
+		/* Logged here: the task thread may not write the log. */
+		mail_log_failure(st->job, rq->id);
+		db_start(req, &rq->q, sql_failed, 6, params);
+		rq->step = 5;
+	}
+	return (KORE_RESULT_RETRY);
+}
+
+static int
+email_answer(struct http_request *req, struct rq *rq, struct email_st *st)
+{
+	int		r;
+
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAIL)
+		kore_log(LOG_WARNING, "email: audit failed (%s)", rq->id);
+	if (rq->step == 4)
+		return (rq_ok(req, rq, 202, "Verification code sent",
+		    json_pack("{s:s, s:i, s:i}", "email", st->address,
+		    "expires_in", VCODE_TTL_S, "resend_after",
+		    VCODE_SEND_GAP_S)));
+	if (st->job->result == MAIL_REJECTED)
+		return (rq_error(req, rq, 422, "email_undeliverable",
+		    "The mail server refuses this address",
+		    json_pack("{s:s, s:I}", "email", st->address,
+		    "smtp_code", (json_int_t)st->job->smtp_code)));
+	return (rq_error(req, rq, 502, "email_upstream_error",
+	    "The mail server failed; try again later",
+	    json_pack("{s:s}", "provider", mail_provider())));
+}
+
+static int
+email_verify(struct http_request *req, struct rq *rq)
+{
+	struct vcode_rules	 vr;
+	struct verr		 v;
+	json_t			*obj;
+	const char		*params[5], *code, *res;
+	char			 hash[AUTHTOK_HASH_SIZE], ua[AUDIT_UA_SIZE];
+	int			 r;
+
+	if (cfg.email_verification == CONFIG_EMAIL_OFF)
+		return (email_off(req, rq));
+	if (rq->step == 0) {
+		if ((r = auth_ip_limit(req, rq, "email_verify")) != RQ_CONT)
+			return (r == RQ_WAIT ? KORE_RESULT_RETRY :
+			    KORE_RESULT_OK);
+		if (rq_json(req, rq, &obj) != KORE_RESULT_OK)
+			return (KORE_RESULT_OK);
+		verr_init(&v);
+		if (jsonx_get_str(obj, "code", JF_REQUIRED, 1, 32, &v,
+		    &code) && !authtok_code_valid(code))
+			verr_add(&v, "code", "invalid", "code must be 6 digits");
+		if (verr_count(&v))
+			return (rq_invalid(req, rq, &v));
+		verr_clear(&v);
+		if (!vcode_hash(code, rq->user.id, hash))
+			return (rq_error(req, rq, 500, "internal_error",
+			    "Internal server error", NULL));
+		vcode_rules(&vr);
+		params[0] = rq->user.id;
+		params[1] = hash;
+		params[2] = vr.tries;
+		params[3] = rq->ip[0] ? rq->ip : NULL;
+		params[4] = audit_ua(req, ua, sizeof(ua));
+		db_start(req, &rq->q, sql_check, 5, params);
+		rq->step = 1;
+	}
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAIL || db_rows(&rq->q) != 1)
+		return (rq_db_error(req, rq));
+	res = db_val(&rq->q, 0, 0);
+	if (!strcmp(res, "ok") || !strcmp(res, "verified"))
+		return (rq_ok(req, rq, 200, !strcmp(res, "ok") ?
+		    "Email verified" : "Email already verified",
+		    json_pack("{s:b}", "email_verified", 1)));
+	return (vcode_refused(req, rq, res, db_val(&rq->q, 0, 1),
+	    "email address"));
+}
+
+static int
+email_off(struct http_request *req, struct rq *rq)
+{
+	return (rq_error(req, rq, 404, "feature_disabled",
+	    "Email verification is not enabled (EMAIL_VERIFICATION=off)",
+	    json_pack("{s:s}", "feature", "email_verification")));
+}
+
+static void
+email_st_free(void *arg)
+{
+	struct email_st	*st = arg;
+
+	OPENSSL_cleanse(st->body, sizeof(st->body));
+	mail_release(st->job);
+	st->job = NULL;
+}

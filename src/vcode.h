@@ -1,0 +1,51 @@
+/*
+ * Verification codes, the pieces phone (src/phone_verify.c) and email
+ * (src/email_verify.c) verification share: the rules, the code and its
+ * keyed hash, and the answers to a send refused by the limits and to a
+ * wrong or dead code.  Each channel keeps its codes in a table of its
+ * own, issued and checked by SQL functions that take these rules.
+ */
+#ifndef ELENCHUS_VCODE_H
+#define ELENCHUS_VCODE_H
+
+#include "rq.h"
+#include "lib/authtok.h"
+
+#define VCODE_TTL_S		600	/* a code lives 10 minutes */
+#define VCODE_SEND_MAX		3	/* codes per target per window */
+#define VCODE_SEND_WINDOW_S	600
+#define VCODE_SEND_GAP_S	60	/* between two codes to one target */
+#define VCODE_TRIES_MAX		5	/* wrong codes before it burns */
+
+/* The rules as text, for the parameters of the SQL functions. */
+struct vcode_rules {
+	char		ttl[16];
+	char		max[16];
+	char		window[16];
+	char		gap[16];
+	char		tries[16];
+};
+
+void	vcode_rules(struct vcode_rules *);
+/*
+ * A fresh code and its hash bound to subject (the phone number, or the
+ * user id for email), keyed with the signing key.  0 on failure.
+ */
+int	vcode_new(const char *, char [AUTHTOK_CODE_SIZE],
+	    char [AUTHTOK_HASH_SIZE]);
+/* The hash of a code the client sent, as vcode_new; 0 on failure. */
+int	vcode_hash(const char *, const char *, char [AUTHTOK_HASH_SIZE]);
+/*
+ * 429 rate_limited with Retry-After (seconds, as text): too many codes to
+ * this target ("phone", "email address").
+ */
+int	vcode_too_many(struct http_request *, struct rq *, const char *,
+	    const char *);
+/*
+ * 400 validation_error for a code the check refused: result "invalid"
+ * (tries_left more) or anything else (no live code).
+ */
+int	vcode_refused(struct http_request *, struct rq *, const char *,
+	    const char *, const char *);
+
+#endif
