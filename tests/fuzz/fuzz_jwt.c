@@ -75,6 +75,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		FUZZ_CHECK(jwt_sign(&c, (const unsigned char *)KEY,
 		    sizeof(KEY) - 1, &again) == 0);
 		free(again);
+		/* A key set without the token's key id refuses it unseen. */
+		if (c.kid[0] != '\0') {
+			struct jwt_key		k = { "!", (const unsigned char *)
+			    KEY, sizeof(KEY) - 1 };
+			struct jwt_claims	c2;
+
+			FUZZ_CHECK(jwt_verify_keys(tok, &k, 1, NOW, &c2) ==
+			    JWT_UNKNOWN_KID);
+		}
 		/* The same bytes under another key do not. */
 		FUZZ_CHECK(jwt_verify(tok, (const unsigned char *)"x", 1,
 		    NOW, &c) != JWT_OK);

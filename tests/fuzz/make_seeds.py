@@ -83,6 +83,17 @@ put("jwt", "token", b"\x01" + tok + b"." + sig)
 put("jwt", "none", b"\x01" + b64u(b'{"alg":"none"}') + b"." +
     b64u(json.dumps(claims).encode()) + b".")
 
+# ... with a key id and the email-verified claim.
+hdr_kid = json.dumps({"alg": "HS256", "typ": "JWT", "kid": "2027-01.a"}).encode()
+put("jwt", "signed_kid_ev", b"\x00" + hdr_kid + b"\x00" +
+    json.dumps(dict(claims, ev=True)).encode())
+
+# Usernames
+put("username", "ok", "Jean-Luc.m_2")
+put("username", "reserved", "ADMIN")
+put("username", "double_punct", "a..b")
+put("username", "utf8", "caf\u00e9".encode())
+
 # X-Forwarded-For: peer selector byte, then the header
 put("netaddr", "one", "\x00203.0.113.7")
 put("netaddr", "chain", "\x00198.51.100.1, 10.0.0.5 ,127.0.0.2")
