@@ -42,7 +42,7 @@ export DATABASE_URL
 PSQL="psql -X -q -v ON_ERROR_STOP=1"
 
 PW='Bench-Passw0rd-1'
-echo "== seeding: 1 user with 50 todos, 200 users with 10,000 todos"
+echo "== seeding: 1 user with 50 todos, 200 users with 10,000 todos, a heavy user (52,000 todos, 100,000 model calls)"
 $PSQL "$DATABASE_URL" -v pw="$PW" <<'SQL'
 INSERT INTO users (email, password_hash, full_name)
 VALUES ('bench@elenchus.test', crypt(:'pw', gen_salt('bf', 12)), 'Bench User');
@@ -64,6 +64,18 @@ FROM users WHERE email = 'bench@elenchus.test';
 INSERT INTO todos (user_id, title, priority)
 SELECT u.id, 'Heavy ' || g, 'low'
 FROM generate_series(1, 52000) g, users u WHERE u.email = 'heavy@elenchus.test';
+-- A heavy model user: 100,000 calls over 90 days, 3 models, 2% failed.
+INSERT INTO llm_calls (user_id, kind, provider, model, prompt_tokens,
+    completion_tokens, total_tokens, latency_ms, status, created_at)
+SELECT u.id, (ARRAY['chat', 'chat', 'analysis'])[1 + g % 3], 'openai',
+       (ARRAY['gpt-4o-mini', 'gpt-4o', 'gpt-4.1'])[1 + g % 3],
+       CASE WHEN g % 50 = 0 THEN 0 ELSE 200 + g % 700 END,
+       CASE WHEN g % 50 = 0 THEN 0 ELSE 50 + g % 300 END,
+       CASE WHEN g % 50 = 0 THEN 0 ELSE 250 + g % 700 + g % 300 END,
+       300 + g % 2000, CASE WHEN g % 50 = 0 THEN 'failed' ELSE 'ok' END,
+       now() - (g % 90) * interval '1 day' - (g % 3600) * interval '1 s'
+FROM generate_series(1, 100000) g, users u
+WHERE u.email = 'heavy@elenchus.test';
 VACUUM ANALYZE;
 SQL
 
@@ -73,6 +85,7 @@ export ENVIRONMENT=production JWT_SECRET=bench-secret-0123456789abcdef0123456789
 export BCRYPT_COST=12 RATE_LIMIT_PER_MINUTE=100000000
 export AUTH_RATE_LIMIT_PER_MINUTE=10000000 LOCKOUT_THRESHOLD=1000
 export JOBS_DISABLED=1 TRUSTED_PROXIES=127.0.0.1
+export AI_PRICE_TABLE='gpt-4o-mini=0.15:0.6,gpt-4o=2.5:10,gpt-4.1=2:8'
 "$ROOT/scripts/serve.sh" "$T/kore" >"$T/kore.log" 2>&1 &
 pids="$pids $!"
 BASE="http://127.0.0.1:$HTTP_PORT"
@@ -267,6 +280,11 @@ for e in health todo_get todo_list todo_post login; do
 done
 WRK_TOKEN=$HTOKEN run todo_list_heavy "$CONNS" \
     "$BASE/api/v1/users/$HUID/todos?limit=50"
+# Analytics of a user with 100,000 model calls, over the exact rollup.
+WRK_TOKEN=$HTOKEN run usage_90d_100k_calls 16 \
+    "$BASE/api/v1/analytics/usage?days=90"
+WRK_TOKEN=$HTOKEN run tokens_90d_100k_calls 16 \
+    "$BASE/api/v1/analytics/tokens?days=90"
 
 echo "== /health p99: idle, then during a login flood (bcrypt $BCRYPT_COST)"
 run health_idle 8 "$BASE/health"
@@ -291,6 +309,15 @@ pgb() {
 }
 PGB_EXT=$(pgb extended)
 PGB_PREP=$(pgb prepared)
+# What /usage?days=90 would cost without the rollup: the same sums read
+# from the ledger's 100,000 rows through its (user_id, created_at) index.
+cat > "$T/scan.sql" <<SQL
+SELECT model, count(*), count(*) FILTER (WHERE status = 'ok'), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(latency_ms) FILTER (WHERE status = 'ok') FROM llm_calls WHERE user_id = '$HUID' AND created_at >= (date_trunc('day', now() AT TIME ZONE 'UTC') - interval '89 days') AT TIME ZONE 'UTC' GROUP BY model;
+SQL
+"$PGBIN/pgbench" -n -M prepared -c 1 -j 1 -T 5 -f "$T/scan.sql" \
+    "$DATABASE_URL" >"$T/pgbench-scan.txt" 2>&1
+SCAN_MS=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$T/pgbench-scan.txt")
+echo "ledger scan for the same 90-day sums (no rollup): $SCAN_MS ms a query"
 echo "pgbench extended (unprepared): $PGB_EXT tps; prepared: $PGB_PREP tps"
 
 # ---------------------------------------------------------------- scale-out
@@ -392,7 +419,8 @@ cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
 	echo "| endpoint | req/s | p50 ms | p99 ms | non-2xx | req/s per round |"
 	echo "|---|---:|---:|---:|---:|---|"
 	for n in health todo_get todo_list todo_post login todo_list_heavy \
-	    health_idle health_flood; do
+	    usage_90d_100k_calls tokens_90d_100k_calls health_idle \
+	    health_flood; do
 		echo "| $n | $(field $n rps) | $(field $n p50_ms) | $(field $n p99_ms) | $(field $n non2xx) | $(field $n runs) |"
 	done
 	if [ -n "$FA" ]; then
@@ -418,6 +446,8 @@ cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
 		fi
 	done
 	echo "| todo_list p99 / p50 | $(ratio "$(field todo_list p99_ms)" "$(field todo_list p50_ms)") |"
+	echo "| 90-day sums of 100,000 model calls read from the ledger (pgbench, 1 conn, mean) | $SCAN_MS ms |"
+	echo "| /analytics/usage?days=90 of that user over the rollup, p50 at 16 conns | $(field usage_90d_100k_calls p50_ms) ms |"
 	echo "| todo_list of 52,000 / todo_list of 50 | $(ratio "$(field todo_list_heavy rps)" "$(field todo_list rps)") |"
 	echo "| /health p99 during login flood / idle | $R_FLOOD |"
 	if [ -z "$NGINX_NOTE" ]; then

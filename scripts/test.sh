@@ -131,6 +131,7 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
 		export OPENAI_BASE_URL="$E2E_LLM/v1" OPENAI_API_KEY=test-openai-key
 		export GEMINI_BASE_URL="$E2E_LLM" GEMINI_API_KEY=test-gemini-key
 		export AI_PROVIDER=openai OPENAI_MODEL=gpt-test GEMINI_MODEL=gemini-test
+		export AI_PRICE_TABLE="gpt-test=1.5:2.25,gemini-test=0.1:0.4"
 	fi
 	if [ -f "$ROOT/tests/standins/sms_standin.py" ]; then
 		python3 -u "$ROOT/tests/standins/sms_standin.py" --port 0 \

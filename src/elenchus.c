@@ -21,6 +21,7 @@
 #include <openssl/rand.h>
 
 #include "rq.h"
+#include "analytics.h"
 #include "metrics.h"
 #include "service.h"
 #include "revoke.h"
@@ -114,6 +115,7 @@ kore_parent_configure(int argc, char **argv)
 	if (http_body_max < cfg.json_body_max)
 		http_body_max = cfg.json_body_max;
 
+	analytics_init();
 	metrics_init();
 	revoke_shm_init();
 	kore_log(LOG_NOTICE, "elenchus %s (%s) starting", cfg.version,

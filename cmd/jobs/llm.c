@@ -227,9 +227,13 @@ jl_record(struct jctx *c, const char *user_id, const char *kind,
 	const char	*p[15];
 	char		 pt[24], ct[24], tt[24], lat[24], tr[16], si[16];
 
-	(void)snprintf(pt, sizeof(pt), "%ld", res->prompt_tokens);
-	(void)snprintf(ct, sizeof(ct), "%ld", res->completion_tokens);
-	(void)snprintf(tt, sizeof(tt), "%ld", res->total_tokens);
+	/* A failed call counts with no tokens, whatever was parsed. */
+	(void)snprintf(pt, sizeof(pt), "%ld", rc == LLM_OK ?
+	    res->prompt_tokens : 0);
+	(void)snprintf(ct, sizeof(ct), "%ld", rc == LLM_OK ?
+	    res->completion_tokens : 0);
+	(void)snprintf(tt, sizeof(tt), "%ld", rc == LLM_OK ?
+	    res->total_tokens : 0);
 	(void)snprintf(lat, sizeof(lat), "%ld", ms);
 	p[0] = user_id;
 	p[1] = kind;
