@@ -22,6 +22,9 @@ sed -e "s|^\tbind 127.0.0.1 8080$|\tbind $HTTP_HOST $HTTP_PORT|" \
 echo "pidfile $dir/kore.pid" >> "$dir/kore.conf"
 grep -q "bind $HTTP_HOST $HTTP_PORT" "$dir/kore.conf" ||
     { echo "serve.sh: kore.conf has no default bind line" >&2; exit 1; }
+# Provider-call counters the server and its job runner share (/metrics).
+ELENCHUS_METRICS_FILE=$(cd "$dir" && pwd)/llm-metrics
+export ELENCHUS_METRICS_FILE
 cd "$ROOT"
 
 jobs_pid=""

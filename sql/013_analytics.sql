@@ -147,3 +147,26 @@ LANGUAGE sql STABLE AS $$
     SELECT coalesce(sum(total_tokens), 0)::bigint FROM llm_usage_daily
     WHERE user_id = uid AND day = (now() AT TIME ZONE 'UTC')::date
 $$;
+
+-- Job outcomes per kind for /metrics: counted when a run's outcome is
+-- written, so a scrape reads kinds × outcomes rows, not the run log.
+CREATE TABLE job_outcome_totals (
+    kind     text NOT NULL,
+    outcome  text NOT NULL,
+    n        bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (kind, outcome)
+);
+CREATE FUNCTION job_outcome_count() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO job_outcome_totals AS t (kind, outcome, n)
+    SELECT j.kind, NEW.outcome, 1 FROM jobs j WHERE j.id = NEW.job_id
+    ON CONFLICT (kind, outcome) DO UPDATE SET n = t.n + 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER job_outcome_count AFTER UPDATE OF outcome ON job_runs
+    FOR EACH ROW WHEN (OLD.outcome IS NULL AND NEW.outcome IS NOT NULL)
+    EXECUTE FUNCTION job_outcome_count();
+INSERT INTO job_outcome_totals (kind, outcome, n)
+SELECT j.kind, r.outcome, count(*) FROM job_runs r JOIN jobs j
+    ON j.id = r.job_id WHERE r.outcome IS NOT NULL GROUP BY 1, 2;

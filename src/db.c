@@ -20,6 +20,9 @@
 #include "db.h"
 #include "metrics.h"
 
+/* Kore keeps it, per worker, without declaring it in a header. */
+extern u_int32_t	pgsql_queue_count;
+
 #define DB_TRIES		2
 #define DB_STMT_MAX		512
 #define DB_RESET_MS		250
@@ -50,6 +53,7 @@ static void	db_schedule(struct http_request *, struct dbq *);
 static int	db_send(struct http_request *, struct dbq *);
 static void	db_params_free(struct dbq *);
 static void	db_wake_head(void);
+static void	db_uncount(struct dbq *);
 
 void
 db_register(const char *conninfo)
@@ -130,6 +134,7 @@ db_send(struct http_request *req, struct dbq *q)
 				TAILQ_INSERT_TAIL(&db_waitq, q, wait);
 				q->waiting = 1;
 			}
+			metrics_db_waiting(pgsql_queue_count);
 			return (0);
 		}
 		db_unqueue(q);
@@ -166,6 +171,11 @@ db_send(struct http_request *req, struct dbq *q)
 		return (0);
 	}
 	q->sent = 1;
+	if (!q->counted) {
+		q->counted = 1;
+		metrics_db_busy(1);
+	}
+	metrics_db_waiting(pgsql_queue_count);
 	return (1);
 }
 
@@ -313,6 +323,7 @@ db_poll(struct http_request *req, struct dbq *q)
 			db_wake_head();
 			q->busy = 0;
 			q->outcome = DB_OK;
+			db_uncount(q);
 			db_params_free(q);
 			return (DB_OK);
 		case KORE_PGSQL_STATE_ERROR:
@@ -350,6 +361,7 @@ db_poll(struct http_request *req, struct dbq *q)
 			db_wake_head();
 			q->busy = 0;
 			q->outcome = DB_FAIL;
+			db_uncount(q);
 			db_params_free(q);
 			return (DB_FAIL);
 		}
@@ -395,6 +407,17 @@ db_reset(struct dbq *q)
 	q->lost = 0;
 	q->busy = 0;
 	q->outcome = 0;
+	db_uncount(q);
+}
+
+/* The query no longer holds a connection (done, failed or dropped). */
+static void
+db_uncount(struct dbq *q)
+{
+	if (q->counted) {
+		q->counted = 0;
+		metrics_db_busy(-1);
+	}
 }
 
 int

@@ -32,6 +32,7 @@ struct dbq {
 	int			tries;
 	int			lost;
 	int			outcome;	/* DB_OK / DB_FAIL once done */
+	int			counted;	/* in the pool metrics */
 	const char		*query;
 	int			nparams;
 	char			*vals[DB_MAX_PARAMS];

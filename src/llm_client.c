@@ -368,7 +368,7 @@ llm_events(void *arg, int err)
 		} else {
 			llmc.jobs--;
 			metrics_llm_call(job->provider_name, job->model,
-			    job->code == LLM_OK, job->latency_ms,
+			    job->code, job->latency_ms,
 			    job->code == LLM_OK ? job->res.prompt_tokens : 0,
 			    job->code == LLM_OK ?
 			    job->res.completion_tokens : 0);

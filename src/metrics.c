@@ -6,9 +6,12 @@
 #include <sys/mman.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "metrics.h"
+#include "db.h"
+#include "lib/llmstat.h"
 
 static const int	metrics_statuses[] = {
 	200, 201, 202, 204, 206, 301, 302, 304, 400, 401, 403, 404, 405,
@@ -33,29 +36,29 @@ struct metrics_route {
 	u_int64_t	count;
 };
 
-struct metrics_model {
-	char		name[METRICS_LABEL];
-	u_int64_t	calls_ok;
-	u_int64_t	calls_err;
-	u_int64_t	ms_sum;
-	u_int64_t	prompt_tokens;
-	u_int64_t	completion_tokens;
+/* What a worker knows of the database pool; summed at render. */
+struct metrics_worker {
+	int64_t		db_busy;	/* queries holding a connection */
+	u_int32_t	db_waiting;	/* queued for one (pgsql_queue_count) */
 };
 
 struct metrics_shm {
 	volatile int		lock;
 	int			nroutes;
-	int			nmodels;
 	int64_t			inflight;
 	u_int64_t		db_errors;
 	struct metrics_route	routes[METRICS_ROUTES];
-	struct metrics_model	models[METRICS_MODELS];
+	struct metrics_worker	workers[METRICS_WORKERS];
 };
 
 static struct metrics_shm	*shm;
+static struct llmstat		*llm;
 
 static void	metrics_lock(void);
 static void	metrics_unlock(void);
+static void	metrics_render_llm(struct kore_buf *);
+static void	metrics_render_db(struct kore_buf *);
+static struct metrics_worker *metrics_worker(void);
 
 void
 metrics_init(void)
@@ -68,6 +71,11 @@ metrics_init(void)
 		fatal("metrics: mmap: %s", errno_s);
 	shm = p;
 	memset(shm, 0, sizeof(*shm));
+
+	/* Shared with the instance's job runner when the file is named. */
+	if ((llm = llmstat_map(getenv("ELENCHUS_METRICS_FILE"))) == NULL)
+		fatal("metrics: %s: %s", getenv("ELENCHUS_METRICS_FILE"),
+		    errno_s);
 }
 
 int
@@ -135,47 +143,34 @@ metrics_db_error(void)
 }
 
 void
-metrics_llm_call(const char *provider, const char *model, int ok,
+metrics_llm_call(const char *provider, const char *model, enum llm_err err,
     u_int64_t ms, long ptok, long ctok)
 {
-	struct metrics_model	*m;
-	char			name[METRICS_LABEL];
-	int			i;
+	llmstat_add(llm, provider, model, err, ms, ptok, ctok);
+}
 
-	(void)snprintf(name, sizeof(name), "%s/%s", provider, model);
-	metrics_lock();
-	for (i = 0; i < shm->nmodels; i++) {
-		if (!strcmp(shm->models[i].name, name))
-			break;
-	}
-	if (i == shm->nmodels && i < METRICS_MODELS) {
-		(void)kore_strlcpy(shm->models[i].name, name,
-		    sizeof(shm->models[i].name));
-		shm->nmodels++;
-	}
-	metrics_unlock();
-	if (i >= METRICS_MODELS)
-		return;
+void
+metrics_db_busy(int delta)
+{
+	struct metrics_worker	*w;
 
-	m = &shm->models[i];
-	if (ok)
-		__atomic_add_fetch(&m->calls_ok, 1, __ATOMIC_RELAXED);
-	else
-		__atomic_add_fetch(&m->calls_err, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&m->ms_sum, ms, __ATOMIC_RELAXED);
-	if (ptok > 0)
-		__atomic_add_fetch(&m->prompt_tokens, (u_int64_t)ptok,
-		    __ATOMIC_RELAXED);
-	if (ctok > 0)
-		__atomic_add_fetch(&m->completion_tokens, (u_int64_t)ctok,
-		    __ATOMIC_RELAXED);
+	if ((w = metrics_worker()) != NULL)
+		__atomic_add_fetch(&w->db_busy, delta, __ATOMIC_RELAXED);
+}
+
+void
+metrics_db_waiting(u_int32_t n)
+{
+	struct metrics_worker	*w;
+
+	if ((w = metrics_worker()) != NULL)
+		__atomic_store_n(&w->db_waiting, n, __ATOMIC_RELAXED);
 }
 
 void
 metrics_render(struct kore_buf *b, long queue_depth)
 {
 	struct metrics_route	*r;
-	struct metrics_model	*m;
 	u_int64_t		cum, n;
 	size_t			j;
 	int			i, nr;
@@ -241,35 +236,137 @@ metrics_render(struct kore_buf *b, long queue_depth)
 	    "elenchus_db_errors_total %llu\n", (unsigned long long)
 	    __atomic_load_n(&shm->db_errors, __ATOMIC_RELAXED));
 
-	kore_buf_appendf(b, "# HELP elenchus_llm_calls_total LLM calls.\n"
-	    "# TYPE elenchus_llm_calls_total counter\n");
-	kore_buf_appendf(b, "# HELP elenchus_llm_tokens_total LLM tokens.\n"
-	    "# TYPE elenchus_llm_tokens_total counter\n");
-	kore_buf_appendf(b, "# HELP elenchus_llm_latency_seconds_sum "
-	    "Time spent in LLM calls.\n"
-	    "# TYPE elenchus_llm_latency_seconds_sum counter\n");
-	for (i = 0; i < shm->nmodels && i < METRICS_MODELS; i++) {
-		m = &shm->models[i];
-		kore_buf_appendf(b, "elenchus_llm_calls_total{model=\"%s\","
-		    "result=\"ok\"} %llu\n", m->name,
-		    (unsigned long long)m->calls_ok);
-		kore_buf_appendf(b, "elenchus_llm_calls_total{model=\"%s\","
-		    "result=\"error\"} %llu\n", m->name,
-		    (unsigned long long)m->calls_err);
-		kore_buf_appendf(b, "elenchus_llm_tokens_total{model=\"%s\","
-		    "kind=\"prompt\"} %llu\n", m->name,
-		    (unsigned long long)m->prompt_tokens);
-		kore_buf_appendf(b, "elenchus_llm_tokens_total{model=\"%s\","
-		    "kind=\"completion\"} %llu\n", m->name,
-		    (unsigned long long)m->completion_tokens);
-		kore_buf_appendf(b, "elenchus_llm_latency_seconds_sum{model="
-		    "\"%s\"} %.3f\n", m->name, (double)m->ms_sum / 1e3);
-	}
+	metrics_render_llm(b);
+	metrics_render_db(b);
 
 	kore_buf_appendf(b, "# HELP elenchus_job_queue_depth "
 	    "Jobs waiting or running.\n"
 	    "# TYPE elenchus_job_queue_depth gauge\n"
 	    "elenchus_job_queue_depth %ld\n", queue_depth);
+}
+
+static void
+metrics_render_llm(struct kore_buf *b)
+{
+	const struct llmstat_entry	*e;
+	u_int64_t			 cum, v;
+	int				 i, j, k, n, dup;
+
+	n = llmstat_count(llm);
+	kore_buf_appendf(b, "# HELP elenchus_llm_requests_total Provider calls "
+	    "(after retries) by provider, model and outcome.\n"
+	    "# TYPE elenchus_llm_requests_total counter\n");
+	for (i = 0; i < n; i++) {
+		e = &llm->e[i];
+		for (j = 0; j < LLMSTAT_NERR; j++) {
+			v = __atomic_load_n(&e->calls[j], __ATOMIC_RELAXED);
+			if (v == 0 && j != LLM_OK)
+				continue;
+			kore_buf_appendf(b, "elenchus_llm_requests_total{"
+			    "provider=\"%s\",model=\"%s\",status=\"%s\"} "
+			    "%llu\n", e->provider, e->model,
+			    llm_err_name((enum llm_err)j),
+			    (unsigned long long)v);
+		}
+	}
+	kore_buf_appendf(b, "# HELP elenchus_llm_tokens_total Tokens the "
+	    "providers reported.\n"
+	    "# TYPE elenchus_llm_tokens_total counter\n");
+	for (i = 0; i < n; i++) {
+		e = &llm->e[i];
+		kore_buf_appendf(b, "elenchus_llm_tokens_total{provider=\"%s\","
+		    "model=\"%s\",kind=\"prompt\"} %llu\n"
+		    "elenchus_llm_tokens_total{provider=\"%s\",model=\"%s\","
+		    "kind=\"completion\"} %llu\n", e->provider, e->model,
+		    (unsigned long long)__atomic_load_n(&e->prompt_tokens,
+		    __ATOMIC_RELAXED), e->provider, e->model,
+		    (unsigned long long)__atomic_load_n(&e->completion_tokens,
+		    __ATOMIC_RELAXED));
+	}
+
+	/* One histogram per provider: its models' buckets added up. */
+	kore_buf_appendf(b, "# HELP elenchus_llm_request_duration_seconds "
+	    "Provider call latency, retries included.\n"
+	    "# TYPE elenchus_llm_request_duration_seconds histogram\n");
+	for (i = 0; i < n; i++) {
+		for (dup = 0, k = 0; k < i && !dup; k++)
+			dup = !strcmp(llm->e[k].provider, llm->e[i].provider);
+		if (dup)
+			continue;
+		cum = 0;
+		for (j = 0; j <= LLMSTAT_NBUCKET; j++) {
+			for (k = i; k < n; k++) {
+				if (!strcmp(llm->e[k].provider,
+				    llm->e[i].provider))
+					cum += __atomic_load_n(
+					    &llm->e[k].bucket[j],
+					    __ATOMIC_RELAXED);
+			}
+			if (j < LLMSTAT_NBUCKET)
+				kore_buf_appendf(b, "elenchus_llm_request_"
+				    "duration_seconds_bucket{provider=\"%s\","
+				    "le=\"%g\"} %llu\n", llm->e[i].provider,
+				    (double)llmstat_bounds_ms[j] / 1e3,
+				    (unsigned long long)cum);
+			else
+				kore_buf_appendf(b, "elenchus_llm_request_"
+				    "duration_seconds_bucket{provider=\"%s\","
+				    "le=\"+Inf\"} %llu\n", llm->e[i].provider,
+				    (unsigned long long)cum);
+		}
+		v = 0;
+		for (k = i; k < n; k++) {
+			if (!strcmp(llm->e[k].provider, llm->e[i].provider))
+				v += __atomic_load_n(&llm->e[k].ms_sum,
+				    __ATOMIC_RELAXED);
+		}
+		kore_buf_appendf(b, "elenchus_llm_request_duration_seconds_sum{"
+		    "provider=\"%s\"} %.3f\n"
+		    "elenchus_llm_request_duration_seconds_count{"
+		    "provider=\"%s\"} %llu\n", llm->e[i].provider,
+		    (double)v / 1e3, llm->e[i].provider,
+		    (unsigned long long)cum);
+	}
+}
+
+static void
+metrics_render_db(struct kore_buf *b)
+{
+	int64_t		busy;
+	u_int64_t	waiting;
+	int		i;
+
+	busy = 0;
+	waiting = 0;
+	for (i = 0; i < METRICS_WORKERS; i++) {
+		busy += __atomic_load_n(&shm->workers[i].db_busy,
+		    __ATOMIC_RELAXED);
+		waiting += __atomic_load_n(&shm->workers[i].db_waiting,
+		    __ATOMIC_RELAXED);
+	}
+	kore_buf_appendf(b, "# HELP elenchus_db_pool_connections_max "
+	    "Connections the workers may open (pgsql_conn_max each).\n"
+	    "# TYPE elenchus_db_pool_connections_max gauge\n"
+	    "elenchus_db_pool_connections_max %llu\n"
+	    "# HELP elenchus_db_pool_connections_busy "
+	    "Connections running a query.\n"
+	    "# TYPE elenchus_db_pool_connections_busy gauge\n"
+	    "elenchus_db_pool_connections_busy %lld\n"
+	    "# HELP elenchus_db_pool_waiting "
+	    "Queries waiting for a free connection.\n"
+	    "# TYPE elenchus_db_pool_waiting gauge\n"
+	    "elenchus_db_pool_waiting %llu\n",
+	    (unsigned long long)pgsql_conn_max * worker_count,
+	    (long long)(busy < 0 ? 0 : busy), (unsigned long long)waiting);
+}
+
+/* This worker's slot, NULL outside a worker. */
+static struct metrics_worker *
+metrics_worker(void)
+{
+	if (worker == NULL || worker->id >= METRICS_WORKERS)
+		return (NULL);
+	return (&shm->workers[worker->id]);
 }
 
 static void

@@ -9,17 +9,22 @@
 #include <sys/types.h>
 #include <kore/kore.h>
 
+#include "lib/llm.h"
+
 #define METRICS_ROUTES		160
 #define METRICS_LABEL		80
-#define METRICS_MODELS		16
+#define METRICS_WORKERS		256	/* Kore worker ids, parent included */
 
 void	metrics_init(void);
 int	metrics_route_id(const char *label);
 void	metrics_request_begin(void);
 void	metrics_request_end(int route_id, int status, u_int64_t us);
 void	metrics_db_error(void);
-void	metrics_llm_call(const char *provider, const char *model, int ok,
-	    u_int64_t ms, long prompt_tokens, long completion_tokens);
+void	metrics_db_busy(int delta);
+void	metrics_db_waiting(u_int32_t);
+void	metrics_llm_call(const char *provider, const char *model,
+	    enum llm_err, u_int64_t ms, long prompt_tokens,
+	    long completion_tokens);
 void	metrics_render(struct kore_buf *, long queue_depth);
 void	metrics_render_workflows(struct kore_buf *, const char *rows);
 

@@ -5,6 +5,7 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,14 +38,29 @@ static time_t		started;
 static const char sql_ping[] = "SELECT 1";
 static const char sql_ready[] =
     "SELECT coalesce(max(version), '') FROM schema_migrations";
-/* The queue depth, and workflow executions by template and status. */
+/*
+ * Per kind: queued, running, and the age of the oldest queued job that
+ * is due ('q' rows, from the jobs_ready partial index); job outcomes
+ * ('o' rows: kind, outcome, count, from job_outcome_totals); and one 'w'
+ * row: workflow executions by template and status, as lines of
+ * "template status count" (metrics_render_workflows).
+ */
 static const char sql_queue[] =
-    "SELECT count(*), (SELECT string_agg(template || ' ' || status || "
-    "' ' || n, E'\\n' ORDER BY template, status) FROM (SELECT template, "
-    "status, count(*) AS n FROM workflow_executions GROUP BY 1, 2) w) "
-    "FROM jobs WHERE status IN ('queued', 'running')";
+    "SELECT 'q', kind, (count(*) FILTER (WHERE status = 'queued'))::text, "
+    "(count(*) FILTER (WHERE status = 'running'))::text, "
+    "coalesce(round(extract(epoch FROM now() - min(run_after) FILTER "
+    "(WHERE status = 'queued' AND run_after <= now()))::numeric, 3), 0)"
+    "::text FROM jobs WHERE status IN ('queued', 'running') GROUP BY kind "
+    "UNION ALL SELECT 'o', kind, outcome, n::text, NULL "
+    "FROM job_outcome_totals "
+    "UNION ALL SELECT 'w', NULL, NULL, NULL, (SELECT string_agg(template "
+    "|| ' ' || status || ' ' || n, E'\\n' ORDER BY template, status) "
+    "FROM (SELECT template, status, count(*) AS n FROM "
+    "workflow_executions GROUP BY 1, 2) w)";
 
 static int	svc_index(struct http_request *, struct rq *);
+static void	svc_metrics_jobs(struct kore_buf *, const struct dbq *);
+static int	svc_label_ok(const char *);
 static int	svc_health(struct http_request *, struct rq *);
 static int	svc_health_db(struct http_request *, struct rq *);
 static int	svc_live(struct http_request *, struct rq *);
@@ -218,24 +234,100 @@ static int
 svc_metrics(struct http_request *req, struct rq *rq)
 {
 	struct kore_buf	buf;
-	const char	*v;
+	const char	*v, *wf;
 	long		depth;
-	int		r;
+	int		i, r;
 
 	if ((r = svc_query(req, rq, sql_queue)) == DB_WAIT)
 		return (KORE_RESULT_RETRY);
 	depth = -1;
-	if (r == DB_OK && (v = db_val(&rq->q, 0, 0)) != NULL)
-		depth = strtol(v, NULL, 10);
+	if (r == DB_OK) {
+		depth = 0;
+		for (i = 0; i < db_rows(&rq->q); i++) {
+			if ((v = db_val(&rq->q, i, 0)) == NULL || *v != 'q')
+				continue;
+			depth += strtol(db_val(&rq->q, i, 2), NULL, 10) +
+			    strtol(db_val(&rq->q, i, 3), NULL, 10);
+		}
+	}
 
 	kore_buf_init(&buf, 16384);
 	metrics_render(&buf, depth);
-	metrics_render_workflows(&buf, r == DB_OK ? db_val(&rq->q, 0, 1) :
-	    NULL);
+	wf = NULL;
+	for (i = 0; r == DB_OK && i < db_rows(&rq->q); i++) {
+		if ((v = db_val(&rq->q, i, 0)) != NULL && *v == 'w')
+			wf = db_val(&rq->q, i, 4);
+	}
+	metrics_render_workflows(&buf, wf);
+	if (r == DB_OK)
+		svc_metrics_jobs(&buf, &rq->q);
 	r = rq_send(req, rq, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    buf.data, buf.offset);
 	kore_buf_cleanup(&buf);
 	return (r);
+}
+
+/* The job metrics of sql_queue's rows. */
+static void
+svc_metrics_jobs(struct kore_buf *b, const struct dbq *q)
+{
+	static const struct {
+		char		 type;
+		int		 col;
+		const char	*name, *help, *kind;
+	} m[] = {
+		{ 'q', 2, "elenchus_jobs_queued", "Jobs waiting, by kind.",
+		    "gauge" },
+		{ 'q', 3, "elenchus_jobs_running", "Jobs running, by kind.",
+		    "gauge" },
+		{ 'q', 4, "elenchus_job_oldest_pending_seconds", "Age of the "
+		    "oldest job that is due and not yet claimed, by kind.",
+		    "gauge" },
+		{ 'o', 2, "elenchus_job_outcomes_total", "Job runs by kind and "
+		    "outcome (done, retry, failed, released, lost).",
+		    "counter" },
+	};
+	const char	*t, *kind;
+	size_t		 j;
+	int		 i;
+
+	for (j = 0; j < sizeof(m) / sizeof(m[0]); j++) {
+		kore_buf_appendf(b, "# HELP %s %s\n# TYPE %s %s\n", m[j].name,
+		    m[j].help, m[j].name, m[j].kind);
+		for (i = 0; i < db_rows(q); i++) {
+			t = db_val(q, i, 0);
+			kind = db_val(q, i, 1);
+			if (t == NULL || *t != m[j].type || kind == NULL ||
+			    !svc_label_ok(kind))
+				continue;
+			if (m[j].type == 'o') {
+				if (!svc_label_ok(db_val(q, i, 2)))
+					continue;
+				kore_buf_appendf(b, "%s{kind=\"%s\",outcome="
+				    "\"%s\"} %s\n", m[j].name, kind,
+				    db_val(q, i, 2), db_val(q, i, 3));
+			} else {
+				kore_buf_appendf(b, "%s{kind=\"%s\"} %s\n",
+				    m[j].name, kind, db_val(q, i, m[j].col));
+			}
+		}
+	}
+}
+
+/* A label value we write as is: [A-Za-z0-9_.-], 1-64 bytes. */
+static int
+svc_label_ok(const char *s)
+{
+	size_t		n;
+
+	if (s == NULL)
+		return (0);
+	for (n = 0; s[n] != '\0'; n++) {
+		if (n >= 64 || !(isalnum((unsigned char)s[n]) ||
+		    s[n] == '_' || s[n] == '.' || s[n] == '-'))
+			return (0);
+	}
+	return (n > 0);
 }
 
 /*

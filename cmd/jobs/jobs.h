@@ -15,6 +15,7 @@
 
 #include "lib/config.h"
 #include "lib/llm.h"
+#include "lib/llmstat.h"
 
 /* Longest error text kept for a job (last_error, processing_error). */
 #define JOB_ERR_MAX		512
@@ -74,6 +75,8 @@ struct job_kind {
 
 extern struct config		cfg;
 extern volatile sig_atomic_t	jobs_stopping;
+/* Provider-call counters shared with the server (NULL: not counted). */
+extern struct llmstat		*jobs_llmstat;
 
 /* db.c: blocking queries on the thread's connection. */
 PGresult	*jdb_exec(struct jctx *, const char *, int, const char *const *);

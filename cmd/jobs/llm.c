@@ -78,7 +78,7 @@ jllm_call(struct jctx *c, const char *user_id, const char *kind,
 	const char		*base, *key;
 	char			*url = NULL, *body = NULL;
 	size_t			 blen, i;
-	long			 status, hint, delay, left, timeout;
+	long			 status, hint, delay, left, timeout, ms;
 	struct timespec		 t0, t1;
 	char			 resv[24] = "0";
 	int			 tries = 1, r;
@@ -206,9 +206,14 @@ jllm_call(struct jctx *c, const char *user_id, const char *kind,
 	}
 done:
 	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-	jl_record(c, user_id, kind, llm_codec(prov)->name, res, rc,
-	    (t1.tv_sec - t0.tv_sec) * 1000 +
-	    (t1.tv_nsec - t0.tv_nsec) / 1000000, tries, resv);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	jl_record(c, user_id, kind, llm_codec(prov)->name, res, rc, ms,
+	    tries, resv);
+	llmstat_add(jobs_llmstat, llm_codec(prov)->name, res->model != NULL ?
+	    res->model : req->model, rc, (uint64_t)ms,
+	    rc == LLM_OK ? res->prompt_tokens : 0,
+	    rc == LLM_OK ? res->completion_tokens : 0);
 	curl_slist_free_all(hl);
 	llm_headers_free(&hs);
 	free(sink.buf);

@@ -37,6 +37,7 @@
 
 struct config		cfg;
 volatile sig_atomic_t	jobs_stopping;
+struct llmstat		*jobs_llmstat;
 
 static const struct job_kind	*kinds[] = {
 	&job_kind_doc_process,
@@ -118,6 +119,10 @@ main(void)
 	if (cfg.database_url[0] == '\0')
 		(void)snprintf(cfg.database_url, sizeof(cfg.database_url),
 		    "postgresql:///elenchus");
+	/* The instance's provider-call counters, shared with its server. */
+	if ((what = getenv("ELENCHUS_METRICS_FILE")) != NULL && *what &&
+	    (jobs_llmstat = llmstat_map(what)) == NULL)
+		jlog("metrics file %s: %s", what, strerror(errno));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		jlog("curl_global_init failed");
 		return (1);

@@ -1,0 +1,178 @@
+/*
+ * Prometheus metrics of provider calls, jobs and the database pool, on
+ * the main instance.  One test, run alone in its binary, so the counter
+ * deltas are exactly what it did: a chat that succeeds, one that fails
+ * after its retries, and a document analysis whose calls the job runner
+ * makes (the runner shares the instance's counters through
+ * ELENCHUS_METRICS_FILE).
+ */
+#include "users_fixture.h"	/* first: it asks for _GNU_SOURCE */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BOUNDARY	"----elenchus-metrics-boundary-8c1d"
+#define WAIT_S		60
+
+/* The value of the sample whose name and labels are exactly key. */
+static double
+sample(const char *body, const char *key)
+{
+	const char	*p;
+	size_t		 n;
+
+	n = strlen(key);
+	for (p = body; (p = strstr(p, key)) != NULL; p += n) {
+		if ((p == body || p[-1] == '\n') && p[n] == ' ')
+			return (strtod(p + n + 1, NULL));
+	}
+	return (0);
+}
+
+static char *
+scrape(void)
+{
+	struct resp	*r;
+	char		*s;
+
+	r = http_get("/metrics");
+	cr_assert_eq(r->status, 200);
+	s = strdup(r->body);
+	resp_free(r);
+	return (s);
+}
+
+static long long
+chat(const struct acct *a, const char *content, long *status)
+{
+	struct resp	*r;
+	char		*body;
+	long long	 tokens;
+
+	body = uf_dump(json_pack("{s:s}", "content", content));
+	r = uf_call("POST", a, body, "/api/v1/chat/chat");
+	free(body);
+	*status = r->status;
+	tokens = r->status == 200 ? jint(r, "data.usage.prompt_tokens") : 0;
+	resp_free(r);
+	return (tokens);
+}
+
+static void
+analysis(const struct acct *a)
+{
+	const char	*hdrs[3];
+	struct resp	*r;
+	char		 body[1024], head[256], auth[4200], id[64], st[32];
+	int		 n, i;
+
+	n = snprintf(body, sizeof(body), "--%s\r\nContent-Disposition: "
+	    "form-data; name=\"file\"; filename=\"nda.txt\"\r\nContent-Type: "
+	    "text/plain\r\n\r\nThe recipient shall keep the information "
+	    "confidential for five years.\r\n--%s--\r\n", BOUNDARY, BOUNDARY);
+	(void)snprintf(head, sizeof(head), "Content-Type: multipart/"
+	    "form-data; boundary=%s", BOUNDARY);
+	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+	    a->token);
+	hdrs[0] = head;
+	hdrs[1] = auth;
+	hdrs[2] = NULL;
+	r = http_req("POST", "/api/v1/documents", hdrs, body, (size_t)n);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
+	resp_free(r);
+	for (i = 0; i < WAIT_S * 10; i++) {
+		r = uf_call("GET", a, NULL, "/api/v1/documents/%s", id);
+		(void)snprintf(st, sizeof(st), "%s",
+		    jstr(r, "data.processing_status"));
+		resp_free(r);
+		if (!strcmp(st, "completed"))
+			break;
+		(void)usleep(100000);
+	}
+	cr_assert_str_eq(st, "completed");
+	r = uf_call("POST", a, "{\"analysis_type\":\"summary\"}",
+	    "/api/v1/documents/%s/analyze", id);
+	cr_assert_eq(r->status, 202, "%s", r->body);
+	resp_free(r);
+	for (i = 0; i < WAIT_S * 10; i++) {
+		r = uf_call("GET", a, NULL, "/api/v1/documents/%s/analysis",
+		    id);
+		(void)snprintf(st, sizeof(st), "%s", jstr(r, "data.status"));
+		resp_free(r);
+		if (!strcmp(st, "completed") || !strcmp(st, "failed"))
+			break;
+		(void)usleep(100000);
+	}
+	cr_assert_str_eq(st, "completed");
+}
+
+#define OK	"elenchus_llm_requests_total{provider=\"openai\"," \
+		"model=\"gpt-test\",status=\"ok\"}"
+#define E5XX	"elenchus_llm_requests_total{provider=\"openai\"," \
+		"model=\"gpt-test\",status=\"upstream_5xx\"}"
+#define PTOK	"elenchus_llm_tokens_total{provider=\"openai\"," \
+		"model=\"gpt-test\",kind=\"prompt\"}"
+#define HCOUNT	"elenchus_llm_request_duration_seconds_count{" \
+		"provider=\"openai\"}"
+#define HINF	"elenchus_llm_request_duration_seconds_bucket{" \
+		"provider=\"openai\",le=\"+Inf\"}"
+#define DOCDONE	"elenchus_job_outcomes_total{kind=\"document_process\"," \
+		"outcome=\"done\"}"
+
+Test(metrics, provider_calls_jobs_and_pool)
+{
+	struct acct	 a;
+	char		*m0, *m1, *m2, *m3, msg[128], calls[32], ptok[32];
+	long		 status;
+	long long	 pt;
+
+	uf_new(&a, "metrics");
+	m0 = scrape();
+	pt = chat(&a, "What makes a contract void?", &status);
+	cr_assert_eq(status, 200);
+	(void)snprintf(msg, sizeof(msg), "%s [[status:503]]", uniq("m5"));
+	(void)chat(&a, msg, &status);
+	cr_assert_eq(status, 502);
+	m1 = scrape();
+	cr_expect_eq(sample(m1, OK) - sample(m0, OK), 1.0, "%s", m1);
+	cr_expect_eq(sample(m1, E5XX) - sample(m0, E5XX), 1.0);
+	cr_expect_eq(sample(m1, PTOK) - sample(m0, PTOK), (double)pt);
+	cr_expect_eq(sample(m1, HCOUNT) - sample(m0, HCOUNT), 2.0);
+	cr_expect_eq(sample(m1, HINF), sample(m1, HCOUNT));
+	cr_expect_not_null(strstr(m1, "# TYPE elenchus_llm_request_duration_"
+	    "seconds histogram"));
+
+	/* Background calls: counted by the runner in the same counters. */
+	analysis(&a);
+	m2 = scrape();
+	uf_sql("SELECT count(*) FROM llm_calls WHERE user_id = $1 AND "
+	    "kind = 'analysis' AND status = 'ok'", a.id, calls,
+	    sizeof(calls));
+	uf_sql("SELECT sum(prompt_tokens) FROM llm_calls WHERE user_id = $1 "
+	    "AND kind = 'analysis'", a.id, ptok, sizeof(ptok));
+	cr_assert_gt(atoi(calls), 0);
+	cr_expect_eq(sample(m2, OK) - sample(m1, OK), atof(calls), "%s", m2);
+	cr_expect_eq(sample(m2, PTOK) - sample(m1, PTOK), atof(ptok));
+	cr_expect_geq(sample(m2, DOCDONE) - sample(m1, DOCDONE), 1.0);
+
+	/* A due job nobody serves: queued, with its age. */
+	uf_sql("INSERT INTO jobs (kind, queue, run_after) VALUES "
+	    "('metrics_probe', $1, now() - interval '30 s') RETURNING id",
+	    uniq("nobody"), msg, sizeof(msg));
+	m3 = scrape();
+	cr_expect_eq(sample(m3, "elenchus_jobs_queued{kind=\"metrics_probe\"}"),
+	    1.0, "%s", m3);
+	cr_expect_geq(sample(m3, "elenchus_job_oldest_pending_seconds{kind="
+	    "\"metrics_probe\"}"), 30.0);
+	uf_sql("DELETE FROM jobs WHERE id = $1", msg, NULL, 0);
+	cr_expect_gt(sample(m3, "elenchus_db_pool_connections_max"), 0.0);
+	cr_expect_not_null(strstr(m3, "\nelenchus_db_pool_connections_busy "));
+	cr_expect_not_null(strstr(m3, "\nelenchus_db_pool_waiting "));
+	free(m0);
+	free(m1);
+	free(m2);
+	free(m3);
+}
