@@ -24,7 +24,9 @@ grep -q "bind $HTTP_HOST $HTTP_PORT" "$dir/kore.conf" ||
     { echo "serve.sh: kore.conf has no default bind line" >&2; exit 1; }
 # Provider-call counters the server and its job runner share (/metrics).
 ELENCHUS_METRICS_FILE=$(cd "$dir" && pwd)/llm-metrics
-export ELENCHUS_METRICS_FILE
+# The trace outbox: the workers append spans, the job runner exports them.
+ELENCHUS_OTEL_OUTBOX=$(cd "$dir" && pwd)/otel-outbox
+export ELENCHUS_METRICS_FILE ELENCHUS_OTEL_OUTBOX
 cd "$ROOT"
 
 jobs_pid=""

@@ -23,6 +23,7 @@
 #include "chat.h"
 #include "dbcb.h"
 #include "llm_client.h"
+#include "tracing.h"
 #include "lib/prompt.h"
 #include "lib/sse.h"
 #include "lib/uuid.h"
@@ -67,6 +68,9 @@ struct chat_turn {
 	json_t			*user_message;
 	json_t			*citations;
 	json_t			*message;	/* the stored answer */
+	struct otel_ctx		 span_parent;	/* the request's span */
+	u_int64_t		 start_ns;
+	char			*prompt;	/* for the span, when captured */
 };
 
 struct chat_st {
@@ -98,6 +102,7 @@ static void	chat_st_free(void *);
 static void	chat_turn_unref(struct chat_turn *);
 static void	chat_on_delta(struct llm_job *, const char *, size_t);
 static void	chat_on_done(struct llm_job *);
+static void	chat_span(struct chat_turn *, struct llm_job *);
 static void	chat_store(struct chat_turn *, struct llm_job *);
 static void	chat_stored(void *, int, PGresult *);
 static const char *chat_err_code(enum llm_err);
@@ -448,7 +453,7 @@ chat_check(struct http_request *req, struct rq *rq, struct chat_st *st)
 	params[1] = st->conv_id;
 	params[2] = title;
 	params[3] = st->content;
-	params[4] = rq->id;
+	params[4] = rq->trace.id;
 	params[5] = st->docs;
 	params[6] = lim;
 	params[7] = hist;
@@ -488,7 +493,7 @@ chat_call(struct http_request *req, struct rq *rq, struct chat_st *st)
 	    sizeof(t->conv_id));
 	(void)kore_strlcpy(t->umsg_id, db_val(&rq->q, 0, 2),
 	    sizeof(t->umsg_id));
-	(void)kore_strlcpy(t->trace, rq->id, sizeof(t->trace));
+	(void)kore_strlcpy(t->trace, rq->trace.id, sizeof(t->trace));
 	(void)kore_strlcpy(t->provider, st->provider, sizeof(t->provider));
 	(void)kore_strlcpy(t->model, st->model, sizeof(t->model));
 	(void)kore_strlcpy(t->resv, st->resv, sizeof(t->resv));
@@ -593,6 +598,12 @@ chat_call(struct http_request *req, struct rq *rq, struct chat_st *st)
 		return (KORE_RESULT_RETRY);
 	}
 
+	if (tracing_enabled()) {
+		tracing_request_parent(rq, &t->span_parent);
+		t->start_ns = tracing_now_ns();
+		if (tracing_capture())
+			t->prompt = kore_strdup(st->content);
+	}
 	t->job->arg = t;
 	t->job->on_done = chat_on_done;
 	t->job->on_delta = t->stream ? chat_on_delta : NULL;
@@ -629,7 +640,38 @@ chat_on_done(struct llm_job *job)
 	struct chat_turn	*t = job->arg;
 
 	t->code = job->code;
+	chat_span(t, job);
 	chat_store(t, job);
+}
+
+/* The provider call as a span under the request's. */
+static void
+chat_span(struct chat_turn *t, struct llm_job *job)
+{
+	struct otel_llm		l;
+
+	if (t->start_ns == 0)
+		return;
+	memset(&l, 0, sizeof(l));
+	l.provider = t->provider;
+	l.request_model = t->model;
+	l.response_model = job->res.model;
+	l.kind = "chat";
+	l.err = job->code;
+	l.end_ns = tracing_now_ns();
+	l.start_ns = l.end_ns - job->latency_ms * 1000000ULL;
+	if (l.start_ns < t->start_ns)
+		l.start_ns = t->start_ns;
+	l.prompt_tokens = job->res.prompt_tokens;
+	l.completion_tokens = job->res.completion_tokens;
+	l.finish_reason = job->res.finish_reason;
+	l.attempts = job->tries;
+	l.user_id = t->user_id;
+	l.conversation_id = t->conv_id;
+	l.step_index = -1;
+	l.prompt = t->prompt;
+	l.completion = job->res.content;
+	tracing_emit_llm(&t->span_parent, &l);
 }
 
 /*
@@ -811,6 +853,7 @@ chat_turn_unref(struct chat_turn *t)
 	json_decref(t->user_message);
 	json_decref(t->citations);
 	json_decref(t->message);
+	kore_free(t->prompt);
 	kore_free(t);
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "documents.h"
+#include "tracing.h"
 #include "lib/uuid.h"
 
 static const char *const an_types[] = {
@@ -17,7 +18,8 @@ static const char *const an_types[] = {
 
 /*
  * $1 document, $2 user, $3 default quota, $4 type, $5 instructions,
- * $6 queue, $7 max attempts.  The analysis and its job are created only
+ * $6 queue, $7 max attempts, $8 the traceparent the job's spans go
+ * under (NULL: not traced).  The analysis and its job are created only
  * when the document is processed and today's (UTC) tokens are under the
  * quota (0: unlimited); the answer says which condition failed.
  */
@@ -36,7 +38,8 @@ static const char sql_analyze[] =
     "RETURNING id, document_id, analysis_type, status, created_at), "
     "j AS (INSERT INTO jobs (kind, queue, payload, max_attempts) "
     "SELECT 'document_analysis', $6, jsonb_build_object('analysis_id', "
-    "an.id::text, 'document_id', an.document_id::text), $7::int FROM an) "
+    "an.id::text, 'document_id', an.document_id::text, 'traceparent', "
+    "$8::text), $7::int FROM an) "
     "SELECT (SELECT processing_status FROM d), (SELECT has_text FROM d), "
     "(SELECT quota FROM q), (SELECT used FROM q), (SELECT reset FROM q), "
     "(SELECT json_build_object('analysis_id', id, 'document_id', "
@@ -69,8 +72,10 @@ doc_analyze(struct http_request *req, struct rq *rq)
 {
 	struct verr	 v;
 	json_t		*body;
-	const char	*type, *instr, *p[7], *status;
+	const char	*type, *instr, *p[8], *status;
 	char		 id[40], quota[24], att[16], reset[16];
+	char		 tp[OTEL_TRACEPARENT_LEN + 1];
+	struct otel_ctx	 ctx;
 	int		 r;
 
 	if (rq->step == 1)
@@ -101,7 +106,13 @@ doc_analyze(struct http_request *req, struct rq *rq)
 	p[4] = instr;
 	p[5] = cfg.job_queue;
 	p[6] = att;
-	db_start(req, &rq->q, sql_analyze, 7, p);
+	p[7] = NULL;
+	if (tracing_enabled()) {
+		tracing_request_parent(rq, &ctx);
+		otel_traceparent_format(&ctx, tp);
+		p[7] = tp;
+	}
+	db_start(req, &rq->q, sql_analyze, 8, p);
 	rq->step = 1;
 poll:
 	if ((r = db_poll(req, &rq->q)) == DB_WAIT)

@@ -22,6 +22,7 @@
 
 #include "rq.h"
 #include "analytics.h"
+#include "tracing.h"
 #include "metrics.h"
 #include "service.h"
 #include "revoke.h"
@@ -116,6 +117,7 @@ kore_parent_configure(int argc, char **argv)
 		http_body_max = cfg.json_body_max;
 
 	analytics_init();
+	tracing_init();
 	metrics_init();
 	revoke_shm_init();
 	kore_log(LOG_NOTICE, "elenchus %s (%s) starting", cfg.version,

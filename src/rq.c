@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "lib/etag.h"
 #include "lib/feature.h"
+#include "tracing.h"
 #include "lib/jsonw.h"
 #include "lib/sse.h"
 #include "lib/utf8.h"
@@ -219,6 +220,7 @@ rq_new(struct http_request *req, struct route *route)
 	h = rq_header(req, "x-forwarded-proto");
 	if (h != NULL && !strcmp(h, "https") && netaddr_trusted(&cfg, peer))
 		rq->proto = "https";
+	tracing_request_begin(req, rq);
 	return (rq);
 }
 
@@ -241,6 +243,7 @@ rq_free(struct http_request *req)
 		rq_log(req, rq);
 		metrics_request_end(rq->route->metric_id, req->status,
 		    rq_now_us() - rq->start_us);
+		tracing_request_end(req, rq);
 	}
 	LIST_FOREACH(t, &req->tasks, rlist) {
 		if (!kore_task_finished(t))
@@ -846,6 +849,8 @@ rq_log(struct http_request *req, struct rq *rq)
 	rq_buf_strz(&rq_logbuf, ts);
 	RQ_LIT(&rq_logbuf, ",\"request_id\":");
 	rq_buf_strz(&rq_logbuf, rq->id);
+	RQ_LIT(&rq_logbuf, ",\"trace_id\":");
+	rq_buf_strz(&rq_logbuf, rq->trace.id);
 	RQ_LIT(&rq_logbuf, ",\"method\":");
 	rq_buf_strz(&rq_logbuf, rq_method_name(req->method));
 	RQ_LIT(&rq_logbuf, ",\"path\":");

@@ -12,6 +12,7 @@
 #include "lib/config.h"
 #include "lib/jsonx.h"
 #include "lib/netaddr.h"
+#include "lib/otel.h"
 #include "db.h"
 
 #define RQ_ID_MAX		64
@@ -54,11 +55,21 @@ struct rq_user {
 	int		admin;
 };
 
+/* The request's place in a trace (src/otel.c). */
+struct rq_trace {
+	struct otel_ctx		ctx;		/* trace id, request span id */
+	u_int8_t		parent[OTEL_SPAN_LEN];	/* the caller's */
+	u_int64_t		start_ns;
+	int			export;		/* a child span refers to it */
+	char			id[OTEL_TRACE_LEN * 2 + 1];	/* for logs */
+};
+
 struct rq {
 	char				id[RQ_ID_MAX + 1];
 	u_int64_t			start_us;
 	char				ip[NETADDR_STRLEN + 1];
 	const char			*proto;
+	struct rq_trace			trace;
 	struct route			*route;
 	const struct route_method	*m;
 	int				phase;

@@ -16,6 +16,7 @@
 #include "lib/config.h"
 #include "lib/llm.h"
 #include "lib/llmstat.h"
+#include "lib/otel.h"
 
 /* Longest error text kept for a job (last_error, processing_error). */
 #define JOB_ERR_MAX		512
@@ -110,6 +111,17 @@ enum llm_err	 jllm_call(struct jctx *, const char *, const char *,
 		    struct llm_request *, struct llm_result *,
 		    struct llm_error *, time_t);
 int		 jllm_configured(void);
+
+/*
+ * otel.c: traces.  A span per job run and per provider call, into the
+ * instance's outbox, and the thread that exports it (when an
+ * OTEL_EXPORTER_OTLP_ENDPOINT is set).
+ */
+int		 jotel_init(void);
+void		 jotel_stop(void);
+void		 jotel_job_begin(const struct job *);
+void		 jotel_job_end(const struct job *, const char *, const char *);
+void		 jotel_llm(struct otel_llm *, const struct llm_request *);
 const char	*jllm_model(void);
 
 #endif

@@ -79,7 +79,8 @@ jllm_call(struct jctx *c, const char *user_id, const char *kind,
 	char			*url = NULL, *body = NULL;
 	size_t			 blen, i;
 	long			 status, hint, delay, left, timeout, ms;
-	struct timespec		 t0, t1;
+	struct timespec		 t0, t1, t1w;
+	struct otel_llm		 ol;
 	char			 resv[24] = "0";
 	int			 tries = 1, r;
 
@@ -206,6 +207,7 @@ jllm_call(struct jctx *c, const char *user_id, const char *kind,
 	}
 done:
 	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	(void)clock_gettime(CLOCK_REALTIME, &t1w);
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	jl_record(c, user_id, kind, llm_codec(prov)->name, res, rc, ms,
@@ -214,6 +216,23 @@ done:
 	    res->model : req->model, rc, (uint64_t)ms,
 	    rc == LLM_OK ? res->prompt_tokens : 0,
 	    rc == LLM_OK ? res->completion_tokens : 0);
+	memset(&ol, 0, sizeof(ol));
+	ol.provider = llm_codec(prov)->name;
+	ol.request_model = req->model;
+	ol.response_model = res->model;
+	ol.kind = kind;
+	ol.err = rc;
+	ol.end_ns = (uint64_t)t1w.tv_sec * 1000000000ULL +
+	    (uint64_t)t1w.tv_nsec;
+	ol.start_ns = ol.end_ns - (uint64_t)ms * 1000000ULL;
+	ol.prompt_tokens = res->prompt_tokens;
+	ol.completion_tokens = res->completion_tokens;
+	ol.finish_reason = res->finish_reason;
+	ol.attempts = tries;
+	ol.user_id = user_id;
+	ol.step_index = -1;
+	ol.completion = res->content;
+	jotel_llm(&ol, req);
 	curl_slist_free_all(hl);
 	llm_headers_free(&hs);
 	free(sink.buf);

@@ -127,6 +127,8 @@ main(void)
 		jlog("curl_global_init failed");
 		return (1);
 	}
+	if (jotel_init() == -1)
+		return (1);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	(void)sigemptyset(&sa.sa_mask);
@@ -154,6 +156,7 @@ main(void)
 	    cfg.job_threads, cfg.job_queue, served, (int)getpid());
 	for (i = 0; i < cfg.job_threads; i++)
 		(void)pthread_join(th[i], NULL);
+	jotel_stop();
 	free(ctx);
 	curl_global_cleanup();
 	jlog("stopped");
@@ -287,8 +290,10 @@ run_job(struct jctx *c, struct job *j)
 	} else if (k == NULL) {
 		jout_err(&o, "unknown job kind %s", j->kind);
 		r = JOB_FAIL;
-	} else
+	} else {
+		jotel_job_begin(j);
 		r = k->run(c, j, &o);
+	}
 
 	if (PQstatus(c->db) != CONNECTION_OK) {
 		/* Lost the database mid-job: the lease brings it back. */
@@ -303,6 +308,7 @@ run_job(struct jctx *c, struct job *j)
 		if (o.result != NULL)
 			result = json_dumps(o.result, JSON_COMPACT);
 		finish(c, j, "done", result, NULL, 0, "done");
+		jotel_job_end(j, "done", NULL);
 		break;
 	case JOB_RETRY:
 		delay = JOB_RETRY_BASE_S;
@@ -313,9 +319,11 @@ run_job(struct jctx *c, struct job *j)
 		jlog("%s: job %s (%s) attempt %d: %s; again in %lds",
 		    c->runner, j->id, j->kind, j->attempts, o.err, delay);
 		finish(c, j, "queued", NULL, o.err, delay, "retry");
+		jotel_job_end(j, "retry", o.err);
 		break;
 	case JOB_RELEASE:
 		finish(c, j, "queued", NULL, NULL, 0, "released");
+		jotel_job_end(j, "released", NULL);
 		break;
 	case JOB_FAIL:
 		jlog("%s: job %s (%s) failed: %s", c->runner, j->id, j->kind,
@@ -323,6 +331,7 @@ run_job(struct jctx *c, struct job *j)
 		if (k != NULL && k->failed != NULL)
 			k->failed(c, j, o.err);
 		finish(c, j, "failed", NULL, o.err, 0, "failed");
+		jotel_job_end(j, "failed", o.err);
 		break;
 	}
 	free(result);

@@ -176,3 +176,40 @@ Test(metrics, provider_calls_jobs_and_pool)
 	free(m2);
 	free(m3);
 }
+
+/* Every metric the Grafana dashboard in docs/ queries is served. */
+Test(metrics, the_dashboard_queries_served_metrics)
+{
+	json_t		*d, *p, *t;
+	const char	*e, *s;
+	char		*m, name[128], want[160];
+	size_t		 i, j, n;
+	int		 seen;
+
+	d = json_load_file("docs/grafana-dashboard.json", 0, NULL);
+	cr_assert_not_null(d, "docs/grafana-dashboard.json");
+	m = scrape();
+	seen = 0;
+	json_array_foreach(json_object_get(d, "panels"), i, p) {
+		json_array_foreach(json_object_get(p, "targets"), j, t) {
+			e = json_string_value(json_object_get(t, "expr"));
+			for (s = e; (s = strstr(s, "elenchus_")) != NULL;
+			    s += n) {
+				n = strspn(s, "abcdefghijklmnopqrstuvwxyz_");
+				(void)snprintf(name, sizeof(name), "%.*s",
+				    (int)n, s);
+				if (strlen(name) > 7 && !strcmp(name +
+				    strlen(name) - 7, "_bucket"))
+					name[strlen(name) - 7] = '\0';
+				(void)snprintf(want, sizeof(want),
+				    "# TYPE %s ", name);
+				cr_expect_not_null(strstr(m, want),
+				    "dashboard queries %s, not served", name);
+				seen++;
+			}
+		}
+	}
+	cr_expect_gt(seen, 10);
+	free(m);
+	json_decref(d);
+}
