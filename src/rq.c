@@ -24,9 +24,9 @@
 
 #include "auth_mw.h"
 #include "metrics.h"
+#include "tracing.h"
 #include "lib/etag.h"
 #include "lib/feature.h"
-#include "tracing.h"
 #include "lib/jsonw.h"
 #include "lib/sse.h"
 #include "lib/utf8.h"

@@ -343,7 +343,7 @@ otel_span_json(const struct otel_span *sp, size_t *len)
 			break;
 		case OTEL_ATTR_STR:
 		case OTEL_ATTR_STRARR1:
-			n = a->slen ? a->slen : strlen(a->s);
+			n = a->slen;
 			/* Never a split character, never invalid UTF-8. */
 			n = utf8_clip(a->s, n, OTEL_CONTENT_MAX);
 			if (!utf8_valid(a->s, n))
@@ -691,9 +691,12 @@ ob_str(struct obuf *b, const char *s)
 	ob_add(b, s, strlen(s));
 }
 
+/* A JSON string; text that is not UTF-8 is written as "". */
 static void
 ob_json(struct obuf *b, const char *s, size_t n)
 {
+	if (!utf8_valid(s, n))
+		n = 0;
 	ob_need(b, jsonw_escape_len(s, n));
 	if (b->oom)
 		return;

@@ -53,7 +53,7 @@ struct otel_attr {
 	const char		*key;
 	enum otel_attr_type	 type;
 	const char		*s;
-	size_t			 slen;	/* 0: strlen(s) */
+	size_t			 slen;
 	int64_t			 i;
 };
 

@@ -156,3 +156,10 @@ put("jschema", "schema", '{"schema":{"type":["object","null"],'
     '"required":["a"],"properties":{"a":{"type":"array","minItems":1,'
     '"items":{"enum":[1,"x",null]}}}},"input":{"a":[2,"x"]}}')
 put("jschema", "deep", '{"input":{"parties":' + "[" * 30 + "]" * 30 + '}}')
+
+# W3C traceparent, and text for span attributes
+put("otel", "traceparent",
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+put("otel", "later_version",
+    "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-more")
+put("otel", "text", "What is \"estoppel\"?\n\u00a7 7.3.2 \u2014 ok")

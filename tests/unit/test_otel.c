@@ -253,6 +253,19 @@ Test(otel_span, failures_and_captured_content)
 	cr_expect_null(attr(j, "gen_ai.completion"), "no answer on failure");
 	json_decref(j);
 
+	/* Found by fuzz_otel: an explicit length of 0 is an empty value. */
+	{
+		struct otel_span	sp;
+		char			*t;
+		size_t			 n;
+
+		memset(&sp, 0, sizeof(sp));
+		sp.name = "x";
+		otel_attr_strn(&sp, "k", "abc", 0);
+		t = otel_span_json(&sp, &n);
+		cr_expect_not_null(strstr(t, "\"stringValue\":\"\""), "%s", t);
+		free(t);
+	}
 	j = genai(LLM_OK, 1, "bad \xff utf-8");
 	cr_expect_str_eq(json_string_value(json_object_get(attr(j,
 	    "gen_ai.prompt"), "stringValue")), "");
