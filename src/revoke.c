@@ -40,6 +40,7 @@
 #include "rq.h"
 #include "revoke.h"
 #include "lib/config.h"
+#include "lib/revring.h"
 
 #define REVOKE_CHANNEL		"session_revoked"
 #define REVOKE_TICK_MS		1000
@@ -156,15 +157,8 @@ revoke_live(void)
  * session up; if it fell a whole ring behind, it forgets which sessions
  * it has checked, so they go to the database again.
  */
-#define RING_SLOTS		1024
-
-struct rv_ring {
-	u_int64_t	written;
-	uint8_t		sid[RING_SLOTS][16];
-};
-
-static struct rv_ring	*rv_ring;
-static u_int64_t	rv_ring_seen;
+static struct revring	*rv_ring;
+static uint64_t		 rv_ring_seen;
 
 void
 revoke_shm_init(void)
@@ -180,35 +174,22 @@ revoke_shm_init(void)
 }
 
 static void
-rv_ring_merge(void)
+rv_ring_take(const uint8_t key[16], void *arg)
 {
-	u_int64_t	w, i;
-
-	if (rv_ring == NULL)
-		return;
-	w = __atomic_load_n(&rv_ring->written, __ATOMIC_ACQUIRE);
-	if (w - rv_ring_seen > RING_SLOTS) {
-		if (rv_known_tab != NULL) {
-			memset(rv_known_tab, 0,
-			    KNOWN_CAP * sizeof(*rv_known_tab));
-			rv_known_count = 0;
-		}
-		rv_ring_seen = w - RING_SLOTS;
-	}
-	for (i = rv_ring_seen; i < w; i++)
-		rv_insert(rv_ring->sid[i % RING_SLOTS], (int64_t)time(NULL));
-	rv_ring_seen = w;
+	(void)arg;
+	rv_insert(key, (int64_t)time(NULL));
 }
 
 static void
-rv_ring_put(const uint8_t key[16])
+rv_ring_merge(void)
 {
-	u_int64_t	slot;
-
 	if (rv_ring == NULL)
 		return;
-	slot = __atomic_fetch_add(&rv_ring->written, 1, __ATOMIC_ACQ_REL);
-	memcpy(rv_ring->sid[slot % RING_SLOTS], key, 16);
+	if (revring_merge(rv_ring, &rv_ring_seen, rv_ring_take, NULL) &&
+	    rv_known_tab != NULL) {
+		memset(rv_known_tab, 0, KNOWN_CAP * sizeof(*rv_known_tab));
+		rv_known_count = 0;
+	}
 }
 
 int
@@ -247,7 +228,8 @@ revoke_add(const char *sid)
 		return;
 	if (rv_tab != NULL)
 		rv_insert(key, (int64_t)time(NULL));
-	rv_ring_put(key);
+	if (rv_ring != NULL)
+		revring_put(rv_ring, key);
 }
 
 void
