@@ -13,7 +13,7 @@
  * to the pool, which would end the LISTEN.  The connection is therefore
  * ours, on Kore's event loop (level-triggered read), and counts in none
  * of Kore's pgsql pools.  Connecting is a blocking PQconnectdb bounded
- * by connect_timeout, like Kore's own connects.
+ * by connect_timeout (REVOKE_CONNECT_S), like Kore's own connects.
  *
  * Costs: one PostgreSQL connection per worker; 24 bytes per entry at a
  * load factor of at most 1/2, so about 48 bytes per session revoked in
@@ -43,7 +43,21 @@
 #include "lib/revring.h"
 
 #define REVOKE_CHANNEL		"session_revoked"
-#define REVOKE_TICK_MS		1000
+#define REVOKE_TICK_MS		500
+/*
+ * Liveness: an idle connection is pinged every REVOKE_PING_MS; a query
+ * unanswered after REVOKE_DEADLINE_MS takes the connection down; and the
+ * cache counts as live only while the last answer is at most
+ * REVOKE_FRESH_MS old, so a stalled connection (half-open TCP, a frozen
+ * backend) stops the fast path within a few seconds instead of when TCP
+ * gives up.  TCP keepalives and tcp_user_timeout bound it in the kernel
+ * too.
+ */
+#define REVOKE_PING_MS		1000
+#define REVOKE_DEADLINE_MS	5000
+#define REVOKE_FRESH_MS		3000
+#define REVOKE_CONNECT_S	"3"
+#define REVOKE_TCP_TIMEOUT_MS	"5000"
 #define REVOKE_BACKOFF_MIN_S	1
 #define REVOKE_BACKOFF_MAX_S	30
 #define REVOKE_PRUNE_S		60
@@ -61,6 +75,7 @@ enum rv_state {
 	RV_LIVE,	/* idle, complete */
 	RV_HOUSE,	/* housekeeping sent; still complete */
 	RV_SIDE,	/* a side query (revoke_side_query) sent */
+	RV_PING,	/* liveness ping sent; still complete */
 };
 
 struct rv_entry {
@@ -88,6 +103,7 @@ static const char sql_rv_listen[] = "LISTEN " REVOKE_CHANNEL;
 static const char sql_rv_load[] =
     "SELECT id::text, extract(epoch FROM revoked_at)::bigint "
     "FROM sessions WHERE revoked_at > now() - make_interval(secs => $1)";
+static const char sql_rv_ping[] = "SELECT 1 /* revoke ping */";
 static const char sql_rv_house[] =
     "DELETE FROM rate_limits WHERE window_start < now() - interval "
     "'5 minutes'; DELETE FROM login_failures WHERE at < now() - "
@@ -104,6 +120,8 @@ static time_t		rv_next_try;
 static int		rv_backoff = REVOKE_BACKOFF_MIN_S;
 static time_t		rv_last_prune;
 static time_t		rv_last_house;
+static u_int64_t	rv_sent_ms;	/* the query in flight was sent */
+static u_int64_t	rv_answer_ms;	/* the last answer came */
 
 static void		(*rv_side_cb)(PGresult *, int, void *);
 static void		*rv_side_arg;
@@ -146,7 +164,8 @@ int
 revoke_live(void)
 {
 	return (rv_started && rv_loaded && !rv_overflow &&
-	    (rv_st == RV_LIVE || rv_st == RV_HOUSE));
+	    (rv_st == RV_LIVE || rv_st == RV_HOUSE || rv_st == RV_PING) &&
+	    kore_time_ms() - rv_answer_ms <= REVOKE_FRESH_MS);
 }
 
 /*
@@ -321,6 +340,7 @@ revoke_side_query(const char *sql, int n, const char *const *vals,
 		return (0);
 	}
 	(void)PQflush(rv_conn);
+	rv_sent_ms = kore_time_ms();
 	rv_side_cb = cb;
 	rv_side_arg = arg;
 	rv_inflight = 1;
@@ -345,8 +365,12 @@ rv_tick(void *arg, u_int64_t now_ms)
 	time_t		now;
 
 	(void)arg;
-	(void)now_ms;
 	now = time(NULL);
+	if (rv_st != RV_DOWN && rv_inflight &&
+	    now_ms - rv_sent_ms > REVOKE_DEADLINE_MS) {
+		rv_down("no answer within the deadline");
+		return;
+	}
 	if (now - rv_last_prune >= REVOKE_PRUNE_S) {
 		rv_last_prune = now;
 		rv_rebuild(rv_cap, (int64_t)now - cfg.access_ttl_s -
@@ -367,19 +391,45 @@ rv_tick(void *arg, u_int64_t now_ms)
 			return;
 		}
 		(void)PQflush(rv_conn);
+		rv_sent_ms = now_ms;
 		rv_inflight = 1;
 		rv_st = RV_HOUSE;
+		return;
+	}
+	if (rv_st == RV_LIVE && !rv_inflight &&
+	    now_ms - rv_answer_ms >= REVOKE_PING_MS) {
+		if (!PQsendQuery(rv_conn, sql_rv_ping)) {
+			rv_down(PQerrorMessage(rv_conn));
+			return;
+		}
+		(void)PQflush(rv_conn);
+		rv_sent_ms = now_ms;
+		rv_inflight = 1;
+		rv_st = RV_PING;
 	}
 }
 
 static void
 rv_connect(void)
 {
-	int		fd;
+	/* Later entries override what the connection string says. */
+	static const char *const keys[] = { "dbname", "connect_timeout",
+	    "keepalives", "keepalives_idle", "keepalives_interval",
+	    "keepalives_count", "tcp_user_timeout", NULL };
+	const char	*vals[8];
+	int		 fd;
 
+	vals[0] = rv_conninfo;
+	vals[1] = REVOKE_CONNECT_S;
+	vals[2] = "1";
+	vals[3] = "5";
+	vals[4] = "2";
+	vals[5] = "2";
+	vals[6] = REVOKE_TCP_TIMEOUT_MS;
+	vals[7] = NULL;
 	rv_loaded = 0;
 	rv_overflow = 0;
-	rv_conn = PQconnectdb(rv_conninfo);
+	rv_conn = PQconnectdbParams(keys, vals, 1);
 	if (rv_conn == NULL || PQstatus(rv_conn) != CONNECTION_OK) {
 		rv_down(rv_conn ? PQerrorMessage(rv_conn) : "out of memory");
 		return;
@@ -399,6 +449,7 @@ rv_connect(void)
 		return;
 	}
 	(void)PQflush(rv_conn);
+	rv_sent_ms = kore_time_ms();
 	rv_inflight = 1;
 	rv_st = RV_LISTEN;
 }
@@ -451,6 +502,7 @@ rv_handle(void *arg, int err)
 	while (rv_inflight && !PQisBusy(rv_conn)) {
 		if ((res = PQgetResult(rv_conn)) == NULL) {
 			rv_inflight = 0;
+			rv_answer_ms = kore_time_ms();
 			rv_query_done();
 			if (rv_conn == NULL)
 				return;
@@ -496,6 +548,7 @@ rv_query_done(void)
 			return;
 		}
 		(void)PQflush(rv_conn);
+		rv_sent_ms = kore_time_ms();
 		rv_inflight = 1;
 		rv_st = RV_LOAD;
 		break;
@@ -507,6 +560,7 @@ rv_query_done(void)
 		    "cached", rv_count);
 		break;
 	case RV_HOUSE:
+	case RV_PING:
 		rv_st = RV_LIVE;
 		break;
 	case RV_SIDE:

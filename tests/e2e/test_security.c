@@ -478,3 +478,96 @@ Test(security, refresh_grace_is_for_the_same_client_only)
 	}
 	srv_stop(&s);
 }
+
+/* The backends of instance app's revocation listeners (by their queries). */
+static int
+sec_listeners(const char *app, int *pids, int max)
+{
+	PGconn		*db;
+	PGresult	*res;
+	const char	*p[1];
+	int		 i, n;
+
+	db = PQconnectdb(env_or("DATABASE_URL", ""));
+	cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+	p[0] = app;
+	res = PQexecParams(db, "SELECT pid FROM pg_stat_activity "
+	    "WHERE application_name = $1 AND (query LIKE 'LISTEN %' "
+	    "OR query LIKE '%FROM sessions WHERE revoked_at > now()%' "
+	    "OR query LIKE '%revoke ping%' "
+	    "OR query LIKE 'DELETE FROM rate_limits WHERE window_start%' "
+	    "OR query LIKE '%FROM unnest($1::text[], $2::int[])%')",
+	    1, NULL, p, NULL, NULL, 0);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s",
+	    PQerrorMessage(db));
+	n = PQntuples(res) < max ? PQntuples(res) : max;
+	for (i = 0; i < n; i++)
+		pids[i] = atoi(PQgetvalue(res, i, 0));
+	PQclear(res);
+	PQfinish(db);
+	return (n);
+}
+
+/*
+ * #7: the revocation listener's backend stops answering (frozen: the TCP
+ * connection stays up, as when it is half-open).  The fast path used to
+ * trust the stale cache until TCP gave up (about 15 minutes), at least
+ * while no rate-limit flush got stuck on the same connection; now the
+ * cache stops counting as live within REVOKE_FRESH_MS (3 s) and the
+ * database is asked.
+ */
+Test(security, stalled_listener_falls_back_to_the_database, .timeout = 90)
+{
+	const char	*env[4];
+	char		 url[1024], app[64];
+	struct srv	 s;
+	struct afa	 a;
+	struct resp	*r;
+	int		 pids[16], n, i, j, bad;
+
+	(void)snprintf(app, sizeof(app), "secstall%d", (int)getpid());
+	(void)snprintf(url, sizeof(url), "DATABASE_URL=%s%capplication_name=%s",
+	    env_or("DATABASE_URL", ""),
+	    strchr(env_or("DATABASE_URL", ""), '?') ? '&' : '?', app);
+	env[0] = url;
+	env[1] = "RATE_LIMIT_PER_MINUTE=1000000";
+	env[2] = "AUTH_RATE_LIMIT_PER_MINUTE=1000000";
+	env[3] = NULL;
+	af_srv(&s, env);
+	af_new_at(s.base, NULL, &a, "stall");
+	/* every worker has checked the session once: the fast path */
+	for (i = 0; i < 12; i++) {
+		r = af_call(s.base, "GET", "/api/v1/auth/sessions", a.access,
+		    NULL, NULL);
+		cr_assert_eq(r->status, 200, "%s", r->body);
+		resp_free(r);
+	}
+	(void)sleep(1);	/* the rate-limit counts flushed */
+	n = 0;
+	for (i = 0; i < 50 && n < 2; i++) {
+		n = sec_listeners(app, pids, 16);
+		if (n < 2)
+			(void)usleep(100000);
+	}
+	cr_assert(n >= 1, "no listener found");
+	for (i = 0; i < n; i++)
+		cr_assert_eq(kill(pids[i], SIGSTOP), 0, "SIGSTOP %d", pids[i]);
+	/* the listener stays silent a while, with no traffic */
+	(void)usleep(4500000);
+	(void)af_sql("UPDATE sessions SET revoked_at = now(), "
+	    "revoke_reason = 'test' WHERE user_id = $1::uuid", a.id);
+	/* every answer now, on any worker, refuses the session */
+	bad = 0;
+	for (j = 0; j < 8; j++) {
+		r = af_call(s.base, "GET", "/api/v1/auth/sessions", a.access,
+		    NULL, NULL);
+		if (r->status != 401)
+			bad++;
+		resp_free(r);
+	}
+	for (i = 0; i < n; i++)
+		(void)kill(pids[i], SIGCONT);
+	cr_expect_eq(bad, 0, "%d of 8 requests accepted a revoked session "
+	    "while the listener was stalled", bad);
+	srv_stop(&s);
+}
