@@ -151,12 +151,17 @@ config_load(struct config *cfg, const char *(*env)(const char *),
 			    sizeof(cfg->ai_provider), "openai");
 	}
 
-	cfg_str(env, "SMS_PROVIDER", "console", cfg->sms_provider,
-	    sizeof(cfg->sms_provider));
+	/* The console sender writes codes to the log: never in production. */
+	cfg_str(env, "SMS_PROVIDER", cfg->production ? "twilio" : "console",
+	    cfg->sms_provider, sizeof(cfg->sms_provider));
 	if (strcmp(cfg->sms_provider, "console") &&
 	    strcmp(cfg->sms_provider, "twilio")) {
 		*what = "SMS_PROVIDER";
 		return (CONFIG_BAD_LIST);
+	}
+	if (cfg->production && !strcmp(cfg->sms_provider, "console")) {
+		*what = "SMS_PROVIDER";
+		return (CONFIG_SMS_CONSOLE);
 	}
 	cfg_str(env, "TWILIO_ACCOUNT_SID", "", cfg->twilio_account_sid,
 	    sizeof(cfg->twilio_account_sid));
@@ -205,6 +210,8 @@ config_err_str(int err)
 		    "JWT_SECRET");
 	case CONFIG_JWT_SIGNER:
 		return ("names no key of JWT_KEYS");
+	case CONFIG_SMS_CONSOLE:
+		return ("console (codes in the log) is refused in production");
 	}
 	return ("unknown error");
 }

@@ -118,6 +118,7 @@ enum config_err {
 	CONFIG_JWT_SHORT,
 	CONFIG_JWT_KEYS,	/* JWT_KEYS malformed, or with JWT_SECRET */
 	CONFIG_JWT_SIGNER,	/* JWT_SIGNING_KID names no key */
+	CONFIG_SMS_CONSOLE,	/* the console SMS sender in production */
 };
 
 /*

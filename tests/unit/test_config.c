@@ -73,6 +73,26 @@ Test(config, production_requires_a_long_jwt_secret)
 	cr_expect(c.production);
 }
 
+/* The console sender writes the codes to the log: not in production. */
+Test(config, production_refuses_the_console_sms_sender)
+{
+	static const char *const cons[] = { "ENVIRONMENT=production",
+	    "JWT_SECRET=0123456789abcdef0123456789abcdef",
+	    "SMS_PROVIDER=console", NULL };
+	static const char *const dflt[] = { "ENVIRONMENT=production",
+	    "JWT_SECRET=0123456789abcdef0123456789abcdef", NULL };
+	static const char *const dev[] = { "SMS_PROVIDER=console", NULL };
+	struct config	c;
+	const char	*what;
+
+	cr_expect_eq(load(&c, cons, &what), CONFIG_SMS_CONSOLE);
+	cr_expect_str_eq(what, "SMS_PROVIDER");
+	cr_expect_eq(load(&c, dflt, &what), CONFIG_OK);
+	cr_expect_str_eq(c.sms_provider, "twilio");
+	cr_expect_eq(load(&c, dev, &what), CONFIG_OK);
+	cr_expect_str_eq(c.sms_provider, "console");
+}
+
 Test(config, bad_numbers_and_lists_name_the_variable)
 {
 	static const char *const port[] = { "HTTP_PORT=80x", NULL };
