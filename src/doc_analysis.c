@@ -39,7 +39,7 @@ static const char sql_analyze[] =
     "j AS (INSERT INTO jobs (kind, queue, payload, max_attempts) "
     "SELECT 'document_analysis', $6, jsonb_build_object('analysis_id', "
     "an.id::text, 'document_id', an.document_id::text, 'traceparent', "
-    "$8::text), $7::int FROM an) "
+    "$8::text, 'user_id', $2::text), $7::int FROM an) "
     "SELECT (SELECT processing_status FROM d), (SELECT has_text FROM d), "
     "(SELECT quota FROM q), (SELECT used FROM q), (SELECT reset FROM q), "
     "(SELECT json_build_object('analysis_id', id, 'document_id', "

@@ -45,7 +45,7 @@ static const char sql_upload[] =
     "SELECT id, $11::bytea FROM d), "
     "j AS (INSERT INTO jobs (kind, queue, payload, max_attempts) "
     "SELECT 'document_process', $12, jsonb_build_object('document_id', "
-    "d.id::text), $13::int FROM d), "
+    "d.id::text, 'user_id', d.user_id::text), $13::int FROM d), "
     "a AS (" AUDIT_INSERT_FROM("d.user_id", "'document_uploaded'", "$14",
     "$15", "jsonb_build_object('document_id', d.id, 'filename', "
     "d.original_filename, 'file_type', d.file_type, 'file_size', "

@@ -90,15 +90,32 @@ doc_run(struct jctx *c, struct job *j, struct jout *o)
 	    DOC_EXTRACT_MAX_OUT, &json, &err) == -1) {
 		PQclear(res);
 		/*
-		 * The extractor's own verdict on the file is final; a time
-		 * out or a crash may be the machine's load: try again.
+		 * The extractor's verdict on the file is final, and so is
+		 * running out of a resource on it (CPU time, memory, the
+		 * wall-clock limit, a crash): another attempt would spend
+		 * the same again while other users' documents wait.  Only
+		 * a failure to start the extractor is tried again.
 		 */
-		if (err != NULL && strncmp(err, "exit ", 5) == 0) {
+		r = JOB_FAIL;
+		if (err == NULL) {
+			jout_err(o, "extraction failed: unknown error");
+			r = JOB_RETRY;
+		} else if (strncmp(err, "exit ", 5) == 0) {
 			jout_err(o, "extraction failed: %s", err);
-			r = JOB_FAIL;
+		} else if (strstr(err, "cpu time limit") != NULL) {
+			jout_err(o, "extraction failed: the document needs "
+			    "more CPU time than allowed (%s)", err);
+		} else if (!strcmp(err, "timeout")) {
+			jout_err(o, "extraction failed: the document took "
+			    "longer than %d s to extract", cfg.extract_timeout_s);
+		} else if (strncmp(err, "killed by signal", 16) == 0) {
+			jout_err(o, "extraction failed: the extractor ran out "
+			    "of memory or crashed on this document (%s)", err);
+		} else if (!strcmp(err, "output too large")) {
+			jout_err(o, "extraction failed: the document's text is "
+			    "larger than allowed");
 		} else {
-			jout_err(o, "extraction failed: %s",
-			    err != NULL ? err : "unknown error");
+			jout_err(o, "extraction failed: %s", err);
 			r = JOB_RETRY;
 		}
 		free(err);

@@ -1036,3 +1036,41 @@ Test(documents, large_upload_passes_through_the_disk_offload, .timeout = 120)
 	resp_free(r);
 	free(data);
 }
+
+/*
+ * A document that exhausts the extractor's resources (endless.pdf: CPU
+ * time, or memory first with some poppler versions) ends failed with a
+ * clear error after one attempt: retrying it spent the same again, three
+ * times, while other users' documents waited.
+ */
+Test(documents, resource_exhaustion_is_final_without_retries)
+{
+	struct who	 w;
+	struct resp	*r;
+	char		 id[64], *data, *v;
+	const char	*e;
+	size_t		 len;
+
+	who_new(&w);
+	data = fixture("endless.pdf", &len);
+	upload_ok(&w, "endless.pdf", data, len, id, sizeof(id));
+	free(data);
+	r = wait_done(&w, id);
+	cr_expect_str_eq(jstr(r, "data.processing_status"), "failed", "%s",
+	    r->body);
+	e = jstr(r, "data.processing_error");
+	cr_expect(e != NULL && (strstr(e, "CPU time") != NULL ||
+	    strstr(e, "out of memory") != NULL ||
+	    strstr(e, "longer than") != NULL), "unclear error: %s",
+	    e ? e : "(none)");
+	resp_free(r);
+	v = db_one("SELECT count(*) FROM job_runs r JOIN jobs j ON "
+	    "j.id = r.job_id WHERE j.kind = 'document_process' AND "
+	    "j.payload->>'document_id' = $1", id, NULL);
+	cr_expect_str_eq(v, "1", "the document was extracted %s times", v);
+	free(v);
+	v = db_one("SELECT status FROM jobs WHERE kind = 'document_process' "
+	    "AND payload->>'document_id' = $1", id, NULL);
+	cr_expect_str_eq(v, "failed");
+	free(v);
+}

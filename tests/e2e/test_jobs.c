@@ -309,3 +309,46 @@ Test(jobs, sigterm_gives_a_running_job_back, .timeout = 120)
 	free(id);
 	free(queue);
 }
+
+/*
+ * Fair between users: user A has a backlog of slow jobs, user B then
+ * queues one.  B's job waits for at most the one job that frees a thread
+ * first, not for A's whole backlog (ordered by age alone, it came last).
+ */
+Test(jobs, one_users_backlog_delays_another_by_at_most_one_job,
+    .timeout = 120)
+{
+	const char	*env[3];
+	struct srv	 s;
+	char		*queue, *v, sql[768];
+
+	queue = strdup(uniq("fair-"));
+	(void)snprintf(sql, sizeof(sql), "INSERT INTO jobs (queue, kind, "
+	    "payload, run_after) SELECT $1, 'noop', jsonb_build_object("
+	    "'user_id', CASE WHEN g <= 6 THEN 'user-a' ELSE 'user-b' END, "
+	    "'sleep_ms', CASE WHEN g <= 6 THEN 1500 ELSE 0 END, 'n', g), "
+	    "now() - interval '1 minute' + make_interval(secs => g) "
+	    "FROM generate_series(1, 7) g");
+	free(q1(sql, queue, NULL));
+	env[0] = env_kv("JOB_QUEUE", queue);
+	env[1] = "JOB_THREADS=2";
+	env[2] = NULL;
+	cr_assert(srv_start(&s, env));
+	v = wait_for("SELECT count(*) FROM jobs WHERE queue = $1 AND "
+	    "payload->>'user_id' = 'user-b' AND status = 'done'", queue, NULL,
+	    "1", WAIT_S);
+	cr_assert_str_eq(v, "1", "user b's job never ran");
+	free(v);
+	/* A's jobs begun before B's: the two threads' first, at most. */
+	v = q1("SELECT count(*) FROM job_runs ra JOIN jobs a ON a.id = "
+	    "ra.job_id, job_runs rb JOIN jobs b ON b.id = rb.job_id "
+	    "WHERE a.queue = $1 AND b.queue = $1 AND "
+	    "a.payload->>'user_id' = 'user-a' AND "
+	    "b.payload->>'user_id' = 'user-b' AND "
+	    "ra.started_at < rb.started_at", queue, NULL);
+	cr_expect(atoi(v) <= 2, "%s of user a's jobs started before user "
+	    "b's one", v);
+	free(v);
+	srv_stop(&s);
+	free(queue);
+}
