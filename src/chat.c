@@ -21,6 +21,7 @@
 
 #include "rq.h"
 #include "chat.h"
+#include "circuit.h"
 #include "dbcb.h"
 #include "llm_client.h"
 #include "tracing.h"
@@ -56,6 +57,8 @@ struct chat_turn {
 	enum chat_phase		 phase;
 	int			 stream;
 	int			 sse_open;
+	int			 circuit;	/* circuit.h id */
+	int			 probe;		/* the half-open probe */
 	int			 store_ok;
 	enum llm_err		 code;
 	char			 user_id[40];
@@ -84,6 +87,7 @@ struct chat_st {
 	char			 model[LLM_MAX_MODEL_LEN + 1];
 	char			 resv[CHAT_NUM];
 	int			 stream;
+	int			 probe;		/* the breaker's half-open probe */
 };
 
 static int	chat_models(struct http_request *, struct rq *);
@@ -275,8 +279,9 @@ chat_input(struct http_request *req, struct rq *rq, struct chat_st *st)
 	json_t		*body, *a, *it;
 	const char	*params[5], *pname, *model, *accept, *s;
 	char		 quota[CHAT_NUM], est[CHAT_NUM], ttl[CHAT_NUM];
+	char		 num[CHAT_NUM];
 	size_t		 i, off;
-	int		 stream, present, explicit;
+	int		 stream, present, explicit, retry;
 
 	if (rq_json(req, rq, &body) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
@@ -384,6 +389,13 @@ chat_input(struct http_request *req, struct rq *rq, struct chat_st *st)
 		return (rq_invalid(req, rq, &v));
 	}
 	verr_clear(&v);
+	if (!circuit_allow(circuit_llm(st->prov), &st->probe, &retry)) {
+		(void)snprintf(num, sizeof(num), "%d", retry);
+		http_response_header(req, "retry-after", num);
+		return (rq_error(req, rq, 503, "ai_unavailable", "The AI "
+		    "provider is failing; try again later", json_pack(
+		    "{s:s, s:i}", "provider", pname, "retry_after", retry)));
+	}
 	(void)kore_strlcpy(st->provider, pname, sizeof(st->provider));
 	(void)kore_strlcpy(st->model, model, sizeof(st->model));
 
@@ -487,6 +499,8 @@ chat_call(struct http_request *req, struct rq *rq, struct chat_st *st)
 	t->refs = 1;
 	t->req = req;
 	t->stream = st->stream;
+	t->circuit = circuit_llm(st->prov);
+	t->probe = st->probe;
 	st->turn = t;
 	(void)kore_strlcpy(t->user_id, rq->user.id, sizeof(t->user_id));
 	(void)kore_strlcpy(t->conv_id, db_val(&rq->q, 0, 0),
@@ -641,6 +655,7 @@ chat_on_done(struct llm_job *job)
 
 	t->code = job->code;
 	chat_span(t, job);
+	circuit_record(t->circuit, circuit_llm_ok(job->code), t->probe);
 	chat_store(t, job);
 }
 

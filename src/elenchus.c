@@ -24,6 +24,7 @@
 #include "analytics.h"
 #include "tracing.h"
 #include "metrics.h"
+#include "circuit.h"
 #include "service.h"
 #include "revoke.h"
 #include "auth.h"
@@ -119,6 +120,7 @@ kore_parent_configure(int argc, char **argv)
 	analytics_init();
 	tracing_init();
 	metrics_init();
+	circuit_init();
 	revoke_shm_init();
 	kore_log(LOG_NOTICE, "elenchus %s (%s) starting", cfg.version,
 	    cfg.environment);

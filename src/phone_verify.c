@@ -18,6 +18,7 @@
 
 #include "rq.h"
 #include "audit.h"
+#include "circuit.h"
 #include "auth_mw.h"
 #include "sms.h"
 #include "vcode.h"
@@ -32,12 +33,15 @@ struct phone_st {
 	char		phone[PHONE_SIZE];
 	char		masked[PHONE_MASKED_SIZE];
 	char		code_id[40];
+	int		probe;		/* the SMS breaker's half-open probe */
 };
 
 static int	phone_request(struct http_request *, struct rq *);
 static int	phone_verify(struct http_request *, struct rq *);
 static int	phone_read(struct http_request *, struct rq *, const char **,
 		    const char **);
+static int	phone_circuit_open(struct http_request *, struct rq *,
+		    struct phone_st *);
 static int	phone_sent(struct http_request *, struct rq *,
 		    struct phone_st *);
 static void	phone_st_free(void *);
@@ -97,6 +101,8 @@ phone_request(struct http_request *req, struct rq *rq)
 		    code, VCODE_TTL_S / 60);
 		OPENSSL_cleanse(code, sizeof(code));
 		vcode_rules(&vr);
+		if (phone_circuit_open(req, rq, st))
+			return (KORE_RESULT_OK);
 		params[0] = rq->user.id;
 		params[1] = st->phone;
 		params[2] = hash;
@@ -124,6 +130,9 @@ phone_request(struct http_request *req, struct rq *rq)
 	case 3:
 		if (!sms_done(st->job))
 			return (KORE_RESULT_RETRY);
+		if (strcmp(sms_provider(), "console") != 0)
+			circuit_record(CIRCUIT_SMS,
+			    st->job->result != SMS_FAILED, st->probe);
 		return (phone_sent(req, rq, st));
 	case 4:
 	case 5:
@@ -150,6 +159,29 @@ phone_request(struct http_request *req, struct rq *rq)
 	}
 	return (rq_error(req, rq, 500, "internal_error",
 	    "Internal server error", NULL));
+}
+
+/*
+ * The SMS provider's breaker (the console sender never fails): when it
+ * is open, answer 503 with Retry-After before a code is issued, and
+ * return 1.
+ */
+static int
+phone_circuit_open(struct http_request *req, struct rq *rq,
+    struct phone_st *st)
+{
+	char		num[16];
+	int		retry;
+
+	if (!strcmp(sms_provider(), "console") ||
+	    circuit_allow(CIRCUIT_SMS, &st->probe, &retry))
+		return (0);
+	(void)snprintf(num, sizeof(num), "%d", retry);
+	http_response_header(req, "retry-after", num);
+	(void)rq_error(req, rq, 503, "sms_unavailable", "The SMS provider is "
+	    "failing; try again later", json_pack("{s:s, s:i}", "provider",
+	    sms_provider(), "retry_after", retry));
+	return (1);
 }
 
 /* The provider answered: record it, then answer (step 4 or 5). */

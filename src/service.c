@@ -14,6 +14,7 @@
 
 #include "rq.h"
 #include "metrics.h"
+#include "circuit.h"
 #include "service.h"
 #include "lib/feature.h"
 
@@ -226,6 +227,7 @@ svc_detailed(struct http_request *req, struct rq *rq)
 	    "provider", cfg.ai_provider, "configured", aiok,
 	    "sms", "provider", cfg.sms_provider, "configured", smsok,
 	    "uptime_s", (json_int_t)(time(NULL) - started));
+	(void)json_object_set_new(d, "circuits", circuit_json());
 	return (rq_ok(req, rq, 200, dbok ? "All systems operational" :
 	    "Degraded", d));
 }
@@ -253,6 +255,7 @@ svc_metrics(struct http_request *req, struct rq *rq)
 
 	kore_buf_init(&buf, 16384);
 	metrics_render(&buf, depth);
+	circuit_render(&buf);
 	wf = NULL;
 	for (i = 0; r == DB_OK && i < db_rows(&rq->q); i++) {
 		if ((v = db_val(&rq->q, i, 0)) != NULL && *v == 'w')

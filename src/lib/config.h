@@ -107,6 +107,8 @@ struct config {
 	int		job_threads;		/* JOB_THREADS: runner threads */
 	char		job_queue[64];		/* JOB_QUEUE: queue served */
 	unsigned int	features;		/* FEATURE_*: lib/feature.h bits */
+	int		breaker_threshold;	/* BREAKER_THRESHOLD failures */
+	int		breaker_open_s;		/* BREAKER_OPEN_S */
 	char		version[32];
 };
 

@@ -434,3 +434,67 @@ Test(phone, twilio_errors_are_answered_without_leaking_the_token,
 	cr_expect_str_eq(uf_issue(r, "code"), "expired");
 	resp_free(r);
 }
+
+/*
+ * The SMS provider's circuit breaker: after BREAKER_THRESHOLD failed
+ * sends it opens; a request then fails fast with 503 sms_unavailable and
+ * Retry-After, issues no code and never reaches Twilio.  The state is in
+ * /api/v1/health/detailed and /metrics.
+ */
+Test(phone, sms_breaker_opens_and_fails_fast, .timeout = 90)
+{
+	struct srv	s;
+	struct acct	a;
+	struct resp	*r;
+	json_t		*reqs;
+	char		phone[32], base[256];
+	const char	*env[8];
+	int		i;
+
+	if (getenv("E2E_SMS") == NULL)
+		cr_skip_test("no SMS stand-in (E2E_SMS)");
+	(void)snprintf(base, sizeof(base), "TWILIO_BASE_URL=%s",
+	    env_or("E2E_SMS", ""));
+	env[0] = "SMS_PROVIDER=twilio";
+	env[1] = base;
+	env[2] = "TWILIO_ACCOUNT_SID=" TW_SID;
+	env[3] = "TWILIO_AUTH_TOKEN=not-the-token";
+	env[4] = "TWILIO_FROM_NUMBER=" TW_FROM;
+	env[5] = "BREAKER_THRESHOLD=2";
+	env[6] = "BREAKER_OPEN_S=60";
+	env[7] = NULL;
+	cr_assert(srv_start(&s, env), "instance did not start");
+	uf_new(&a, "ph-cb-");
+
+	for (i = 0; i < 2; i++) {
+		uf_phone(phone, sizeof(phone));
+		r = code_request(s.base, &a, phone);
+		uf_error(r, 502, "sms_upstream_error");
+		resp_free(r);
+	}
+	r = http_req_to(s.base, "GET", "/api/v1/health/detailed", NULL, NULL,
+	    0);
+	cr_expect_str_eq(jstr(r, "data.circuits.sms.state"), "open", "%s",
+	    r->body);
+	cr_expect_eq(jint(r, "data.circuits.sms.opens"), 1);
+	resp_free(r);
+
+	uf_phone(phone, sizeof(phone));
+	r = code_request(s.base, &a, phone);
+	uf_error(r, 503, "sms_unavailable");
+	cr_assert_not_null(resp_header(r, "retry-after"));
+	cr_expect_gt(atoi(resp_header(r, "retry-after")), 50);
+	resp_free(r);
+	reqs = standin_requests(phone);
+	cr_expect_eq(json_array_size(reqs), 0, "Twilio was called while "
+	    "the breaker was open");
+	json_decref(reqs);
+
+	r = http_req_to(s.base, "GET", "/metrics", NULL, NULL, 0);
+	cr_expect_not_null(strstr(r->body,
+	    "elenchus_circuit_state{dependency=\"sms\"} 1"), "%s", r->body);
+	cr_expect_not_null(strstr(r->body,
+	    "elenchus_circuit_rejected_total{dependency=\"sms\"} 1"));
+	resp_free(r);
+	srv_stop(&s);
+}
