@@ -87,6 +87,7 @@ check() {
 if [ "$what" = all ] || [ "$what" = unit ]; then
 	echo "== build checks"
 	check make_parse "$ROOT/scripts/check_make.sh"
+	check api_doc "$ROOT/scripts/check_api_doc.sh"
 	echo "== unit suites"
 	for t in "$B"/tests/unit/test_*; do
 		[ -x "$t" ] && suite "$t"

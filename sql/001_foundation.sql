@@ -1,4 +1,4 @@
--- Foundation: extensions, the timestamp format of API.md §1, and the
+-- Foundation: extensions, the timestamp format of docs/API.md §1, and the
 -- durable job queue every background task uses (DESIGN.md principle 3).
 
 CREATE EXTENSION IF NOT EXISTS pgcrypto;

@@ -1,11 +1,11 @@
--- Accounts and sessions (API.md §2, §3).
+-- Accounts and sessions (docs/API.md §2, §3).
 
 CREATE EXTENSION IF NOT EXISTS citext;
 
 CREATE TABLE users (
     id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     -- Unique over live and soft-deleted rows: a soft-deleted user's
-    -- email is freed only by an admin purge (API.md §3).
+    -- email is freed only by an admin purge (docs/API.md §3).
     email             citext NOT NULL UNIQUE,
     password_hash     text NOT NULL,
     full_name         text NOT NULL,

@@ -1,4 +1,4 @@
--- Todos (API.md §4).  A todo belongs to one user and goes with them: an
+-- Todos (docs/API.md §4).  A todo belongs to one user and goes with them: an
 -- admin purge of the user removes their todos by FK cascade.
 --
 -- The handlers (src/todos.c) validate everything before it gets here; the

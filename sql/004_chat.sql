@@ -1,4 +1,4 @@
--- Chat (API.md §5): conversations, their messages, the documents attached
+-- Chat (docs/API.md §5): conversations, their messages, the documents attached
 -- to them, and llm_calls, the ledger of every provider call (chat now;
 -- analysis and workflow steps later) that quotas and analytics read.
 
@@ -81,7 +81,7 @@ CREATE TABLE llm_calls (
 CREATE INDEX llm_calls_user_time ON llm_calls (user_id, created_at);
 CREATE INDEX llm_calls_time ON llm_calls (created_at);
 
--- THE message object of API.md §5.
+-- THE message object of docs/API.md §5.
 CREATE OR REPLACE FUNCTION chat_message_json(m messages) RETURNS json
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT json_build_object(

@@ -1,4 +1,4 @@
--- Documents (API.md §6): uploads with their bytes, extracted text,
+-- Documents (docs/API.md §6): uploads with their bytes, extracted text,
 -- chunks indexed for full-text search, analyses; and what the background
 -- runner (build/elenchus-jobs, src/jobs/) needs from the job queue.
 --
@@ -137,7 +137,7 @@ CREATE TABLE document_analyses (
 CREATE INDEX document_analyses_doc ON document_analyses
     (document_id, created_at DESC);
 
--- The document object of API.md §6.
+-- The document object of docs/API.md §6.
 CREATE FUNCTION document_json(d documents) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT json_build_object(

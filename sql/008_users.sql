@@ -1,6 +1,6 @@
--- Users, settings and phone verification (API.md §2 phone, §3).
+-- Users, settings and phone verification (docs/API.md §2 phone, §3).
 --
--- For other handlers: user_json(users) is THE user object of API.md §3
+-- For other handlers: user_json(users) is THE user object of docs/API.md §3
 -- (never a password hash); reuse it wherever a user is answered
 -- (register, login, refresh, /auth/me), e.g.
 --     SELECT user_json(u) FROM users u WHERE u.id = $1

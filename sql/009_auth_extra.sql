@@ -1,4 +1,4 @@
--- Auth extras (API.md §2).  A session deleted while live (an admin purge
+-- Auth extras (docs/API.md §2).  A session deleted while live (an admin purge
 -- cascades from users) is announced on session_revoked like a revoked
 -- one, so every worker's revocation cache drops it at once.
 CREATE FUNCTION sessions_notify_deleted() RETURNS trigger

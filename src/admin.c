@@ -1,5 +1,5 @@
 /*
- * Administration of accounts (API.md §3, is_superuser only): list and
+ * Administration of accounts (docs/API.md §3, is_superuser only): list and
  * search users, read and change one, purge one, and read the audit
  * trail of everyone.  The dispatcher answers 403 to non-admins
  * (RQ_ADMIN).

@@ -1,5 +1,5 @@
 /*
- * Audit rows (API.md §3): who did what, from where.
+ * Audit rows (docs/API.md §3): who did what, from where.
  *
  * How to write one.  An audit row is inserted in the SAME statement as
  * the change it records, as a CTE, so the two commit together:

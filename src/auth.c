@@ -1,5 +1,5 @@
 /*
- * Auth and sessions (API.md §2).
+ * Auth and sessions (docs/API.md §2).
  *
  * bcrypt never runs on the event loop: see src/pwjob.c.
  *

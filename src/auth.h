@@ -1,13 +1,13 @@
 /*
- * Auth and sessions (API.md §2): register, login, refresh, logout, me,
+ * Auth and sessions (docs/API.md §2): register, login, refresh, logout, me,
  * sessions, password.  Shared with other handlers: the user object of
- * API.md §3 as an SQL expression, and the worker start hook.
+ * docs/API.md §3 as an SQL expression, and the worker start hook.
  */
 #ifndef ELENCHUS_AUTH_H
 #define ELENCHUS_AUTH_H
 
 /*
- * The user object of API.md §3 built by PostgreSQL from a users row
+ * The user object of docs/API.md §3 built by PostgreSQL from a users row
  * aliased u (never the password hash); user_json() in SQL is its twin
  * (sql/015_accounts.sql).  Use it inside a query text:
  *	"SELECT " AUTH_USER_JSON("u") " FROM users u WHERE u.id = $1"

@@ -1,5 +1,5 @@
 /*
- * Chat (API.md §5): the models on offer, and POST /chat, which stores the
+ * Chat (docs/API.md §5): the models on offer, and POST /chat, which stores the
  * user's message, asks the provider (src/llm_client.c) and stores the
  * answer.
  *

@@ -1,5 +1,5 @@
 /*
- * Conversations (API.md §5): create, list, get, rename or archive,
+ * Conversations (docs/API.md §5): create, list, get, rename or archive,
  * delete, their messages, and the documents attached to them.
  */
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * Documents (API.md §6): list and full-text search, one document, its
+ * Documents (docs/API.md §6): list and full-text search, one document, its
  * text, its chunks, the original bytes, delete.  Everything is scoped to
  * the caller: another user's document answers 404 like a missing one.
  */

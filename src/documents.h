@@ -1,5 +1,5 @@
 /*
- * Documents (API.md §6): the handlers split over documents.c (reads,
+ * Documents (docs/API.md §6): the handlers split over documents.c (reads,
  * delete, download), doc_upload.c (the multipart upload) and
  * doc_analysis.c (analysis requests).  The work itself runs in
  * elenchus-jobs (cmd/jobs/).

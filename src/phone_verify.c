@@ -1,5 +1,5 @@
 /*
- * Phone verification (API.md §2): POST /api/v1/auth/phone/request sends
+ * Phone verification (docs/API.md §2): POST /api/v1/auth/phone/request sends
  * a 6-digit code by SMS, POST /api/v1/auth/phone/verify checks it and
  * makes the number the caller's verified phone.  Codes are stored only
  * as keyed hashes (src/vcode.h, the rules email codes share); the

@@ -1,5 +1,5 @@
 /*
- * Service endpoints (API.md §9): index, health, liveness, readiness,
+ * Service endpoints (docs/API.md §9): index, health, liveness, readiness,
  * detailed health, metrics, feature flags, the OpenAPI document, /docs,
  * and the 404 for every path no route claims.
  */

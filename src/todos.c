@@ -1,5 +1,5 @@
 /*
- * Todos (API.md §4): /api/v1/users/{user_id}/todos and below.  Every
+ * Todos (docs/API.md §4): /api/v1/users/{user_id}/todos and below.  Every
  * request is one statement.  Todos are selected as plain columns and
  * written as JSON here: PostgreSQL's json_build_object and json_agg cost
  * several times the query itself on a page of 50 (pgbench).  The path's

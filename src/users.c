@@ -1,5 +1,5 @@
 /*
- * The caller's own account (API.md §3): GET/PATCH/DELETE /users/me, the
+ * The caller's own account (docs/API.md §3): GET/PATCH/DELETE /users/me, the
  * settings document, the caller's audit trail; and the profile change
  * both /users/me and the admin's /users/{id} use.  The user object is
  * built by PostgreSQL (user_json in sql/008_users.sql).

@@ -1,6 +1,6 @@
 /*
  * Reading the environment into struct config.  Every variable named in
- * DESIGN.md and API.md is read here and nowhere else.
+ * docs/DESIGN.md and docs/API.md is read here and nowhere else.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>

@@ -1,5 +1,5 @@
 /*
- * Passwords.  The policy is API.md section 2: 8 to 128 code points, a
+ * Passwords.  The policy is docs/API.md section 2: 8 to 128 code points, a
  * letter and a digit, not the email (nor its local part), not a common
  * password.  Hashing is bcrypt ($2b$) through libxcrypt's re-entrant
  * calls, so it is safe from task threads; it is slow on purpose and must

@@ -1,5 +1,5 @@
 /*
- * Passwords: the registration policy of API.md section 2 and bcrypt
+ * Passwords: the registration policy of docs/API.md section 2 and bcrypt
  * hashing through libxcrypt.
  */
 #ifndef ELENCHUS_PASSWD_H

@@ -11,7 +11,7 @@
 
 #include "llm.h"
 
-/* Messages of history kept, newest last (API.md: the last 10). */
+/* Messages of history kept, newest last (docs/API.md: the last 10). */
 #define PROMPT_MAX_HISTORY		10
 /* Budget for everything sent (system prompt, context, history, user). */
 #define PROMPT_MAX_BYTES		(160 * 1024)

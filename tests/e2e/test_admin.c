@@ -1,5 +1,5 @@
 /*
- * Administration of accounts (API.md §3) against the real server: the
+ * Administration of accounts (docs/API.md §3) against the real server: the
  * list and its search, reading and changing one user (with the sessions
  * that must die on deactivation or demotion), the purge, and the audit
  * trail of everyone.

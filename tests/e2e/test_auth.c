@@ -1,5 +1,5 @@
 /*
- * Auth and sessions (API.md §2) on the main instance: register, login
+ * Auth and sessions (docs/API.md §2) on the main instance: register, login
  * (JSON and OAuth2 form), me, sessions, logout, password, and hostile
  * input in every field.
  */

@@ -1,5 +1,5 @@
 /*
- * Bounded JSON input on every JSON route (API.md §1), shown on the
+ * Bounded JSON input on every JSON route (docs/API.md §1), shown on the
  * public login route and an authenticated one: size, syntax, type,
  * depth, UTF-8 — always a 4xx in the envelope, never a 500 or a hang.
  */

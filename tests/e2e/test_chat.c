@@ -1,5 +1,5 @@
 /*
- * Chat (API.md §5) on the main instance, against the LLM stand-in:
+ * Chat (docs/API.md §5) on the main instance, against the LLM stand-in:
  * conversations and ownership, the exact provider requests (OpenAI and
  * Gemini wire formats, system prompt, history), token accounting,
  * streaming, retries and failures, quotas, a client that goes away,

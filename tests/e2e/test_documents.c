@@ -1,5 +1,5 @@
 /*
- * Documents (API.md §6) against the real server and its job runner:
+ * Documents (docs/API.md §6) against the real server and its job runner:
  * upload by content type, background processing of real PDF, DOCX, TXT
  * and Markdown files, exact chunk offsets, hostile files, limits,
  * ownership, download, delete, full-text search, retrieval for chat, and

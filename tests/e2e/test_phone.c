@@ -1,5 +1,5 @@
 /*
- * Phone verification (API.md §2) against the real server: the console
+ * Phone verification (docs/API.md §2) against the real server: the console
  * sender on the main instance (codes read from its log), the limits on
  * sending, wrong and burnt codes; and the Twilio sender on instances of
  * their own pointed at the stand-in (E2E_SMS), down to the exact request

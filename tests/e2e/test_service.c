@@ -1,6 +1,6 @@
 /*
- * Service endpoints and the behaviour every route shares (API.md §1, §9),
- * against the real server.
+ * Service endpoints and the behaviour every route shares (docs/API.md §1,
+ * §9), against the real server.
  */
 #include <criterion/criterion.h>
 

@@ -1,5 +1,5 @@
 /*
- * Todos (API.md §4) against the real server: CRUD, listing (filters,
+ * Todos (docs/API.md §4) against the real server: CRUD, listing (filters,
  * sorting, pagination), validation, ownership, and the cascade when an
  * admin purges a user.  Every test registers its own users.
  */

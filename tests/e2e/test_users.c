@@ -1,5 +1,5 @@
 /*
- * The caller's own account (API.md §3) against the real server: the user
+ * The caller's own account (docs/API.md §3) against the real server: the user
  * object, profile changes, soft delete, settings, the caller's audit
  * trail, and that one user never reaches another's.
  */

@@ -1,5 +1,5 @@
 /*
- * passwd.c: the password policy of API.md section 2, and bcrypt.
+ * passwd.c: the password policy of docs/API.md section 2, and bcrypt.
  */
 
 #include <crypt.h>
