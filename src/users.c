@@ -135,7 +135,8 @@ static const char sql_settings_put[] =
 
 static const char sql_me_audit[] =
     "SELECT json_build_object('items', coalesce((SELECT json_agg("
-    "json_build_object('id', a.id, 'event', a.event, 'ip', a.ip, "
+    "json_build_object('id', a.id, 'user_id', a.user_id, "
+    "'event', a.event, 'ip', a.ip, "
     "'user_agent', a.user_agent, 'details', a.details, "
     "'created_at', rfc3339(a.created_at)) "
     "ORDER BY a.created_at DESC, a.id DESC) FROM (SELECT * FROM "

@@ -408,6 +408,7 @@ Test(users, audit_lists_only_the_callers_events_with_paging)
 	struct acct	a, b;
 	struct resp	*r;
 	json_t		*it;
+	const char	*uid;
 	size_t		i;
 
 	uf_new(&a, "auda-");
@@ -434,6 +435,12 @@ Test(users, audit_lists_only_the_callers_events_with_paging)
 	    "full_name");
 	cr_expect_not_null(jpath(r->json, "data.items.0.ip"));
 	cr_expect_not_null(jpath(r->json, "data.items.0.user_agent"));
+	/* Every row names its user (docs/API.md §3), as the admin list does. */
+	json_array_foreach(jpath(r->json, "data.items"), i, it) {
+		uid = json_string_value(json_object_get(it, "user_id"));
+		cr_expect_str_eq(uid != NULL ? uid : "(none)", a.id, "%s",
+		    r->body);
+	}
 	resp_free(r);
 
 	r = uf_call("GET", &a, NULL, "/api/v1/users/me/audit?limit=1&"
