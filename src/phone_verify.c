@@ -90,7 +90,7 @@ phone_request(struct http_request *req, struct rq *rq)
 		if (!phone_read(req, rq, &phone, NULL))
 			return (KORE_RESULT_OK);
 		(void)kore_strlcpy(st->phone, phone, sizeof(st->phone));
-		if (!phone_mask(st->phone, st->masked, sizeof(st->masked)))
+		if (phone_mask(st->phone, st->masked, sizeof(st->masked)) != 0)
 			(void)kore_strlcpy(st->masked, "?",
 			    sizeof(st->masked));
 		if (!vcode_new(st->phone, code, hash))
@@ -229,7 +229,7 @@ phone_verify(struct http_request *req, struct rq *rq)
 		if (!vcode_hash(code, phone, hash))
 			return (rq_error(req, rq, 500, "internal_error",
 			    "Internal server error", NULL));
-		if (!phone_mask(phone, masked, sizeof(masked)))
+		if (phone_mask(phone, masked, sizeof(masked)) != 0)
 			(void)kore_strlcpy(masked, "?", sizeof(masked));
 		vcode_rules(&vr);
 		params[0] = rq->user.id;

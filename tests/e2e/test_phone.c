@@ -54,19 +54,25 @@ Test(phone, console_code_verifies_the_phone)
 {
 	struct acct	a;
 	struct resp	*r;
-	char		phone[32], code[7], wrong[7];
+	char		phone[32], masked[32], code[7], wrong[7];
 	json_t		*it;
-	size_t		i;
+	size_t		i, n;
 	int		sent, verified;
 
 	uf_new(&a, "ph-ok-");
 	uf_phone(phone, sizeof(phone));
+	/* "+", two digits, a star for each digit but the last two, those. */
+	n = strlen(phone);
+	for (i = 0; i < n; i++)
+		masked[i] = (i <= 2 || i >= n - 2) ? phone[i] : '*';
+	masked[n] = '\0';
 	r = code_request(NULL, &a, phone);
 	uf_status(r, 202);
 	cr_expect_eq(jint(r, "data.expires_in"), 600);
 	cr_expect_eq(jint(r, "data.resend_after"), 60);
 	cr_expect_null(strstr(r->body, phone + 3), "phone is masked: %s",
 	    r->body);
+	cr_expect_str_eq(jstr(r, "data.phone"), masked, "%s", r->body);
 	resp_free(r);
 	cr_assert(uf_console_code(main_log(), phone, code),
 	    "no console SMS to %s in the log", phone);
@@ -105,6 +111,10 @@ Test(phone, console_code_verifies_the_phone)
 			sent++;
 		if (!strcmp(ev, "phone_verified"))
 			verified++;
+		if (!strcmp(ev, "phone_code_sent") ||
+		    !strcmp(ev, "phone_verified"))
+			cr_expect_str_eq(json_string_value(jpath(it,
+			    "details.phone")), masked, "%s", r->body);
 	}
 	cr_expect_eq(sent, 1, "%s", r->body);
 	cr_expect_eq(verified, 1, "%s", r->body);
