@@ -28,6 +28,7 @@
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -502,7 +503,7 @@ auth_login(struct http_request *req, struct rq *rq)
 			http_response_header(req, "retry-after", n1);
 			return (rq_error(req, rq, 423, "account_locked",
 			    "Too many failed logins; try again later",
-			    json_pack("{s:i}", "retry_after",
+			    json_pack("{s:I}", "retry_after",
 			    (json_int_t)retry)));
 		}
 		st->known = !db_isnull(&rq->q, 0, 2);
@@ -608,9 +609,14 @@ auth_refresh(struct http_request *req, struct rq *rq)
 	case 1:
 		if (rq_json(req, rq, &in) != KORE_RESULT_OK)
 			return (KORE_RESULT_OK);
+		/*
+		 * Only a missing or empty token is a bad request; any other
+		 * string that is not a live token (an access token, one of
+		 * any length) is 401.  The body bound caps the length.
+		 */
 		verr_init(&v);
 		(void)jsonx_get_str(in, "refresh_token", JF_REQUIRED, 1,
-		    AUTHTOK_LEN * 4, &v, &tok);
+		    SIZE_MAX, &v, &tok);
 		if (verr_count(&v) > 0)
 			return (rq_invalid(req, rq, &v));
 		verr_clear(&v);
@@ -695,7 +701,7 @@ auth_logout(struct http_request *req, struct rq *rq)
 		return (rq_db_error(req, rq));
 	n = auth_revoke_rows(&rq->q, 0);
 	return (rq_ok(req, rq, 200, "Logged out",
-	    json_pack("{s:i}", "sessions_revoked", (json_int_t)n)));
+	    json_pack("{s:I}", "sessions_revoked", (json_int_t)n)));
 }
 
 /* GET /me */
@@ -871,7 +877,7 @@ auth_password(struct http_request *req, struct rq *rq)
 			return (rq_error(req, rq, 409, "conflict",
 			    "The password was changed concurrently", NULL));
 		return (rq_ok(req, rq, 200, "Password changed",
-		    json_pack("{s:i}", "sessions_revoked",
+		    json_pack("{s:I}", "sessions_revoked",
 		    (json_int_t)auth_revoke_rows(&rq->q, 1))));
 	}
 	return (rq_error(req, rq, 500, "internal_error", "Internal server error",
@@ -939,7 +945,7 @@ auth_tokens(struct http_request *req, struct rq *rq, int status,
 		return (rq_error(req, rq, 500, "internal_error",
 		    "Internal server error", NULL));
 	}
-	data = json_pack("{s:s, s:s, s:s, s:i, s:o*}", "access_token", tok,
+	data = json_pack("{s:s, s:s, s:s, s:I, s:o*}", "access_token", tok,
 	    "refresh_token", st->refresh, "token_type", "bearer",
 	    "expires_in", (json_int_t)cfg.access_ttl_s, "user", user);
 	free(tok);

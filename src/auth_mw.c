@@ -263,7 +263,7 @@ auth_limited(struct http_request *req, struct rq *rq, long reset)
 	(void)snprintf(num, sizeof(num), "%ld", wait);
 	http_response_header(req, "retry-after", num);
 	(void)rq_error(req, rq, 429, "rate_limited", "Too many requests",
-	    json_pack("{s:i, s:i}", "limit", (json_int_t)rq->rl_limit,
+	    json_pack("{s:I, s:I}", "limit", (json_int_t)rq->rl_limit,
 	    "retry_after", (json_int_t)wait));
 	return (RQ_DONE);
 }

@@ -4,6 +4,8 @@
  * instance within the NOTIFY delivery time.
  */
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "auth_fixture.h"
 
@@ -373,5 +375,41 @@ Test(auth_tokens, expired_refresh_token_is_token_expired)
 	    "WHERE user_id = $1::uuid)", a.id);
 	r = af_refresh(NULL, NULL, a.refresh);
 	af_expect_error(r, 401, "token_expired");
+	resp_free(r);
+}
+
+Test(auth_tokens, refresh_with_any_wrong_token_is_401_only_empty_is_400)
+{
+	struct afa	 a;
+	struct resp	*r;
+	char		*big;
+
+	af_new(&a, "rshape");
+	/* An access token is not a refresh token: 401, not a length error. */
+	r = af_refresh(NULL, NULL, a.access);
+	af_expect_error(r, 401, "unauthorized");
+	resp_free(r);
+	big = malloc(64 * 1024 + 1);
+	cr_assert_not_null(big);
+	memset(big, 'A', 64 * 1024);
+	big[64 * 1024] = '\0';
+	r = af_refresh(NULL, NULL, big);
+	af_expect_error(r, 401, "unauthorized");
+	resp_free(r);
+	free(big);
+	r = af_refresh(NULL, NULL, "x");
+	af_expect_error(r, 401, "unauthorized");
+	resp_free(r);
+	/* Missing or empty: the request itself is wrong. */
+	r = af_refresh(NULL, NULL, "");
+	af_expect_error(r, 400, "validation_error");
+	resp_free(r);
+	r = af_call(NULL, "POST", "/api/v1/auth/refresh", NULL, NULL,
+	    "{\"refresh_token\": null}");
+	af_expect_error(r, 400, "validation_error");
+	resp_free(r);
+	/* The real one still works after all that. */
+	r = af_refresh(NULL, NULL, a.refresh);
+	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 }
