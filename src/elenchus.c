@@ -98,8 +98,7 @@ kore_parent_configure(int argc, char **argv)
 	(void)argv;
 
 	if ((err = config_load(&cfg, env_get, &what)) != CONFIG_OK) {
-		fprintf(stderr, "elenchus: %s: %s\n", what,
-		    config_err_str(err));
+		fprintf(stderr, "elenchus: %s\n", cfg.error);
 		exit(1);
 	}
 	if (cfg.jwt_secret_generated) {

@@ -123,7 +123,7 @@ main(void)
 	int		 i, err;
 
 	if ((err = config_load(&cfg, env_get, &what)) != CONFIG_OK) {
-		jlog("%s: %s", what, config_err_str(err));
+		jlog("%s", cfg.error);
 		return (1);
 	}
 	if (cfg.database_url[0] == '\0')

@@ -22,6 +22,8 @@ static int	cfg_int(const char *(*)(const char *), const char *, int,
 static void	cfg_str(const char *(*)(const char *), const char *,
 		    const char *, char *, size_t);
 static int	cfg_origins(struct config *, const char *);
+static int	cfg_fail(struct config *, const char *(*)(const char *),
+		    const char **, const char *, int, const char *);
 static int	cfg_trusted(struct config *, const char *);
 static int	cfg_jwt(struct config *, const char *(*)(const char *),
 		    const char **);
@@ -36,6 +38,7 @@ config_load(struct config *cfg, const char *(*env)(const char *),
     const char **what)
 {
 	const char	*v;
+	char		range[64];
 	int		upload_mib, r;
 	int		json_kib;
 
@@ -54,8 +57,10 @@ config_load(struct config *cfg, const char *(*env)(const char *),
 	do {								\
 		if ((r = cfg_int(env, name, def, lo, hi, &(field))) != \
 		    CONFIG_OK) {					\
-			*what = name;					\
-			return (r);					\
+			(void)snprintf(range, sizeof(range),		\
+			    "a whole number from %d to %d", lo, hi);	\
+			return (cfg_fail(cfg, env, what, name, r,	\
+			    range));					\
 		}							\
 	} while (0)
 
@@ -99,8 +104,9 @@ config_load(struct config *cfg, const char *(*env)(const char *),
 		n = strtoul(v, &ep, 10);
 		if (errno != 0 || *ep != '\0' || n < 1024 ||
 		    n > 1024UL * 1024 * 1024) {
-			*what = "MAX_UPLOAD_BYTES";
-			return (CONFIG_BAD_NUMBER);
+			return (cfg_fail(cfg, env, what, "MAX_UPLOAD_BYTES",
+			    CONFIG_BAD_NUMBER,
+			    "a whole number from 1024 to 1073741824"));
 		}
 		cfg->max_upload_bytes = n;
 	}
@@ -109,18 +115,23 @@ config_load(struct config *cfg, const char *(*env)(const char *),
 	cfg_str(env, "DATABASE_URL", "", cfg->database_url,
 	    sizeof(cfg->database_url));
 
-	if ((r = cfg_jwt(cfg, env, what)) != CONFIG_OK)
+	/* The keys' values are secrets: the message names the variable only. */
+	if ((r = cfg_jwt(cfg, env, what)) != CONFIG_OK) {
+		(void)snprintf(cfg->error, sizeof(cfg->error), "%s %s", *what,
+		    config_err_str(r));
 		return (r);
+	}
 
 	v = env("ALLOWED_ORIGINS");
 	if (cfg_origins(cfg, v ? v : "") != CONFIG_OK) {
-		*what = "ALLOWED_ORIGINS";
-		return (CONFIG_BAD_LIST);
+		return (cfg_fail(cfg, env, what, "ALLOWED_ORIGINS",
+		    CONFIG_BAD_LIST, "up to 32 http(s) origins, comma-separated, or *"));
 	}
 	v = env("TRUSTED_PROXIES");
 	if (cfg_trusted(cfg, v ? v : "127.0.0.1,::1") != CONFIG_OK) {
-		*what = "TRUSTED_PROXIES";
-		return (CONFIG_BAD_LIST);
+		return (cfg_fail(cfg, env, what, "TRUSTED_PROXIES",
+		    CONFIG_BAD_LIST, "up to 32 IP addresses or CIDR ranges, "
+		    "comma-separated"));
 	}
 
 	cfg_str(env, "AI_PROVIDER", "", cfg->ai_provider,
@@ -158,8 +169,8 @@ config_load(struct config *cfg, const char *(*env)(const char *),
 	    cfg->sms_provider, sizeof(cfg->sms_provider));
 	if (strcmp(cfg->sms_provider, "console") &&
 	    strcmp(cfg->sms_provider, "twilio")) {
-		*what = "SMS_PROVIDER";
-		return (CONFIG_BAD_LIST);
+		return (cfg_fail(cfg, env, what, "SMS_PROVIDER",
+		    CONFIG_BAD_LIST, "console or twilio"));
 	}
 	if (cfg->production && !strcmp(cfg->sms_provider, "console")) {
 		*what = "SMS_PROVIDER";
@@ -190,6 +201,25 @@ config_load(struct config *cfg, const char *(*env)(const char *),
 		return (CONFIG_BAD_LIST);
 
 	return (CONFIG_OK);
+}
+
+/*
+ * Record a refused variable (never a secret): *what names it, cfg->error
+ * says the variable, the value given and what is allowed.  Returns err.
+ */
+static int
+cfg_fail(struct config *cfg, const char *(*env)(const char *),
+    const char **what, const char *name, int err, const char *allowed)
+{
+	const char	*v;
+
+	*what = name;
+	if ((v = env(name)) == NULL)
+		v = "";
+	(void)snprintf(cfg->error, sizeof(cfg->error),
+	    "%s=\"%.64s%s\" is not allowed: %s expected", name, v,
+	    strlen(v) > 64 ? "..." : "", allowed);
+	return (err);
 }
 
 const char *

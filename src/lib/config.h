@@ -110,6 +110,7 @@ struct config {
 	int		breaker_threshold;	/* BREAKER_THRESHOLD failures */
 	int		breaker_open_s;		/* BREAKER_OPEN_S */
 	char		version[32];
+	char		error[256];		/* why config_load refused */
 };
 
 enum config_err {
@@ -125,7 +126,8 @@ enum config_err {
 
 /*
  * Fill cfg from the environment through getenv_fn (getenv in the server,
- * a table in tests).  On error, *what names the variable at fault.
+ * a table in tests).  On error, *what names the variable at fault and
+ * cfg->error says it with the value given and what is allowed.
  */
 int	config_load(struct config *cfg,
 	    const char *(*getenv_fn)(const char *), const char **what);

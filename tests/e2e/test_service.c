@@ -415,3 +415,33 @@ Test(service, api_health_answers_like_health_without_database)
 	cr_expect_not_null(strstr(resp_header(r, "allow"), "GET"));
 	resp_free(r);
 }
+
+/*
+ * A configuration value out of range stops the server with a message that
+ * says the variable, the value given and the allowed range.
+ */
+Test(service, out_of_range_configuration_is_refused_with_its_range)
+{
+	FILE	*fp;
+	char	 cmd[512], line[512], all[8192];
+	size_t	 len;
+	int	 st;
+
+	(void)snprintf(cmd, sizeof(cmd), "HTTP_PORT=1 JOBS_DISABLED=1 "
+	    "LOCKOUT_THRESHOLD=100000 timeout 60 sh scripts/serve.sh "
+	    "%s/srv-badconf 2>&1", env_or("E2E_TMP", "/tmp"));
+	fp = popen(cmd, "r");
+	cr_assert_not_null(fp);
+	len = 0;
+	all[0] = '\0';
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (len + strlen(line) < sizeof(all)) {
+			memcpy(all + len, line, strlen(line) + 1);
+			len += strlen(line);
+		}
+	}
+	st = pclose(fp);
+	cr_expect_neq(st, 0, "the server started: %s", all);
+	cr_expect_not_null(strstr(all, "LOCKOUT_THRESHOLD=\"100000\" is not "
+	    "allowed: a whole number from 1 to 1000 expected"), "%s", all);
+}

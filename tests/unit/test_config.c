@@ -113,6 +113,31 @@ Test(config, bad_numbers_and_lists_name_the_variable)
 	cr_expect_eq(load(&c, sms, &what), CONFIG_BAD_LIST);
 }
 
+Test(config, a_refusal_says_the_variable_the_value_and_the_range)
+{
+	static const char *const lock[] = { "LOCKOUT_THRESHOLD=100000", NULL };
+	static const char *const port[] = { "HTTP_PORT=80x", NULL };
+	static const char *const sms[] = { "SMS_PROVIDER=pigeon", NULL };
+	static const char *const jwt[] = { "ENVIRONMENT=production",
+	    "JWT_SECRET=short-secret", NULL };
+	struct config	c;
+	const char	*what;
+
+	cr_assert_eq(load(&c, lock, &what), CONFIG_BAD_NUMBER);
+	cr_expect_str_eq(c.error, "LOCKOUT_THRESHOLD=\"100000\" is not "
+	    "allowed: a whole number from 1 to 1000 expected");
+	cr_assert_eq(load(&c, port, &what), CONFIG_BAD_NUMBER);
+	cr_expect_str_eq(c.error, "HTTP_PORT=\"80x\" is not allowed: a whole "
+	    "number from 1 to 65535 expected");
+	cr_assert_eq(load(&c, sms, &what), CONFIG_BAD_LIST);
+	cr_expect_str_eq(c.error, "SMS_PROVIDER=\"pigeon\" is not allowed: "
+	    "console or twilio expected");
+	/* A secret's value is never repeated. */
+	cr_assert_eq(load(&c, jwt, &what), CONFIG_JWT_SHORT);
+	cr_expect_null(strstr(c.error, "short-secret"), "%s", c.error);
+	cr_expect_not_null(strstr(c.error, "JWT_SECRET"), "%s", c.error);
+}
+
 Test(config, origins_and_ai_providers)
 {
 	static const char *const env[] = {
