@@ -20,11 +20,18 @@ if [ ! -f "$tls/cert.pem" ]; then
 	chmod 600 "$tls/key.pem"
 fi
 
-body_max=$(( ${MAX_UPLOAD_BYTES:-$(( ${MAX_UPLOAD_MB:-20} * 1048576 ))} + 2097152 ))
+# The limits the server runs with (src/lib/config.c): JSON bodies, and
+# uploads plus the multipart framing the upload handler tolerates
+# (DOC_MULTIPART_SLACK in src/doc_upload.c).
+json_max=$(( ${JSON_BODY_MAX_KB:-1024} * 1024 ))
+upload_bytes=${MAX_UPLOAD_BYTES:-$(( ${MAX_UPLOAD_MB:-20} * 1048576 ))}
+upload_max=$(( upload_bytes + 65536 ))
 
 sed -e "s|@UPSTREAM@|$upstream|" -e "s|@TLS_LISTEN@|127.0.0.1:$port|" \
     -e "s|@CERT@|$tls/cert.pem|" -e "s|@KEY@|$tls/key.pem|" \
-    -e "s|@BODY_MAX@|$body_max|" \
+    -e "s|@JSON_MAX@|$json_max|g" -e "s|@UPLOAD_MAX@|$upload_max|" \
+    -e "s|@UPLOAD_BYTES@|$upload_bytes|" \
+    -e "s|@PROXY_TIMEOUT@|${NGINX_PROXY_TIMEOUT_S:-300}|g" \
     -e "s|# @PROXY_BIND@|${NGINX_PROXY_BIND:+proxy_bind $NGINX_PROXY_BIND;}|" \
     "$ROOT/conf/nginx-site.conf" > "$dir/site.conf"
 

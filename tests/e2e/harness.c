@@ -58,6 +58,8 @@ http_req(const char *method, const char *path, const char *const *hdrs,
 	    method, path, hdrs, body, len));
 }
 
+long	http_version;
+
 struct resp *
 http_req_to(const char *base, const char *method, const char *path,
     const char *const *hdrs, const char *body, size_t len)
@@ -66,10 +68,14 @@ http_req_to(const char *base, const char *method, const char *path,
 	struct curl_slist	*sl;
 	struct sink		b, h;
 	struct resp		*r;
-	char			url[4096];
-	size_t			i;
+	char			*url;
+	size_t			i, n;
 
-	(void)snprintf(url, sizeof(url), "%s%s", base, path);
+	/* Long enough for any path a test sends (the front's 414). */
+	n = strlen(base) + strlen(path) + 1;
+	if ((url = malloc(n)) == NULL)
+		return (NULL);
+	(void)snprintf(url, n, "%s%s", base, path);
 	memset(&b, 0, sizeof(b));
 	memset(&h, 0, sizeof(h));
 	sl = NULL;
@@ -97,6 +103,8 @@ http_req_to(const char *base, const char *method, const char *path,
 	(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 	(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (http_version != 0)
+		(void)curl_easy_setopt(c, CURLOPT_HTTP_VERSION, http_version);
 
 	r = calloc(1, sizeof(*r));
 	if (curl_easy_perform(c) == CURLE_OK) {
@@ -108,6 +116,7 @@ http_req_to(const char *base, const char *method, const char *path,
 	(void)curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &r->seconds);
 	curl_easy_cleanup(c);
 	curl_slist_free_all(sl);
+	free(url);
 
 	r->body = b.buf ? b.buf : strdup("");
 	r->len = b.len;

@@ -29,6 +29,9 @@ struct srv {
 	char		dir[128];
 };
 
+/* CURL_HTTP_VERSION_* for the requests that follow; 0: libcurl's choice. */
+extern long	 http_version;
+
 /* Request to E2E_BASE (or to base when given).  hdrs ends with NULL. */
 struct resp	*http_req(const char *method, const char *path,
 		    const char *const *hdrs, const char *body, size_t len);
