@@ -1,5 +1,5 @@
 /*
- * Workflows (API.md §7): the seeded legal templates, and executions of
+ * Workflows (docs/API.md §7): the seeded legal templates, and executions of
  * them.  POST /executions checks the input against the template's
  * input_schema (lib/jschema.h) and the caller's daily token quota, then
  * stores the execution, its steps and the job of its first step in one

@@ -1,5 +1,5 @@
 /*
- * Workflows (API.md §7) against the real server, its job runner and the
+ * Workflows (docs/API.md §7) against the real server, its job runner and the
  * LLM stand-in: the templates, executions run step by step in the
  * background, retries, failures, cancel, listing, bad input, the quota,
  * a runner killed mid-step, two instances sharing the work, and the
