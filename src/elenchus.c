@@ -92,12 +92,11 @@ kore_parent_configure(int argc, char **argv)
 	char		hex[sizeof(rnd) * 2 + 1];
 	const char	*what;
 	size_t		i;
-	int		err;
 
 	(void)argc;
 	(void)argv;
 
-	if ((err = config_load(&cfg, env_get, &what)) != CONFIG_OK) {
+	if (config_load(&cfg, env_get, &what) != CONFIG_OK) {
 		fprintf(stderr, "elenchus: %s\n", cfg.error);
 		exit(1);
 	}

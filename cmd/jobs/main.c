@@ -120,9 +120,9 @@ main(void)
 	struct sigaction sa;
 	const char	*what;
 	char		 host[64];
-	int		 i, err;
+	int		 i;
 
-	if ((err = config_load(&cfg, env_get, &what)) != CONFIG_OK) {
+	if (config_load(&cfg, env_get, &what) != CONFIG_OK) {
 		jlog("%s", cfg.error);
 		return (1);
 	}
