@@ -22,6 +22,8 @@ static int	cfg_int(const char *(*)(const char *), const char *, int,
 static void	cfg_str(const char *(*)(const char *), const char *,
 		    const char *, char *, size_t);
 static int	cfg_origins(struct config *, const char *);
+static int	config_read(struct config *, const char *(*)(const char *),
+		    const char **);
 static int	cfg_fail(struct config *, const char *(*)(const char *),
 		    const char **, const char *, int, const char *);
 static int	cfg_trusted(struct config *, const char *);
@@ -33,8 +35,26 @@ static int	cfg_email(struct config *, const char *(*)(const char *),
 
 #define ELENCHUS_VERSION	"0.1.0"
 
+/*
+ * Every refusal says the variable and why: the checks that do not word
+ * their own message (cfg_fail) get config_err_str's.
+ */
 int
 config_load(struct config *cfg, const char *(*env)(const char *),
+    const char **what)
+{
+	int	r;
+
+	if ((r = config_read(cfg, env, what)) != CONFIG_OK &&
+	    cfg->error[0] == '\0')
+		(void)snprintf(cfg->error, sizeof(cfg->error), "%s: %s",
+		    *what != NULL ? *what : "configuration",
+		    config_err_str(r));
+	return (r);
+}
+
+static int
+config_read(struct config *cfg, const char *(*env)(const char *),
     const char **what)
 {
 	const char	*v;

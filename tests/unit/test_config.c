@@ -138,6 +138,23 @@ Test(config, a_refusal_says_the_variable_the_value_and_the_range)
 	cr_expect_not_null(strstr(c.error, "JWT_SECRET"), "%s", c.error);
 }
 
+/* Every refusal has words, also those no cfg_fail call wrote. */
+Test(config, every_refusal_names_its_variable)
+{
+	static const char *const cons[] = { "ENVIRONMENT=production",
+	    "JWT_SECRET=prod-secret-0123456789abcdef0123456789",
+	    "SMS_PROVIDER=console", NULL };
+	static const char *const nojwt[] = { "ENVIRONMENT=production", NULL };
+	struct config	c;
+	const char	*what;
+
+	cr_assert_eq(load(&c, cons, &what), CONFIG_SMS_CONSOLE);
+	cr_expect_str_eq(c.error, "SMS_PROVIDER: console (codes in the log) "
+	    "is refused in production");
+	cr_assert_eq(load(&c, nojwt, &what), CONFIG_JWT_MISSING);
+	cr_expect_not_null(strstr(c.error, "JWT_SECRET"), "%s", c.error);
+}
+
 Test(config, origins_and_ai_providers)
 {
 	static const char *const env[] = {
