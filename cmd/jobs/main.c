@@ -68,23 +68,31 @@ static char		served[512];
 
 /*
  * Fair between users (payload user_id): the next job is the oldest of the
- * users with the fewest jobs running, so one user's backlog delays
- * another's job by at most the one job that frees a thread first.
+ * users with the fewest jobs running and, among those, of the user served
+ * least recently, so one user's backlog delays another's job by at most
+ * the one job that frees a thread first — also when a single thread is
+ * free at a time (by running count alone, the backlog's older jobs won
+ * every tie).
  */
 static const char sql_claim[] =
     "WITH busy AS (SELECT payload->>'user_id' AS u, count(*) AS n "
     "FROM jobs WHERE queue = $3 AND status = 'running' "
     "AND lease_until >= now() GROUP BY 1), "
+    "served AS (SELECT payload->>'user_id' AS u, max(updated_at) AS t "
+    "FROM jobs WHERE queue = $3 AND status <> 'queued' "
+    "AND updated_at > now() - interval '10 minutes' GROUP BY 1), "
     "c AS (UPDATE jobs SET status = 'running', "
     "attempts = attempts + 1, locked_by = $1, "
     "lease_until = now() + make_interval(secs => $2::int), "
     "updated_at = now() "
     "WHERE id = (SELECT j.id FROM jobs j LEFT JOIN busy "
     "ON busy.u IS NOT DISTINCT FROM j.payload->>'user_id' "
+    "LEFT JOIN served "
+    "ON served.u IS NOT DISTINCT FROM j.payload->>'user_id' "
     "WHERE j.queue = $3 AND j.kind = ANY ($4::text[]) AND "
     "((j.status = 'queued' AND j.run_after <= now()) OR "
     "(j.status = 'running' AND j.lease_until < now())) "
-    "ORDER BY coalesce(busy.n, 0), j.run_after "
+    "ORDER BY coalesce(busy.n, 0), served.t NULLS FIRST, j.run_after "
     "FOR UPDATE OF j SKIP LOCKED LIMIT 1) "
     "RETURNING id, kind, payload, attempts, max_attempts), "
     "lost AS (UPDATE job_runs r SET finished_at = now(), outcome = 'lost', "
