@@ -34,6 +34,7 @@
 #include <kore/kore.h>
 
 #include "rq.h"
+#include "curltask.h"
 #include "llm_client.h"
 #include "metrics.h"
 #include "lib/backoff.h"
@@ -317,8 +318,7 @@ llm_client_init(void)
 {
 	sigset_t	all, old;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		fatal("llm: curl_global_init failed");
+	curltask_global();
 	if (pthread_mutex_init(&llmc.lock, NULL) != 0)
 		fatal("llm: mutex init");
 	if ((llmc.multi = curl_multi_init()) == NULL)

@@ -20,6 +20,7 @@
 #include <openssl/rand.h>
 
 #include "rq.h"
+#include "curltask.h"
 #include "mail.h"
 
 #define MAIL_MSG_MAX		(MAIL_BODY_MAX * 2 + 1024)
@@ -33,7 +34,6 @@ static void	mail_free(struct mail_job *);
 static size_t	mail_read(char *, size_t, size_t, void *);
 static void	mail_now(char *, size_t);
 
-static int	mail_curl_ready;
 
 const char *
 mail_provider(void)
@@ -85,17 +85,8 @@ mail_start(struct http_request *req, const char *to, const char *subject,
 	}
 	mail_compose(job, body);
 
-	/* Once per worker, on the main thread, before any task uses curl. */
-	if (!mail_curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			fatal("curl_global_init failed");
-		mail_curl_ready = 1;
-	}
 	job->tasked = 1;
-	kore_task_create(&job->task, mail_smtp_task);
-	kore_task_bind_callback(&job->task, mail_task_done);
-	http_request_sleep(req);
-	kore_task_run(&job->task);
+	curltask_start(&job->task, mail_smtp_task, mail_task_done, req);
 	return (job);
 }
 

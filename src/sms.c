@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "rq.h"
+#include "curltask.h"
 #include "sms.h"
 
 #define SMS_URL_MAX		(CONFIG_STR_MAX + 256)
@@ -37,7 +38,6 @@ static int	sms_form_add(CURL *, char *, size_t, const char *,
 		    const char *);
 static size_t	sms_on_body(char *, size_t, size_t, void *);
 
-static int	sms_curl_ready;
 
 const char *
 sms_provider(void)
@@ -68,17 +68,8 @@ sms_start(struct http_request *req, const char *to, const char *body)
 		return (job);
 	}
 
-	/* Once per worker, on the main thread, before any task uses curl. */
-	if (!sms_curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			fatal("curl_global_init failed");
-		sms_curl_ready = 1;
-	}
 	job->tasked = 1;
-	kore_task_create(&job->task, sms_twilio_task);
-	kore_task_bind_callback(&job->task, sms_task_done);
-	http_request_sleep(req);
-	kore_task_run(&job->task);
+	curltask_start(&job->task, sms_twilio_task, sms_task_done, req);
 	return (job);
 }
 
