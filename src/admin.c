@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "rq.h"
-#include "revoke.h"
 #include "audit.h"
 #include "users.h"
 #include "lib/utf8.h"
@@ -274,7 +273,7 @@ adm_bad_id(struct http_request *req, struct rq *rq)
 static int
 adm_answer(struct http_request *req, struct rq *rq, const char *msg)
 {
-	return (revoke_answer(req, rq, msg));
+	return (rq_answer_revoked(req, rq, msg));
 }
 
 /* "true"/"false" (or 1/0) into "t"/"f"; absent is NULL; 0 if neither. */

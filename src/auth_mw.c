@@ -41,7 +41,6 @@
 static int	auth_unauthorized(struct http_request *, struct rq *,
 		    const char *, const char *);
 static int	auth_limited(struct http_request *, struct rq *, long);
-static void	auth_rl(struct rq *, long, const char *, const char *);
 
 /*
  * $1 session id, $2 user id, $3 counter key, $4 what to add to the
@@ -152,7 +151,7 @@ auth_require(struct http_request *req, struct rq *rq)
 		(void)snprintf(key, sizeof(key), "user:%s", rq->user.id);
 		if (level != RQ_ADMIN && (!gated || c.ev) && revoke_live() &&
 		    revoke_known(c.sid, c.sub) && (nolimit ||
-		    ratelimit_local(rq, key, cfg.rate_per_min))) {
+		    ratelimit_local(key, cfg.rate_per_min, &rq->rl))) {
 			rq->authed = 1;
 			return (RQ_CONT);
 		}
@@ -182,14 +181,14 @@ auth_require(struct http_request *req, struct rq *rq)
 	(void)kore_strlcpy(rq->user.role, rq->user.admin ? "admin" :
 	    db_val(&rq->q, 0, 2), sizeof(rq->user.role));
 	if (!nolimit) {
-		auth_rl(rq, cfg.rate_per_min, db_val(&rq->q, 0, 3),
-		    db_val(&rq->q, 0, 4));
+		ratelimit_counted(&rq->rl, cfg.rate_per_min,
+		    db_val(&rq->q, 0, 3), db_val(&rq->q, 0, 4));
 		(void)snprintf(key, sizeof(key), "user:%s", rq->user.id);
 		if (db_val(&rq->q, 0, 3) != NULL)
 			ratelimit_seen(key, strtol(db_val(&rq->q, 0, 3), NULL,
 			    10), strtol(db_val(&rq->q, 0, 4), NULL, 10));
-		if (rq->rl_remaining < 0)
-			return (auth_limited(req, rq, rq->rl_reset));
+		if (rq->rl.remaining < 0)
+			return (auth_limited(req, rq, rq->rl.reset));
 	}
 	rq->authed = 1;
 	if (gated && strcmp(db_val(&rq->q, 0, 5), "t") != 0) {
@@ -232,23 +231,11 @@ auth_ip_limit(struct http_request *req, struct rq *rq, const char *endpoint)
 		    "Internal server error", NULL);
 		return (RQ_DONE);
 	}
-	auth_rl(rq, cfg.auth_rate_per_min, db_val(&rq->q, 0, 0),
+	ratelimit_counted(&rq->rl, cfg.auth_rate_per_min, db_val(&rq->q, 0, 0),
 	    db_val(&rq->q, 0, 1));
-	if (rq->rl_remaining < 0)
-		return (auth_limited(req, rq, rq->rl_reset));
+	if (rq->rl.remaining < 0)
+		return (auth_limited(req, rq, rq->rl.reset));
 	return (RQ_CONT);
-}
-
-/* Fill the X-RateLimit-* values from a counter row. */
-static void
-auth_rl(struct rq *rq, long limit, const char *count, const char *reset)
-{
-	if (count == NULL || reset == NULL)
-		return;
-	rq->rl_set = 1;
-	rq->rl_limit = limit;
-	rq->rl_remaining = limit - strtol(count, NULL, 10);
-	rq->rl_reset = strtol(reset, NULL, 10);
 }
 
 static int
@@ -263,7 +250,7 @@ auth_limited(struct http_request *req, struct rq *rq, long reset)
 	(void)snprintf(num, sizeof(num), "%ld", wait);
 	http_response_header(req, "retry-after", num);
 	(void)rq_error(req, rq, 429, "rate_limited", "Too many requests",
-	    json_pack("{s:I, s:I}", "limit", (json_int_t)rq->rl_limit,
+	    json_pack("{s:I, s:I}", "limit", (json_int_t)rq->rl.limit,
 	    "retry_after", (json_int_t)wait));
 	return (RQ_DONE);
 }

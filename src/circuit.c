@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "rq.h"
+#include "cfg.h"
 #include "circuit.h"
 #include "lib/breaker.h"
 

@@ -7,7 +7,7 @@
  */
 #include <curl/curl.h>
 
-#include "rq.h"
+#include "cfg.h"
 #include "curltask.h"
 
 static int	curltask_ready;

@@ -33,7 +33,7 @@
 
 #include <kore/kore.h>
 
-#include "rq.h"
+#include "cfg.h"
 #include "curltask.h"
 #include "llm_client.h"
 #include "metrics.h"

@@ -19,7 +19,7 @@
 #include <jansson.h>
 #include <openssl/rand.h>
 
-#include "rq.h"
+#include "cfg.h"
 #include "curltask.h"
 #include "mail.h"
 

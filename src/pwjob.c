@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "rq.h"
+#include "cfg.h"
 #include "pwjob.h"
 
 #define PWJOB_NICE		19

@@ -3,7 +3,7 @@
  * key ("user:<uuid>") to the minute it counts, the count the database
  * last reported (seen) and what this worker has allowed since (pending).
  * Every RL_FLUSH_MS the pending counts go to rate_limits in one statement
- * on the worker's side connection (src/revoke.c), which also brings back
+ * on the worker's side connection (src/sidedb.c), which also brings back
  * the global counts.  A request is allowed locally while its pending
  * count stays within 1/RL_SHARE of what is left; past that it takes the
  * exact path in the database (src/auth_mw.c).  Small limits therefore
@@ -16,9 +16,8 @@
 
 #include <kore/kore.h>
 
-#include "rq.h"
 #include "ratelimit.h"
-#include "revoke.h"
+#include "sidedb.h"
 
 #define RL_KEY_MAX		64
 #define RL_BATCH_MAX		512
@@ -61,7 +60,7 @@ ratelimit_init(void)
 }
 
 int
-ratelimit_local(struct rq *rq, const char *key, long limit)
+ratelimit_local(const char *key, long limit, struct rl_verdict *v)
 {
 	struct rl_entry	*e;
 	long		minute, left;
@@ -78,11 +77,23 @@ ratelimit_local(struct rq *rq, const char *key, long limit)
 	if ((e->pending + 1) * RL_SHARE > left)
 		return (0);
 	e->pending++;
-	rq->rl_set = 1;
-	rq->rl_limit = limit;
-	rq->rl_remaining = left - 1;
-	rq->rl_reset = (minute + 1) * 60;
+	v->set = 1;
+	v->limit = limit;
+	v->remaining = left - 1;
+	v->reset = (minute + 1) * 60;
 	return (1);
+}
+
+void
+ratelimit_counted(struct rl_verdict *v, long limit, const char *count,
+    const char *reset)
+{
+	if (count == NULL || reset == NULL)
+		return;
+	v->set = 1;
+	v->limit = limit;
+	v->remaining = limit - strtol(count, NULL, 10);
+	v->reset = strtol(reset, NULL, 10);
 }
 
 long
@@ -157,7 +168,7 @@ rl_tick(void *arg, u_int64_t now)
 		params[1] = c;
 		params[2] = minute;
 		rl_inflight_minute = m;
-		if (revoke_side_query(sql_rl_flush, 3, params, rl_flushed,
+		if (sidedb_query(sql_rl_flush, 3, params, rl_flushed,
 		    NULL))
 			rl_inflight = 1;
 		else

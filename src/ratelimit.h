@@ -16,11 +16,20 @@
 #define RL_FLUSH_MS		100
 #define RL_TABLE_MAX		65536
 
-struct rq;
+/* What a check decided: the X-RateLimit-* values of the answer. */
+struct rl_verdict {
+	int		set;
+	long		limit;
+	long		remaining;	/* below 0: over the limit (429) */
+	long		reset;		/* the window's end, Unix seconds */
+};
 
 void	ratelimit_init(void);
-/* 1: counted locally and allowed (rq's rate-limit headers set). */
-int	ratelimit_local(struct rq *, const char *key, long limit);
+/* 1: counted locally and allowed (*v set); 0: ask the database. */
+int	ratelimit_local(const char *key, long limit, struct rl_verdict *v);
+/* The verdict of a counter row (count, reset as text; NULL: none). */
+void	ratelimit_counted(struct rl_verdict *, long limit, const char *count,
+	    const char *reset);
 /* Counts not yet in the database for key; they are taken (now 0). */
 long	ratelimit_take(const char *key);
 /* The database's count for key after a synchronous increment. */

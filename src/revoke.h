@@ -1,8 +1,9 @@
 /*
  * The revocation cache: per worker, the ids of sessions revoked recently
- * enough that an access token of theirs may still be unexpired.  Fed by a
- * dedicated connection LISTENing on channel session_revoked (the trigger
- * in sql/002 notifies on every revocation, from any worker or instance).
+ * enough that an access token of theirs may still be unexpired.  Fed by
+ * the worker's side connection (src/sidedb.c) LISTENing on channel
+ * session_revoked (the trigger in sql/002 notifies on every revocation,
+ * from any worker or instance).
  *
  * While that connection is down, or connected but not yet loaded,
  * revoke_live() is 0 and callers must ask the database instead.
@@ -10,9 +11,7 @@
 #ifndef ELENCHUS_REVOKE_H
 #define ELENCHUS_REVOKE_H
 
-#include <libpq-fe.h>
-
-/* Start the listener for this worker (idempotent). */
+/* Start the cache and the side connection for this worker (idempotent). */
 void	revoke_init(const char *);
 
 /* 1 when the cache is complete: LISTEN active and the backlog loaded. */
@@ -27,24 +26,11 @@ void	revoke_add(const char *);
 /* Record each id of a PostgreSQL uuid[] text ("{a,b}"); NULL is none. */
 void	revoke_add_list(const char *);
 
-struct http_request;
-struct rq;
-/*
- * Answer rq->q like rq_answer (200, message); a second column listing the
- * sessions the statement revoked is recorded first, so no worker of this
- * instance accepts them once the answer is out.
- */
-int	revoke_answer(struct http_request *, struct rq *, const char *);
-
 /* Parent, before the workers fork: the instance's shared revocations. */
 void	revoke_shm_init(void);
 
 /* Sessions that passed the database check here (sid owned by sub). */
 int	revoke_known(const char *sid, const char *sub);
 void	revoke_remember(const char *sid, const char *sub);
-
-/* A query on the side connection when idle: see revoke.c. */
-int	revoke_side_query(const char *, int, const char *const *,
-	    void (*)(PGresult *, int, void *), void *);
 
 #endif

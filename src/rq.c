@@ -24,6 +24,7 @@
 
 #include "auth_mw.h"
 #include "metrics.h"
+#include "revoke.h"
 #include "tracing.h"
 #include "lib/etag.h"
 #include "lib/feature.h"
@@ -359,13 +360,13 @@ rq_headers(struct http_request *req, struct rq *rq)
 		http_response_header(req, "vary", "Origin");
 	}
 
-	if (rq->rl_set) {
-		(void)snprintf(num, sizeof(num), "%ld", rq->rl_limit);
+	if (rq->rl.set) {
+		(void)snprintf(num, sizeof(num), "%ld", rq->rl.limit);
 		http_response_header(req, "x-ratelimit-limit", num);
 		(void)snprintf(num, sizeof(num), "%ld",
-		    rq->rl_remaining < 0 ? 0 : rq->rl_remaining);
+		    rq->rl.remaining < 0 ? 0 : rq->rl.remaining);
 		http_response_header(req, "x-ratelimit-remaining", num);
-		(void)snprintf(num, sizeof(num), "%ld", rq->rl_reset);
+		(void)snprintf(num, sizeof(num), "%ld", rq->rl.reset);
 		http_response_header(req, "x-ratelimit-reset", num);
 	}
 }
@@ -526,6 +527,20 @@ rq_answer(struct http_request *req, struct rq *rq, int status,
 		return (rq_not_found(req, rq));
 	return (rq_ok_raw(req, rq, status, message, db_val(&rq->q, 0, 0),
 	    (size_t)db_len(&rq->q, 0, 0)));
+}
+
+/*
+ * rq_answer for a statement that revokes sessions: its second column
+ * lists them (uuid[] text), and they are recorded first, so no worker of
+ * this instance accepts them once the answer is out.
+ */
+int
+rq_answer_revoked(struct http_request *req, struct rq *rq, const char *msg)
+{
+	if (db_poll(req, &rq->q) == DB_OK && db_rows(&rq->q) > 0 &&
+	    PQnfields(rq->q.res) > 1)
+		revoke_add_list(db_val(&rq->q, 0, 1));
+	return (rq_answer(req, rq, 200, msg));
 }
 
 int

@@ -9,11 +9,12 @@
 #include <kore/http.h>
 #include <jansson.h>
 
-#include "lib/config.h"
 #include "lib/jsonx.h"
 #include "lib/netaddr.h"
 #include "lib/otel.h"
+#include "cfg.h"
 #include "db.h"
+#include "ratelimit.h"
 
 #define RQ_ID_MAX		64
 #define RQ_ID_LEN		32
@@ -78,10 +79,7 @@ struct rq {
 	int				authed;
 	struct rq_user			user;
 
-	int				rl_set;
-	long				rl_limit;
-	long				rl_remaining;
-	long				rl_reset;
+	struct rl_verdict		rl;	/* X-RateLimit-* headers */
 
 	const char			*csp;
 	int				cacheable;	/* has an ETag */
@@ -119,8 +117,6 @@ struct rq {
 		return (rq_dispatch(req, &fn##_route));			\
 	}
 
-extern struct config	cfg;
-
 void	rq_init(void);
 void	rq_route_register(struct route *, const char *);
 unsigned int	rq_features_served(void);
@@ -137,6 +133,7 @@ int	rq_error(struct http_request *, struct rq *, int, const char *,
 int	rq_invalid(struct http_request *, struct rq *, struct verr *);
 int	rq_db_error(struct http_request *, struct rq *);
 int	rq_answer(struct http_request *, struct rq *, int, const char *);
+int	rq_answer_revoked(struct http_request *, struct rq *, const char *);
 int	rq_not_found(struct http_request *, struct rq *);
 int	rq_send(struct http_request *, struct rq *, int, const char *,
 	    const void *, size_t);

@@ -16,7 +16,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "rq.h"
+#include "cfg.h"
 #include "curltask.h"
 #include "sms.h"
 

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "rq.h"
-#include "revoke.h"
 #include "audit.h"
 #include "auth.h"
 #include "users.h"
@@ -203,7 +202,7 @@ me_delete(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_me_delete, 3, params);
 		rq->step = 1;
 	}
-	return (revoke_answer(req, rq, "Account deleted"));
+	return (rq_answer_revoked(req, rq, "Account deleted"));
 }
 
 static int
@@ -532,7 +531,7 @@ users_patch_answer(struct http_request *req, struct rq *rq, const char *msg)
 	if (r == DB_FAIL && db_sqlstate_is(&rq->q, "23505") &&
 	    db_constraint_is(&rq->q, USERS_USERNAME_KEY))
 		return (users_username_taken(req, rq));
-	return (revoke_answer(req, rq, msg));
+	return (rq_answer_revoked(req, rq, msg));
 }
 
 int
