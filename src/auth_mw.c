@@ -35,6 +35,7 @@
 #include "revoke.h"
 #include "lib/jwt.h"
 #include "lib/netaddr.h"
+#include "lib/ratewin.h"
 
 #define AUTH_KEY_MAX		(NETADDR_KEYLEN + AUTH_ENDPOINT_MAX + 16)
 
@@ -244,9 +245,7 @@ auth_limited(struct http_request *req, struct rq *rq, long reset)
 	char		num[32];
 	long		wait;
 
-	wait = reset - (long)time(NULL);
-	if (wait < 1)
-		wait = 1;
+	wait = ratewin_retry_after(reset, time(NULL));
 	(void)snprintf(num, sizeof(num), "%ld", wait);
 	http_response_header(req, "retry-after", num);
 	(void)rq_error(req, rq, 429, "rate_limited", "Too many requests",

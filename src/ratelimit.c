@@ -18,6 +18,7 @@
 
 #include "ratelimit.h"
 #include "sidedb.h"
+#include "lib/ratewin.h"
 
 #define RL_KEY_MAX		64
 #define RL_BATCH_MAX		512
@@ -63,7 +64,7 @@ int
 ratelimit_local(const char *key, long limit, struct rl_verdict *v)
 {
 	struct rl_entry	*e;
-	long		minute, left;
+	long		minute, remaining;
 
 	minute = rl_minute();
 	if ((e = rl_find(key, 1)) == NULL)
@@ -73,14 +74,14 @@ ratelimit_local(const char *key, long limit, struct rl_verdict *v)
 		e->seen = 0;
 		e->pending = 0;
 	}
-	left = limit - e->seen - e->pending - e->flushing;
-	if ((e->pending + 1) * RL_SHARE > left)
+	if (!ratewin_local(limit, e->seen, e->pending, e->flushing, RL_SHARE,
+	    &remaining))
 		return (0);
 	e->pending++;
 	v->set = 1;
 	v->limit = limit;
-	v->remaining = left - 1;
-	v->reset = (minute + 1) * 60;
+	v->remaining = remaining;
+	v->reset = ratewin_reset(minute);
 	return (1);
 }
 
@@ -116,8 +117,8 @@ ratelimit_seen(const char *key, long count, long reset)
 
 	if ((e = rl_find(key, 1)) == NULL)
 		return;
-	if (e->minute != reset / 60 - 1) {
-		e->minute = reset / 60 - 1;
+	if (e->minute != ratewin_of_reset(reset)) {
+		e->minute = ratewin_of_reset(reset);
 		e->pending = 0;
 		e->flushing = 0;
 	}
@@ -210,7 +211,7 @@ rl_flushed(PGresult *res, int ok, void *arg)
 static long
 rl_minute(void)
 {
-	return ((long)(time(NULL) / 60));
+	return (ratewin_minute(time(NULL)));
 }
 
 static size_t

@@ -29,6 +29,8 @@
 #include "revoke.h"
 #include "sidedb.h"
 #include "lib/revring.h"
+#include "lib/uuid.h"
+#include "lib/uuidset.h"
 
 #define REVOKE_CHANNEL		"session_revoked"
 #define REVOKE_PRUNE_S		60
@@ -37,21 +39,12 @@
 #define REVOKE_INIT_CAP		1024
 #define REVOKE_MAX_ENTRIES	(1 << 20)
 
-struct rv_entry {
-	uint8_t		key[16];
-	int64_t		at;		/* revoked at, Unix seconds */
-};
-
 static void	rv_prune(void *, u_int64_t);
 static void	rv_reset(void);
 static void	rv_loaded(void);
 static void	rv_add_local(const char *);
 static void	rv_load_rows(PGresult *);
-static int	rv_key(const char *, uint8_t [16]);
 static void	rv_insert(const uint8_t [16], int64_t);
-static void	rv_put(struct rv_entry *, size_t, const uint8_t [16], int64_t);
-static void	rv_rebuild(size_t, int64_t);
-static size_t	rv_hash(const uint8_t [16], size_t);
 
 static const char sql_rv_load[] =
     "SELECT id::text, extract(epoch FROM revoked_at)::bigint "
@@ -78,10 +71,8 @@ struct rv_known {
 static struct rv_known	*rv_known_tab;
 static size_t		rv_known_count;
 
-static struct rv_entry	*rv_tab;
-static size_t		rv_cap;
-static size_t		rv_count;
-static int		rv_overflow;
+/* Keys: session ids; times: revoked at, Unix seconds. */
+static struct uuidset	rv_set;
 
 void
 revoke_init(const char *conninfo)
@@ -91,7 +82,7 @@ revoke_init(const char *conninfo)
 	rv_started = 1;
 	(void)snprintf(rv_secs, sizeof(rv_secs), "%d",
 	    cfg.access_ttl_s + REVOKE_SLACK_S);
-	rv_rebuild(REVOKE_INIT_CAP, 0);
+	uuidset_init(&rv_set, REVOKE_INIT_CAP, REVOKE_MAX_ENTRIES);
 	(void)kore_timer_add(rv_prune, REVOKE_PRUNE_S * 1000, NULL, 0);
 	sidedb_init(conninfo, &rv_listener);
 }
@@ -99,7 +90,7 @@ revoke_init(const char *conninfo)
 int
 revoke_live(void)
 {
-	return (rv_started && !rv_overflow && sidedb_live());
+	return (rv_started && !rv_set.overflow && sidedb_live());
 }
 
 /*
@@ -149,17 +140,11 @@ int
 revoke_has(const char *sid)
 {
 	uint8_t		key[16];
-	size_t		i;
 
-	if (rv_tab == NULL || !rv_key(sid, key))
+	if (!rv_started || uuid_parse(sid, key) == -1)
 		return (0);
 	rv_ring_merge();
-	for (i = rv_hash(key, rv_cap); ; i = (i + 1) & (rv_cap - 1)) {
-		if (rv_tab[i].at == 0)
-			return (0);
-		if (!memcmp(rv_tab[i].key, key, sizeof(key)))
-			return (1);
-	}
+	return (uuidset_has(&rv_set, key));
 }
 
 /* A revocation some worker committed (the NOTIFY): this worker only. */
@@ -168,7 +153,7 @@ rv_add_local(const char *sid)
 {
 	uint8_t		key[16];
 
-	if (rv_tab != NULL && rv_key(sid, key))
+	if (uuid_parse(sid, key) == 0)
 		rv_insert(key, (int64_t)time(NULL));
 }
 
@@ -177,10 +162,9 @@ revoke_add(const char *sid)
 {
 	uint8_t		key[16];
 
-	if (!rv_key(sid, key))
+	if (uuid_parse(sid, key) == -1)
 		return;
-	if (rv_tab != NULL)
-		rv_insert(key, (int64_t)time(NULL));
+	rv_insert(key, (int64_t)time(NULL));
 	if (rv_ring != NULL)
 		revring_put(rv_ring, key);
 }
@@ -214,9 +198,10 @@ revoke_known(const char *sid, const char *sub)
 	uint8_t		k[16], u[16];
 	size_t		h;
 
-	if (rv_known_tab == NULL || !rv_key(sid, k) || !rv_key(sub, u))
+	if (rv_known_tab == NULL || uuid_parse(sid, k) == -1 ||
+	    uuid_parse(sub, u) == -1)
 		return (0);
-	for (h = rv_hash(k, KNOWN_CAP); rv_known_tab[h].used;
+	for (h = uuidset_hash(k, KNOWN_CAP); rv_known_tab[h].used;
 	    h = (h + 1) & (KNOWN_CAP - 1)) {
 		if (!memcmp(rv_known_tab[h].sid, k, 16))
 			return (!memcmp(rv_known_tab[h].sub, u, 16));
@@ -230,7 +215,8 @@ revoke_remember(const char *sid, const char *sub)
 	uint8_t		k[16], u[16];
 	size_t		h;
 
-	if (!rv_key(sid, k) || !rv_key(sub, u))
+	if (uuid_parse(sid, k) == -1 ||
+	    uuid_parse(sub, u) == -1)
 		return;
 	if (rv_known_tab == NULL)
 		rv_known_tab = kore_calloc(KNOWN_CAP, sizeof(*rv_known_tab));
@@ -238,7 +224,7 @@ revoke_remember(const char *sid, const char *sub)
 		memset(rv_known_tab, 0, KNOWN_CAP * sizeof(*rv_known_tab));
 		rv_known_count = 0;
 	}
-	for (h = rv_hash(k, KNOWN_CAP); rv_known_tab[h].used;
+	for (h = uuidset_hash(k, KNOWN_CAP); rv_known_tab[h].used;
 	    h = (h + 1) & (KNOWN_CAP - 1)) {
 		if (!memcmp(rv_known_tab[h].sid, k, 16))
 			return;
@@ -258,9 +244,10 @@ rv_prune(void *arg, u_int64_t now_ms)
 	(void)arg;
 	(void)now_ms;
 	now = time(NULL);
-	rv_rebuild(rv_cap, (int64_t)now - cfg.access_ttl_s - REVOKE_SLACK_S);
+	uuidset_prune(&rv_set, (int64_t)now - cfg.access_ttl_s -
+	    REVOKE_SLACK_S);
 	/* Entries were dropped while full: reload from scratch. */
-	if (rv_overflow && rv_count < REVOKE_MAX_ENTRIES / 2)
+	if (rv_set.overflow && rv_set.count < REVOKE_MAX_ENTRIES / 2)
 		(void)sidedb_reload("reloading after overflow");
 }
 
@@ -268,14 +255,14 @@ rv_prune(void *arg, u_int64_t now_ms)
 static void
 rv_reset(void)
 {
-	rv_overflow = 0;
+	uuidset_reset_overflow(&rv_set);
 }
 
 static void
 rv_loaded(void)
 {
 	kore_log(LOG_NOTICE, "revoke: listening, %zu revoked sessions "
-	    "cached", rv_count);
+	    "cached", rv_set.count);
 }
 
 static void
@@ -286,122 +273,22 @@ rv_load_rows(PGresult *res)
 
 	n = PQntuples(res);
 	for (i = 0; i < n; i++) {
-		if (rv_key(PQgetvalue(res, i, 0), key))
+		if (uuid_parse(PQgetvalue(res, i, 0), key) == 0)
 			rv_insert(key, strtoll(PQgetvalue(res, i, 1), NULL,
 			    10));
 	}
 }
 
-/* UUID text to 16 bytes; 0 when sid is not a UUID. */
-static int
-rv_key(const char *sid, uint8_t key[16])
-{
-	int		i, hi, lo, k;
-	char		c;
-
-	if (sid == NULL || strlen(sid) != 36)
-		return (0);
-	k = 0;
-	hi = -1;
-	for (i = 0; i < 36; i++) {
-		c = sid[i];
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return (0);
-			continue;
-		}
-		if (c >= '0' && c <= '9')
-			lo = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			lo = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			lo = c - 'A' + 10;
-		else
-			return (0);
-		if (hi < 0) {
-			hi = lo;
-		} else {
-			key[k++] = (uint8_t)(hi << 4 | lo);
-			hi = -1;
-		}
-	}
-	return (1);
-}
-
-static size_t
-rv_hash(const uint8_t key[16], size_t cap)
-{
-	uint64_t	h;
-
-	/* Random UUIDs: their bytes are already uniform. */
-	memcpy(&h, key, sizeof(h));
-	return ((size_t)(h * 0x9e3779b97f4a7c15ULL >> 20) & (cap - 1));
-}
-
+/* Add to the set; the first key refused is worth a warning. */
 static void
 rv_insert(const uint8_t key[16], int64_t at)
 {
-	if (at <= 0)
-		at = 1;
-	if ((rv_count + 1) * 2 > rv_cap) {
-		if (rv_cap * 2 > (size_t)REVOKE_MAX_ENTRIES * 2) {
-			if (!rv_overflow)
-				kore_log(LOG_WARNING, "revoke: cache full, "
-				    "checking sessions in the database");
-			rv_overflow = 1;
-			return;
-		}
-		rv_rebuild(rv_cap * 2, 0);
-	}
-	rv_put(rv_tab, rv_cap, key, at);
-}
+	int	was;
 
-/* Insert into tab; counts a new key in rv_count when tab is rv_tab. */
-static void
-rv_put(struct rv_entry *tab, size_t cap, const uint8_t key[16], int64_t at)
-{
-	size_t		i;
-
-	for (i = rv_hash(key, cap); ; i = (i + 1) & (cap - 1)) {
-		if (tab[i].at == 0) {
-			memcpy(tab[i].key, key, 16);
-			tab[i].at = at;
-			rv_count++;
-			return;
-		}
-		if (!memcmp(tab[i].key, key, 16)) {
-			if (at > tab[i].at)
-				tab[i].at = at;
-			return;
-		}
-	}
-}
-
-/* Rehash into cap slots, dropping entries revoked before oldest. */
-static void
-rv_rebuild(size_t cap, int64_t oldest)
-{
-	struct rv_entry	*old, *tab;
-	size_t		 i, oldcap, live;
-
-	old = rv_tab;
-	oldcap = rv_cap;
-	for (i = 0, live = 0; i < oldcap; i++) {
-		if (old[i].at != 0 && old[i].at >= oldest)
-			live++;
-	}
-	while (cap > REVOKE_INIT_CAP && live * 8 < cap)
-		cap /= 2;
-	while (live * 2 > cap)
-		cap *= 2;
-
-	tab = kore_calloc(cap, sizeof(*tab));
-	rv_tab = tab;
-	rv_cap = cap;
-	rv_count = 0;
-	for (i = 0; i < oldcap; i++) {
-		if (old[i].at != 0 && old[i].at >= oldest)
-			rv_put(tab, cap, old[i].key, old[i].at);
-	}
-	kore_free(old);
+	if (!rv_started)
+		return;
+	was = rv_set.overflow;
+	if (uuidset_add(&rv_set, key, at) == -1 && !was)
+		kore_log(LOG_WARNING, "revoke: cache full, checking sessions "
+		    "in the database");
 }

@@ -12,6 +12,7 @@
 
 #include "rq.h"
 #include "tracing.h"
+#include "lib/hex.h"
 
 static struct otel_config	 tracing_cfg;
 static struct otel_ring		*tracing_ring;
@@ -77,8 +78,6 @@ tracing_request_begin(struct http_request *req, struct rq *rq)
 {
 	struct otel_ctx		 in;
 	struct rq_trace		*t = &rq->trace;
-	size_t			 i;
-	int			 hi, lo;
 
 	t->start_ns = tracing_now_ns();
 	if (otel_traceparent_parse(rq_header(req, "traceparent"), &in) == 0) {
@@ -86,14 +85,8 @@ tracing_request_begin(struct http_request *req, struct rq *rq)
 		memcpy(t->parent, in.span_id, OTEL_SPAN_LEN);
 		t->ctx.flags = in.flags;
 	} else if (strlen(rq->id) == OTEL_TRACE_LEN * 2 &&
-	    strspn(rq->id, "0123456789abcdef") == OTEL_TRACE_LEN * 2) {
-		for (i = 0; i < OTEL_TRACE_LEN; i++) {
-			hi = rq->id[i * 2] <= '9' ? rq->id[i * 2] - '0' :
-			    rq->id[i * 2] - 'a' + 10;
-			lo = rq->id[i * 2 + 1] <= '9' ? rq->id[i * 2 + 1] -
-			    '0' : rq->id[i * 2 + 1] - 'a' + 10;
-			t->ctx.trace_id[i] = (u_int8_t)(hi << 4 | lo);
-		}
+	    hex_decode(rq->id, t->ctx.trace_id, OTEL_TRACE_LEN,
+	    HEX_LOWER) == 0) {
 		t->ctx.flags = 1;
 	} else {
 		tracing_random(t->ctx.trace_id, OTEL_TRACE_LEN);

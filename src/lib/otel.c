@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "jsonw.h"
 #include "llm.h"
 #include "otel.h"
@@ -39,8 +40,6 @@ static void	ob_json(struct obuf *, const char *, size_t);
 static void	ob_hex(struct obuf *, const uint8_t *, size_t);
 static void	ob_u64(struct obuf *, uint64_t);
 static void	ob_i64(struct obuf *, int64_t);
-static int	otel_hexval(int);
-static int	otel_unhex(const char *, uint8_t *, size_t);
 static long	otel_env_long(const char *(*)(const char *), const char *,
 		    long, long, long, int *);
 static int	otel_header(const char *, size_t, char *, size_t);
@@ -147,16 +146,16 @@ otel_traceparent_parse(const char *s, struct otel_ctx *ctx)
 	if (len < OTEL_TRACEPARENT_LEN || s[2] != '-' || s[35] != '-' ||
 	    s[52] != '-')
 		return (-1);
-	if (otel_unhex(s, &ver, 1) == -1 || ver == 0xff)
+	if (hex_decode(s, &ver, 1, HEX_LOWER) == -1 || ver == 0xff)
 		return (-1);
 	/* Version 00 is exactly 55 long; a later one may carry more. */
 	if ((ver == 0 && len != OTEL_TRACEPARENT_LEN) ||
 	    (ver != 0 && len > OTEL_TRACEPARENT_LEN &&
 	    s[OTEL_TRACEPARENT_LEN] != '-'))
 		return (-1);
-	if (otel_unhex(s + 3, ctx->trace_id, OTEL_TRACE_LEN) == -1 ||
-	    otel_unhex(s + 36, ctx->span_id, OTEL_SPAN_LEN) == -1 ||
-	    otel_unhex(s + 53, &fl, 1) == -1)
+	if (hex_decode(s + 3, ctx->trace_id, OTEL_TRACE_LEN, HEX_LOWER) ||
+	    hex_decode(s + 36, ctx->span_id, OTEL_SPAN_LEN, HEX_LOWER) ||
+	    hex_decode(s + 53, &fl, 1, HEX_LOWER))
 		return (-1);
 	if (otel_id_zero(ctx->trace_id, OTEL_TRACE_LEN) ||
 	    otel_id_zero(ctx->span_id, OTEL_SPAN_LEN))
@@ -587,8 +586,8 @@ otel_header(const char *s, size_t n, char *out, size_t cap)
 		if (o + 1 >= cap)
 			return (-1);
 		if (s[i] == '%' && i + 2 < n &&
-		    (hi = otel_hexval(s[i + 1])) >= 0 &&
-		    (lo = otel_hexval(s[i + 2])) >= 0) {
+		    (hi = hex_val(s[i + 1])) >= 0 &&
+		    (lo = hex_val(s[i + 2])) >= 0) {
 			out[o] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {
@@ -622,37 +621,6 @@ otel_env_long(const char *(*env)(const char *), const char *name,
 		return (def);
 	}
 	return (n);
-}
-
-static int
-otel_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
-/* Lower-case hex only, as W3C Trace Context requires. */
-static int
-otel_unhex(const char *s, uint8_t *out, size_t n)
-{
-	size_t	i;
-	int	hi, lo;
-
-	for (i = 0; i < n; i++) {
-		if ((s[i * 2] >= 'A' && s[i * 2] <= 'F') ||
-		    (s[i * 2 + 1] >= 'A' && s[i * 2 + 1] <= 'F'))
-			return (-1);
-		if ((hi = otel_hexval(s[i * 2])) < 0 ||
-		    (lo = otel_hexval(s[i * 2 + 1])) < 0)
-			return (-1);
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return (0);
 }
 
 static void

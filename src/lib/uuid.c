@@ -10,9 +10,8 @@
 
 #include <openssl/rand.h>
 
+#include "hex.h"
 #include "uuid.h"
-
-static int	uuid_hexdigit(char);
 
 /*
  * Returns 1 when s is a UUID in canonical text form: 36 characters,
@@ -33,11 +32,26 @@ uuid_valid(const char *s)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return (0);
-		} else if (!uuid_hexdigit(s[i]))
+		} else if (hex_val((unsigned char)s[i]) < 0)
 			return (0);
 	}
 
 	return (s[UUID_STRLEN] == '\0');
+}
+
+int
+uuid_parse(const char *s, uint8_t out[16])
+{
+	/* Where each group of digits starts, and its length in bytes. */
+	static const size_t	at[] = { 0, 9, 14, 19, 24 };
+	static const size_t	len[] = { 4, 2, 2, 2, 6 };
+	size_t			i, o;
+
+	if (!uuid_valid(s))
+		return (-1);
+	for (i = 0, o = 0; i < sizeof(at) / sizeof(at[0]); o += len[i], i++)
+		(void)hex_decode(s + at[i], out + o, len[i], 0);
+	return (0);
 }
 
 /*
@@ -64,11 +78,4 @@ uuid_generate(char out[UUID_STRLEN + 1])
 	    b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 
 	return (0);
-}
-
-static int
-uuid_hexdigit(char c)
-{
-	return ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    (c >= 'A' && c <= 'F'));
 }

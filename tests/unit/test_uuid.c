@@ -51,3 +51,27 @@ Test(uuid, generate_makes_distinct_lower_case_version_4)
 	cr_assert_eq(uuid_generate(b), 0);
 	cr_assert_str_neq(a, b);
 }
+
+Test(uuid, parse_gives_the_sixteen_bytes_in_order)
+{
+	uint8_t		b[16];
+	static const uint8_t	want[16] = { 0x12, 0x3e, 0x45, 0x67, 0xe8,
+	    0x9b, 0x12, 0xd3, 0xa4, 0x56, 0x42, 0x66, 0x14, 0x17, 0x40, 0x0f };
+
+	cr_assert_eq(uuid_parse("123e4567-e89b-12d3-a456-42661417400f", b), 0);
+	cr_assert_arr_eq(b, want, 16);
+	cr_assert_eq(uuid_parse("123E4567-E89B-12D3-A456-42661417400F", b), 0);
+	cr_assert_arr_eq(b, want, 16);
+}
+
+Test(uuid, parse_refuses_what_valid_refuses)
+{
+	uint8_t		b[16];
+
+	cr_assert_eq(uuid_parse(NULL, b), -1);
+	cr_assert_eq(uuid_parse("", b), -1);
+	cr_assert_eq(uuid_parse("123e4567e89b12d3a456426614174000", b), -1);
+	cr_assert_eq(uuid_parse("123e4567-e89b-12d3-a456-42661417400g", b), -1);
+	cr_assert_eq(uuid_parse("123e4567-e89b-12d3-a456-4266141740000", b),
+	    -1);
+}
