@@ -217,6 +217,7 @@ bench: deps
 	@scripts/bench.sh
 
 lint:
+	scripts/check_deps.sh
 	cppcheck --quiet -D__CPPCHECK__ --enable=warning,performance,portability \
 		--inline-suppr --error-exitcode=1 -Isrc -Isrc/lib src
 	clang-tidy --quiet $(MOD_SRC) $(LIB_SRC) -- $(CFLAGS_COMMON) \

@@ -39,6 +39,13 @@
 
 #define AUTH_KEY_MAX		(NETADDR_KEYLEN + AUTH_ENDPOINT_MAX + 16)
 
+static int	auth_bearer(struct http_request *, struct rq *,
+		    struct jwt_claims *);
+static int	auth_local(struct rq *, const struct jwt_claims *,
+		    const char *);
+static void	auth_check(struct http_request *, struct rq *, const char *);
+static int	auth_checked(struct http_request *, struct rq *);
+static int	auth_gated(struct rq *);
 static int	auth_unauthorized(struct http_request *, struct rq *,
 		    const char *, const char *);
 static int	auth_limited(struct http_request *, struct rq *, long);
@@ -110,101 +117,27 @@ int
 auth_require(struct http_request *req, struct rq *rq)
 {
 	struct jwt_claims	 c;
-	const char		*h, *params[4];
-	char			 key[AUTH_KEY_MAX], add[32];
-	enum jwt_result		 jr;
-	int			 level, nolimit, gated, r;
-
-	level = rq->m->flags & 0x0f;
-	nolimit = (rq->m->flags & RQ_NOLIMIT) != 0;
-	gated = cfg.email_verification == CONFIG_EMAIL_REQUIRED &&
-	    (rq->m->flags & RQ_UNVERIFIED) == 0;
+	char			 key[AUTH_KEY_MAX];
+	int			 r;
 
 	if (rq->step == 0) {
-		h = rq_header(req, "authorization");
-		if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-			return (auth_unauthorized(req, rq, "unauthorized",
-			    "Authentication required"));
-		for (h += 7; *h == ' '; h++)
-			;
-		jr = auth_token_verify(h, &c);
-		if (jr == JWT_EXPIRED)
-			return (auth_unauthorized(req, rq, "token_expired",
-			    "The access token has expired"));
-		if (jr != JWT_OK)
-			return (auth_unauthorized(req, rq, "unauthorized",
-			    "Invalid access token"));
-		if (revoke_has(c.sid))
-			return (auth_unauthorized(req, rq, "token_revoked",
-			    "The session has been revoked"));
-
-		(void)kore_strlcpy(rq->user.id, c.sub, sizeof(rq->user.id));
-		(void)kore_strlcpy(rq->user.sid, c.sid, sizeof(rq->user.sid));
-		(void)kore_strlcpy(rq->user.role, c.role,
-		    sizeof(rq->user.role));
-		rq->user.admin = !strcmp(c.role, "admin");
-
-		/*
-		 * While the revocation cache is live, a request within this
-		 * worker's local share of the rate limit needs no database
-		 * at all (src/ratelimit.c).
-		 */
+		if (auth_bearer(req, rq, &c) == RQ_DONE)
+			return (RQ_DONE);
 		(void)snprintf(key, sizeof(key), "user:%s", rq->user.id);
-		if (level != RQ_ADMIN && (!gated || c.ev) && revoke_live() &&
-		    revoke_known(c.sid, c.sub) && (nolimit ||
-		    ratelimit_local(key, cfg.rate_per_min, &rq->rl))) {
+		if (auth_local(rq, &c, key)) {
 			rq->authed = 1;
 			return (RQ_CONT);
 		}
-
-		(void)snprintf(add, sizeof(add), "%ld", nolimit ? 0 :
-		    1 + ratelimit_take(key));
-		params[0] = rq->user.sid;
-		params[1] = rq->user.id;
-		params[2] = key;
-		params[3] = add;
-		db_start(req, &rq->q, sql_auth_check, 4, params);
+		auth_check(req, rq, key);
 		rq->step = 1;
 	}
-
 	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
 		return (RQ_WAIT);
 	if (r == DB_FAIL) {
 		(void)rq_db_error(req, rq);
 		return (RQ_DONE);
 	}
-	if (db_rows(&rq->q) != 1 || strcmp(db_val(&rq->q, 0, 0), "t") != 0)
-		return (auth_unauthorized(req, rq, "token_revoked",
-		    "The session has been revoked"));
-
-	revoke_remember(rq->user.sid, rq->user.id);
-	rq->user.admin = !strcmp(db_val(&rq->q, 0, 1), "t");
-	(void)kore_strlcpy(rq->user.role, rq->user.admin ? "admin" :
-	    db_val(&rq->q, 0, 2), sizeof(rq->user.role));
-	if (!nolimit) {
-		ratelimit_counted(&rq->rl, cfg.rate_per_min,
-		    db_val(&rq->q, 0, 3), db_val(&rq->q, 0, 4));
-		(void)snprintf(key, sizeof(key), "user:%s", rq->user.id);
-		if (db_val(&rq->q, 0, 3) != NULL)
-			ratelimit_seen(key, strtol(db_val(&rq->q, 0, 3), NULL,
-			    10), strtol(db_val(&rq->q, 0, 4), NULL, 10));
-		if (rq->rl.remaining < 0)
-			return (auth_limited(req, rq, rq->rl.reset));
-	}
-	rq->authed = 1;
-	if (gated && strcmp(db_val(&rq->q, 0, 5), "t") != 0) {
-		(void)rq_error(req, rq, 403, "email_unverified",
-		    "Verify your email address first: POST "
-		    "/api/v1/auth/email/request, then /api/v1/auth/email/verify",
-		    NULL);
-		return (RQ_DONE);
-	}
-	if (level == RQ_ADMIN && !rq->user.admin) {
-		(void)rq_error(req, rq, 403, "forbidden",
-		    "Administrator rights required", NULL);
-		return (RQ_DONE);
-	}
-	return (RQ_CONT);
+	return (auth_checked(req, rq));
 }
 
 int
@@ -237,6 +170,122 @@ auth_ip_limit(struct http_request *req, struct rq *rq, const char *endpoint)
 	if (rq->rl.remaining < 0)
 		return (auth_limited(req, rq, rq->rl.reset));
 	return (RQ_CONT);
+}
+
+/*
+ * The Bearer token: signature, expiry, this worker's revocations; then
+ * rq->user from its claims (RQ_CONT), or the 401 sent (RQ_DONE).
+ */
+static int
+auth_bearer(struct http_request *req, struct rq *rq, struct jwt_claims *c)
+{
+	const char	*h;
+	enum jwt_result	 jr;
+
+	h = rq_header(req, "authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return (auth_unauthorized(req, rq, "unauthorized",
+		    "Authentication required"));
+	for (h += 7; *h == ' '; h++)
+		;
+	jr = auth_token_verify(h, c);
+	if (jr == JWT_EXPIRED)
+		return (auth_unauthorized(req, rq, "token_expired",
+		    "The access token has expired"));
+	if (jr != JWT_OK)
+		return (auth_unauthorized(req, rq, "unauthorized",
+		    "Invalid access token"));
+	if (revoke_has(c->sid))
+		return (auth_unauthorized(req, rq, "token_revoked",
+		    "The session has been revoked"));
+
+	(void)kore_strlcpy(rq->user.id, c->sub, sizeof(rq->user.id));
+	(void)kore_strlcpy(rq->user.sid, c->sid, sizeof(rq->user.sid));
+	(void)kore_strlcpy(rq->user.role, c->role, sizeof(rq->user.role));
+	rq->user.admin = !strcmp(c->role, "admin");
+	return (RQ_CONT);
+}
+
+/*
+ * 1 when the request needs no database at all: the revocation cache is
+ * live, this worker has checked the session before, and the request fits
+ * the worker's local share of the rate limit (src/ratelimit.c).
+ */
+static int
+auth_local(struct rq *rq, const struct jwt_claims *c, const char *key)
+{
+	if ((rq->m->flags & 0x0f) == RQ_ADMIN || (auth_gated(rq) && !c->ev))
+		return (0);
+	if (!revoke_live() || !revoke_known(c->sid, c->sub))
+		return (0);
+	return ((rq->m->flags & RQ_NOLIMIT) ||
+	    ratelimit_local(key, cfg.rate_per_min, &rq->rl));
+}
+
+/* Start sql_auth_check, with what this worker counted locally. */
+static void
+auth_check(struct http_request *req, struct rq *rq, const char *key)
+{
+	const char	*params[4];
+	char		 add[32];
+
+	(void)snprintf(add, sizeof(add), "%ld", (rq->m->flags & RQ_NOLIMIT) ?
+	    0 : 1 + ratelimit_take(key));
+	params[0] = rq->user.sid;
+	params[1] = rq->user.id;
+	params[2] = key;
+	params[3] = add;
+	db_start(req, &rq->q, sql_auth_check, 4, params);
+}
+
+/* sql_auth_check's row: the session, the rights, the counter. */
+static int
+auth_checked(struct http_request *req, struct rq *rq)
+{
+	char		key[AUTH_KEY_MAX];
+	const char	*count, *reset;
+
+	if (db_rows(&rq->q) != 1 || strcmp(db_val(&rq->q, 0, 0), "t") != 0)
+		return (auth_unauthorized(req, rq, "token_revoked",
+		    "The session has been revoked"));
+
+	revoke_remember(rq->user.sid, rq->user.id);
+	rq->user.admin = !strcmp(db_val(&rq->q, 0, 1), "t");
+	(void)kore_strlcpy(rq->user.role, rq->user.admin ? "admin" :
+	    db_val(&rq->q, 0, 2), sizeof(rq->user.role));
+	if (!(rq->m->flags & RQ_NOLIMIT)) {
+		count = db_val(&rq->q, 0, 3);
+		reset = db_val(&rq->q, 0, 4);
+		ratelimit_counted(&rq->rl, cfg.rate_per_min, count, reset);
+		(void)snprintf(key, sizeof(key), "user:%s", rq->user.id);
+		if (count != NULL)
+			ratelimit_seen(key, strtol(count, NULL, 10),
+			    strtol(reset, NULL, 10));
+		if (rq->rl.remaining < 0)
+			return (auth_limited(req, rq, rq->rl.reset));
+	}
+	rq->authed = 1;
+	if (auth_gated(rq) && strcmp(db_val(&rq->q, 0, 5), "t") != 0) {
+		(void)rq_error(req, rq, 403, "email_unverified",
+		    "Verify your email address first: POST "
+		    "/api/v1/auth/email/request, then /api/v1/auth/email/verify",
+		    NULL);
+		return (RQ_DONE);
+	}
+	if ((rq->m->flags & 0x0f) == RQ_ADMIN && !rq->user.admin) {
+		(void)rq_error(req, rq, 403, "forbidden",
+		    "Administrator rights required", NULL);
+		return (RQ_DONE);
+	}
+	return (RQ_CONT);
+}
+
+/* The method needs a verified email (EMAIL_VERIFICATION=required). */
+static int
+auth_gated(struct rq *rq)
+{
+	return (cfg.email_verification == CONFIG_EMAIL_REQUIRED &&
+	    (rq->m->flags & RQ_UNVERIFIED) == 0);
 }
 
 static int

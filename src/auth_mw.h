@@ -6,7 +6,7 @@
 #ifndef ELENCHUS_AUTH_MW_H
 #define ELENCHUS_AUTH_MW_H
 
-#include "rq.h"
+#include "rq_ctx.h"
 #include "lib/jwt.h"
 
 /* Longest endpoint name in an IP rate-limit key. */

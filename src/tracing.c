@@ -10,7 +10,7 @@
 
 #include <openssl/rand.h>
 
-#include "rq.h"
+#include "rq_ctx.h"
 #include "tracing.h"
 #include "lib/hex.h"
 
