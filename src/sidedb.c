@@ -66,7 +66,8 @@ static void	sd_results(void);
 static void	sd_query_done(void);
 static void	sd_side_done(int);
 
-static const char sql_sd_ping[] = "SELECT 1 /* side ping */";
+/* The text is how tests/e2e/test_security.c finds this connection. */
+static const char sql_sd_ping[] = "SELECT 1 /* revoke ping */";
 static const char sql_sd_house[] =
     "DELETE FROM rate_limits WHERE window_start < now() - interval "
     "'5 minutes'; DELETE FROM login_failures WHERE at < now() - "
