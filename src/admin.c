@@ -93,7 +93,6 @@ adm_list(struct http_request *req, struct rq *rq)
 	const char	*params[4], *search, *active;
 	char		lim[16], off[16];
 	struct verr	v;
-	int		r;
 
 	if (rq->step == 0) {
 		verr_init(&v);
@@ -121,12 +120,7 @@ adm_list(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_list, 4, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL || db_rows(&rq->q) != 1)
-		return (rq_db_error(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Users", db_val(&rq->q, 0, 0),
-	    (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "Users"));
 }
 
 static int
@@ -208,7 +202,6 @@ adm_audit(struct http_request *req, struct rq *rq)
 	const char	*params[4], *uid, *ev, *p;
 	char		lim[16], off[16];
 	struct verr	v;
-	int		r;
 
 	if (rq->step == 0) {
 		verr_init(&v);
@@ -239,12 +232,7 @@ adm_audit(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_audit, 4, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL || db_rows(&rq->q) != 1)
-		return (rq_db_error(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Audit events", db_val(&rq->q, 0, 0),
-	    (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "Audit events"));
 }
 
 /* The {user_id} of /api/v1/users/{user_id}, a UUID. */

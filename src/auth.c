@@ -48,7 +48,6 @@
 #include "lib/authtok.h"
 #include "lib/jwt.h"
 #include "lib/passwd.h"
-#include "lib/phone.h"
 #include "lib/username.h"
 #include "lib/utf8.h"
 #include "lib/uuid.h"
@@ -58,9 +57,6 @@
 #define AUTH_EMAIL_MAX		254
 #define AUTH_EMAIL_LOCAL_MAX	64
 #define AUTH_LABEL_MAX		63
-#define AUTH_NAME_MIN		2
-#define AUTH_NAME_MAX		100
-#define AUTH_ORG_MAX		200
 /* An OAuth2 login form is a few short fields. */
 #define AUTH_FORM_MAX		4096
 
@@ -106,11 +102,11 @@ static int	auth_revoke_rows(struct dbq *, int);
 static void	auth_wipe(struct http_request *, struct rq *, struct auth_st *);
 
 ROUTE(page_auth_register, "/api/v1/auth/register",
-    { HTTP_METHOD_POST, auth_register, RQ_PUBLIC })
+    { HTTP_METHOD_POST, auth_register, RQ_PUBLIC | RQ_IPLIMIT })
 ROUTE(page_auth_login, "/api/v1/auth/login",
-    { HTTP_METHOD_POST, auth_login, RQ_PUBLIC | RQ_RAWBODY })
+    { HTTP_METHOD_POST, auth_login, RQ_PUBLIC | RQ_RAWBODY | RQ_IPLIMIT })
 ROUTE(page_auth_refresh, "/api/v1/auth/refresh",
-    { HTTP_METHOD_POST, auth_refresh, RQ_PUBLIC })
+    { HTTP_METHOD_POST, auth_refresh, RQ_PUBLIC | RQ_IPLIMIT })
 ROUTE(page_auth_logout, "/api/v1/auth/logout",
     { HTTP_METHOD_POST, auth_logout, RQ_USER | RQ_UNVERIFIED })
 /* Polled by front ends: not counted, and revocation served by the cache. */
@@ -340,7 +336,8 @@ auth_register(struct http_request *req, struct rq *rq)
 	struct auth_st	*st;
 	struct verr	 v, pv;
 	json_t		*in;
-	const char	*email, *pw, *name, *phone, *org, *role, *uname;
+	struct users_profile prof;
+	const char	*email, *pw, *phone, *role, *uname;
 	const char	*params[11];
 	char		 days[16], ua[AUDIT_UA_SIZE];
 	int		 r, issues;
@@ -348,12 +345,6 @@ auth_register(struct http_request *req, struct rq *rq)
 	st = auth_state(rq);
 	switch (rq->step) {
 	case 0:
-		if ((r = auth_ip_limit(req, rq, "register")) == RQ_WAIT)
-			return (KORE_RESULT_RETRY);
-		if (r == RQ_DONE)
-			return (KORE_RESULT_OK);
-		rq->step = 1;
-		/* FALLTHROUGH */
 	case 1:
 		if (rq_json(req, rq, &in) != KORE_RESULT_OK)
 			return (KORE_RESULT_OK);
@@ -368,18 +359,7 @@ auth_register(struct http_request *req, struct rq *rq)
 			(void)passwd_policy(pw, email, &issues);
 			auth_pw_issues(&pv, "password", issues);
 		}
-		(void)jsonx_get_str(in, "full_name", JF_REQUIRED | JF_NOTBLANK,
-		    AUTH_NAME_MIN, AUTH_NAME_MAX, &v, &name);
-		if (jsonx_get_str(in, "phone", JF_NULLABLE, 0, PHONE_MAX_LEN,
-		    &v, &phone) && phone != NULL) {
-			if (*phone == '\0')
-				phone = NULL;
-			else if (!phone_e164_valid(phone))
-				verr_add(&v, "phone", "invalid_format",
-				    "phone must be in E.164 form (+33612345678)");
-		}
-		(void)jsonx_get_str(in, "organization", JF_NULLABLE, 0,
-		    AUTH_ORG_MAX, &v, &org);
+		users_profile_read(in, USERS_SIGNUP, &prof, NULL, &v);
 		(void)jsonx_get_enum(in, "role", JF_NULLABLE, auth_roles, &v,
 		    &role);
 		users_username_read(in, &v, &uname);
@@ -468,12 +448,6 @@ auth_login(struct http_request *req, struct rq *rq)
 	st = auth_state(rq);
 	switch (rq->step) {
 	case 0:
-		if ((r = auth_ip_limit(req, rq, "login")) == RQ_WAIT)
-			return (KORE_RESULT_RETRY);
-		if (r == RQ_DONE)
-			return (KORE_RESULT_OK);
-		rq->step = 1;
-		/* FALLTHROUGH */
 	case 1:
 		if (!auth_login_input(req, rq, st, &email, &pw))
 			return (KORE_RESULT_OK);
@@ -600,12 +574,6 @@ auth_refresh(struct http_request *req, struct rq *rq)
 	st = auth_state(rq);
 	switch (rq->step) {
 	case 0:
-		if ((r = auth_ip_limit(req, rq, "refresh")) == RQ_WAIT)
-			return (KORE_RESULT_RETRY);
-		if (r == RQ_DONE)
-			return (KORE_RESULT_OK);
-		rq->step = 1;
-		/* FALLTHROUGH */
 	case 1:
 		if (rq_json(req, rq, &in) != KORE_RESULT_OK)
 			return (KORE_RESULT_OK);
@@ -734,7 +702,6 @@ auth_sessions(struct http_request *req, struct rq *rq)
 {
 	const char	*params[4];
 	char		 lim[RQ_NUM], off[RQ_NUM];
-	int		 r;
 
 	if (rq->step == 0) {
 		if (!rq_page_text(req, rq, lim, off))
@@ -746,12 +713,7 @@ auth_sessions(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_sessions, 4, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Sessions", db_val(&rq->q, 0, 0),
-	    (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "Sessions"));
 }
 
 /* DELETE /sessions/{id}: 404 unless it is one of the caller's. */

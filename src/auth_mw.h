@@ -20,14 +20,12 @@ int	auth_require(struct http_request *, struct rq *);
 
 /*
  * The per client IP and endpoint limit (AUTH_RATE_LIMIT_PER_MINUTE) of
- * unauthenticated auth endpoints, shared by every worker and instance
- * (table rate_limits, key "ip:<ip>:<endpoint>", fixed one-minute
- * windows).  Call it first, in your step 0, before any other query, as
- * long as it answers RQ_WAIT (return KORE_RESULT_RETRY); RQ_DONE means
- * it has answered (429 rate_limited with Retry-After, or 503/500):
- * return KORE_RESULT_OK; RQ_CONT: go on (the X-RateLimit-* headers are
- * set).  It uses rq->q.  Endpoints with a Bearer token are limited per
- * user by auth_require instead; the phone endpoints may use both.
+ * the auth endpoints, shared by every worker and instance (table
+ * rate_limits, key "ip:<ip>:<endpoint>", fixed one-minute windows).
+ * rq_dispatch calls it for a method flagged RQ_IPLIMIT, the route label
+ * as endpoint, after auth_require: RQ_WAIT: retry later; RQ_DONE: it
+ * has answered (429 rate_limited with Retry-After, or 503/500);
+ * RQ_CONT: go on (the X-RateLimit-* headers are set).  It uses rq->q.
  */
 int	auth_ip_limit(struct http_request *, struct rq *, const char *);
 

@@ -106,7 +106,6 @@ conv_list(struct http_request *req, struct rq *rq)
 	struct verr	 v;
 	const char	*params[4], *a;
 	char		 lim[CHAT_NUM], off[CHAT_NUM];
-	int		 r;
 
 	if (rq->step == 0) {
 		verr_init(&v);
@@ -125,12 +124,7 @@ conv_list(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_conv_list, 4, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL || db_rows(&rq->q) != 1)
-		return (rq_db_error(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Conversations",
-	    db_val(&rq->q, 0, 0), (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "Conversations"));
 }
 
 static int
@@ -140,7 +134,6 @@ conv_create(struct http_request *req, struct rq *rq)
 	json_t		*body, *meta;
 	const char	*params[3], *title;
 	char		*ms;
-	int		 r;
 
 	if (rq->step == 0) {
 		if (rq_json(req, rq, &body) != KORE_RESULT_OK)
@@ -163,12 +156,7 @@ conv_create(struct http_request *req, struct rq *rq)
 		free(ms);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL || db_rows(&rq->q) != 1)
-		return (rq_db_error(req, rq));
-	return (rq_ok_raw(req, rq, 201, "Conversation created",
-	    db_val(&rq->q, 0, 0), (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 201, "Conversation created"));
 }
 
 /* One statement on the conversation of the path, answered as it is. */

@@ -149,7 +149,6 @@ doc_list(struct http_request *req, struct rq *rq)
 	struct verr	 v;
 	const char	*p[6], *status, *cat, *q;
 	char		 l[16], o[16];
-	int		 r;
 
 	if (rq->step == 0) {
 		verr_init(&v);
@@ -187,12 +186,7 @@ doc_list(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_list, 6, p);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Documents", db_val(&rq->q, 0, 0),
-	    (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "Documents"));
 }
 
 /* GET one document or its text: the stored warnings join the envelope's. */

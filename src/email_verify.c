@@ -42,9 +42,11 @@ static int	email_answer(struct http_request *, struct rq *,
 static void	email_st_free(void *);
 
 ROUTE(page_email_request, "/api/v1/auth/email/request",
-    { HTTP_METHOD_POST, email_request, RQ_USER | RQ_UNVERIFIED })
+    { HTTP_METHOD_POST, email_request,
+      RQ_USER | RQ_UNVERIFIED | RQ_IPLIMIT })
 ROUTE(page_email_verify, "/api/v1/auth/email/verify",
-    { HTTP_METHOD_POST, email_verify, RQ_USER | RQ_UNVERIFIED })
+    { HTTP_METHOD_POST, email_verify,
+      RQ_USER | RQ_UNVERIFIED | RQ_IPLIMIT })
 
 static const char sql_issue[] =
     "SELECT retry_after, code_id, address, verified FROM "
@@ -80,10 +82,6 @@ email_request(struct http_request *req, struct rq *rq)
 	st = rq_state(rq, sizeof(*st), email_st_free);
 	switch (rq->step) {
 	case 0:
-		/* AUTH_RATE_LIMIT_PER_MINUTE per client IP, as for /auth. */
-		if ((r = auth_ip_limit(req, rq, "email_request")) != RQ_CONT)
-			return (r == RQ_WAIT ? KORE_RESULT_RETRY :
-			    KORE_RESULT_OK);
 		/* The code is bound to the account; its row to the address. */
 		if (!vcode_new(rq->user.id, code, hash))
 			return (rq_error(req, rq, 500, "internal_error",
@@ -200,9 +198,6 @@ email_verify(struct http_request *req, struct rq *rq)
 	if (cfg.email_verification == CONFIG_EMAIL_OFF)
 		return (email_off(req, rq));
 	if (rq->step == 0) {
-		if ((r = auth_ip_limit(req, rq, "email_verify")) != RQ_CONT)
-			return (r == RQ_WAIT ? KORE_RESULT_RETRY :
-			    KORE_RESULT_OK);
 		if (rq_json(req, rq, &obj) != KORE_RESULT_OK)
 			return (KORE_RESULT_OK);
 		verr_init(&v);

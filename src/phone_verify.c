@@ -21,6 +21,7 @@
 #include "circuit.h"
 #include "auth_mw.h"
 #include "sms.h"
+#include "users.h"
 #include "vcode.h"
 #include "lib/authtok.h"
 #include "lib/phone.h"
@@ -47,9 +48,9 @@ static int	phone_sent(struct http_request *, struct rq *,
 static void	phone_st_free(void *);
 
 ROUTE(page_phone_request, "/api/v1/auth/phone/request",
-    { HTTP_METHOD_POST, phone_request, RQ_USER })
+    { HTTP_METHOD_POST, phone_request, RQ_USER | RQ_IPLIMIT })
 ROUTE(page_phone_verify, "/api/v1/auth/phone/verify",
-    { HTTP_METHOD_POST, phone_verify, RQ_USER })
+    { HTTP_METHOD_POST, phone_verify, RQ_USER | RQ_IPLIMIT })
 
 static const char sql_issue[] =
     "SELECT retry_after, code_id FROM phone_code_issue($1, $2, $3, "
@@ -83,10 +84,6 @@ phone_request(struct http_request *req, struct rq *rq)
 	st = rq_state(rq, sizeof(*st), phone_st_free);
 	switch (rq->step) {
 	case 0:
-		/* AUTH_RATE_LIMIT_PER_MINUTE per client IP, as for /auth. */
-		if ((r = auth_ip_limit(req, rq, "phone_request")) != RQ_CONT)
-			return (r == RQ_WAIT ? KORE_RESULT_RETRY :
-			    KORE_RESULT_OK);
 		if (!phone_read(req, rq, &phone, NULL))
 			return (KORE_RESULT_OK);
 		(void)kore_strlcpy(st->phone, phone, sizeof(st->phone));
@@ -220,10 +217,6 @@ phone_verify(struct http_request *req, struct rq *rq)
 
 	switch (rq->step) {
 	case 0:
-		/* AUTH_RATE_LIMIT_PER_MINUTE per client IP, as for /auth. */
-		if ((r = auth_ip_limit(req, rq, "phone_verify")) != RQ_CONT)
-			return (r == RQ_WAIT ? KORE_RESULT_RETRY :
-			    KORE_RESULT_OK);
 		if (!phone_read(req, rq, &phone, &code))
 			return (KORE_RESULT_OK);
 		if (!vcode_hash(code, phone, hash))
@@ -282,10 +275,7 @@ phone_read(struct http_request *req, struct rq *rq, const char **phone,
 		return (0);
 	verr_init(&v);
 	*phone = NULL;
-	if (jsonx_get_str(obj, "phone", JF_REQUIRED, 1, PHONE_MAX_LEN * 4,
-	    &v, phone) && !phone_e164_valid(*phone))
-		verr_add(&v, "phone", "invalid",
-		    "phone must be in E.164 form, e.g. +33612345678");
+	(void)users_phone_read(obj, JF_REQUIRED, &v, phone);
 	if (code != NULL && jsonx_get_str(obj, "code", JF_REQUIRED, 1, 32,
 	    &v, code) && !authtok_code_valid(*code))
 		verr_add(&v, "code", "invalid", "code must be 6 digits");

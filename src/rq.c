@@ -97,6 +97,17 @@ rq_dispatch(struct http_request *req, struct route *route)
 		rq->step = 0;
 	}
 
+	if (rq->phase == 2) {
+		if (rq->m->flags & RQ_IPLIMIT) {
+			r = auth_ip_limit(req, rq, rq->route->label);
+			if (r == RQ_WAIT)
+				return (KORE_RESULT_RETRY);
+			if (r == RQ_DONE)
+				return (KORE_RESULT_OK);
+		}
+		rq->phase = 3;
+	}
+
 	return (rq->m->fn(req, rq));
 }
 

@@ -30,6 +30,11 @@
 #define RQ_RAWBODY		0x20	/* body is not JSON (uploads, forms) */
 /* Open to an account whose email is unverified (EMAIL_VERIFICATION=required). */
 #define RQ_UNVERIFIED		0x40
+/*
+ * Counted against AUTH_RATE_LIMIT_PER_MINUTE per client IP and route
+ * (auth_ip_limit) before the handler runs, after authentication.
+ */
+#define RQ_IPLIMIT		0x80
 
 /* What the dispatcher's pre-handler steps answer. */
 #define RQ_CONT			0

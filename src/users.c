@@ -38,6 +38,10 @@ static int	users_one(struct http_request *, struct rq *, const char *,
 static json_t	*settings_read(json_t *, struct verr *, const char **);
 static int	settings_lang_ok(const char *);
 static int	settings_tz_ok(const char *);
+static void	users_prefs_read(json_t *, struct users_patch *,
+		    struct verr *);
+static void	users_admin_read(json_t *, struct users_patch *,
+		    struct verr *);
 
 /* The roles of registration, and the admin's. */
 static const char *const users_roles[] = { AUTH_ROLES, "admin", NULL };
@@ -52,7 +56,7 @@ ROUTE(page_users_me_settings, "/api/v1/users/me/settings",
 ROUTE(page_users_me_audit, "/api/v1/users/me/audit",
     { HTTP_METHOD_GET, me_audit, RQ_USER })
 ROUTE(page_username_available, "/api/v1/auth/username-available",
-    { HTTP_METHOD_GET, username_available, RQ_PUBLIC })
+    { HTTP_METHOD_GET, username_available, RQ_PUBLIC | RQ_IPLIMIT })
 
 static const char sql_me[] =
     "SELECT user_json(u) FROM users u WHERE id = $1 AND deleted_at IS NULL";
@@ -208,12 +212,7 @@ me_delete(struct http_request *req, struct rq *rq)
 static int
 settings_get(struct http_request *req, struct rq *rq)
 {
-	int	r;
-
-	if ((r = users_one(req, rq, sql_settings_get, rq->user.id)) !=
-	    KORE_RESULT_OK)
-		return (r);
-	return (KORE_RESULT_OK);
+	return (users_one(req, rq, sql_settings_get, rq->user.id));
 }
 
 static int
@@ -374,7 +373,6 @@ me_audit(struct http_request *req, struct rq *rq)
 {
 	const char	*params[3];
 	char		lim[RQ_NUM], off[RQ_NUM];
-	int		r;
 
 	if (rq->step == 0) {
 		if (!rq_page_text(req, rq, lim, off))
@@ -385,98 +383,121 @@ me_audit(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_me_audit, 3, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL || db_rows(&rq->q) != 1)
-		return (rq_db_error(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Audit events", db_val(&rq->q, 0, 0),
-	    (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "Audit events"));
 }
 
 void
 users_patch_read(json_t *obj, int what, struct users_patch *p,
     struct verr *v)
 {
-	json_t		*prefs;
-	const char	*k;
-	size_t		n;
-	int		present;
-
 	memset(p, 0, sizeof(*p));
 	p->fields = json_array();
-	prefs = NULL;
-
 	if (what & USERS_PROFILE) {
-		if (json_object_get(obj, "full_name") != NULL)
-			(void)json_array_append_new(p->fields,
-			    json_string("full_name"));
-		(void)jsonx_get_str(obj, "full_name", JF_NOTBLANK,
-		    USERS_NAME_MIN, USERS_NAME_MAX, v, &p->full_name);
-		if (json_object_get(obj, "organization") != NULL) {
-			p->has_org = 1;
-			(void)json_array_append_new(p->fields,
-			    json_string("organization"));
-			(void)jsonx_get_str(obj, "organization", JF_NULLABLE,
-			    1, USERS_ORG_MAX, v, &p->org);
-		}
-		if (json_object_get(obj, "phone") != NULL) {
-			p->has_phone = 1;
-			(void)json_array_append_new(p->fields,
-			    json_string("phone"));
-			if (jsonx_get_str(obj, "phone", JF_NULLABLE, 1,
-			    PHONE_MAX_LEN * 4, v, &p->phone) &&
-			    p->phone != NULL && !phone_e164_valid(p->phone))
-				verr_add(v, "phone", "invalid", "phone must "
-				    "be in E.164 form, e.g. +33612345678");
-		}
+		users_profile_read(obj, 0, &p->prof, p->fields, v);
 		if (users_username_read(obj, v, &p->username)) {
 			p->has_username = 1;
 			(void)json_array_append_new(p->fields,
 			    json_string("username"));
 		}
-		if (json_object_get(obj, "preferences") != NULL) {
-			(void)json_array_append_new(p->fields,
-			    json_string("preferences"));
-			if (jsonx_get_object(obj, "preferences", 0, v,
-			    &prefs) && prefs != NULL) {
-				p->prefs = json_dumps(prefs, JSON_COMPACT);
-				if (p->prefs == NULL)
-					fatal("json_dumps failed");
-				if (strlen(p->prefs) > USERS_PREFS_MAX)
-					verr_add(v, "preferences", "too_large",
-					    "preferences must serialise to at "
-					    "most %d bytes", USERS_PREFS_MAX);
-			}
-		}
+		users_prefs_read(obj, p, v);
 	}
-	if (what & USERS_ADMIN) {
-		if (!jsonx_get_bool(obj, "is_active", 0, v, &p->active,
-		    &p->has_active))
-			p->has_active = 0;
-		if (!jsonx_get_bool(obj, "is_superuser", 0, v, &p->super,
-		    &p->has_super))
-			p->has_super = 0;
-		(void)jsonx_get_enum(obj, "role", 0, users_roles, v,
-		    &p->role);
-		if (json_object_get(obj, "token_quota_daily") != NULL) {
-			p->has_quota = 1;
-			if (json_is_null(json_object_get(obj,
-			    "token_quota_daily")))
-				p->quota_null = 1;
-			else
-				(void)jsonx_get_int(obj, "token_quota_daily",
-				    0, 0, INT64_MAX, v, &p->quota, &present);
-		}
-		for (n = 0; n < 4; n++) {
-			k = (const char *[]){ "is_active", "is_superuser",
-			    "role", "token_quota_daily" }[n];
-			if (json_object_get(obj, k) != NULL)
-				(void)json_array_append_new(p->fields,
-				    json_string(k));
-		}
-	}
+	if (what & USERS_ADMIN)
+		users_admin_read(obj, p, v);
 	if (json_array_size(p->fields) == 0)
 		verr_add(v, "body", "empty", "no field to change");
+}
+
+void
+users_profile_read(json_t *obj, int flags, struct users_profile *p,
+    json_t *fields, struct verr *v)
+{
+	memset(p, 0, sizeof(*p));
+	if (json_object_get(obj, "full_name") != NULL && fields != NULL)
+		(void)json_array_append_new(fields, json_string("full_name"));
+	(void)jsonx_get_str(obj, "full_name", JF_NOTBLANK |
+	    ((flags & USERS_SIGNUP) ? JF_REQUIRED : 0), USERS_NAME_MIN,
+	    USERS_NAME_MAX, v, &p->full_name);
+	if (json_object_get(obj, "organization") != NULL) {
+		p->has_org = 1;
+		if (fields != NULL)
+			(void)json_array_append_new(fields,
+			    json_string("organization"));
+		(void)jsonx_get_str(obj, "organization", JF_NULLABLE, 0,
+		    USERS_ORG_MAX, v, &p->org);
+	}
+	if (users_phone_read(obj, JF_NULLABLE, v, &p->phone)) {
+		p->has_phone = 1;
+		if (fields != NULL)
+			(void)json_array_append_new(fields,
+			    json_string("phone"));
+	}
+}
+
+int
+users_phone_read(json_t *obj, int flags, struct verr *v, const char **phone)
+{
+	*phone = NULL;
+	if (json_object_get(obj, "phone") == NULL && !(flags & JF_REQUIRED))
+		return (0);
+	if (!jsonx_get_str(obj, "phone", flags, (flags & JF_NULLABLE) ? 0 : 1,
+	    PHONE_MAX_LEN * 4, v, phone) || *phone == NULL)
+		return (1);
+	if (**phone == '\0' && (flags & JF_NULLABLE))
+		*phone = NULL;
+	else if (!phone_e164_valid(*phone))
+		verr_add(v, "phone", "invalid",
+		    "phone must be in E.164 form, e.g. +33612345678");
+	return (1);
+}
+
+/* preferences: an object of at most USERS_PREFS_MAX bytes as JSON. */
+static void
+users_prefs_read(json_t *obj, struct users_patch *p, struct verr *v)
+{
+	json_t		*prefs;
+
+	if (json_object_get(obj, "preferences") == NULL)
+		return;
+	(void)json_array_append_new(p->fields, json_string("preferences"));
+	prefs = NULL;
+	if (!jsonx_get_object(obj, "preferences", 0, v, &prefs) ||
+	    prefs == NULL)
+		return;
+	if ((p->prefs = json_dumps(prefs, JSON_COMPACT)) == NULL)
+		fatal("json_dumps failed");
+	if (strlen(p->prefs) > USERS_PREFS_MAX)
+		verr_add(v, "preferences", "too_large", "preferences must "
+		    "serialise to at most %d bytes", USERS_PREFS_MAX);
+}
+
+/* What only an admin may change. */
+static void
+users_admin_read(json_t *obj, struct users_patch *p, struct verr *v)
+{
+	static const char *const keys[] = { "is_active", "is_superuser",
+	    "role", "token_quota_daily", NULL };
+	int		present, i;
+
+	if (!jsonx_get_bool(obj, "is_active", 0, v, &p->active,
+	    &p->has_active))
+		p->has_active = 0;
+	if (!jsonx_get_bool(obj, "is_superuser", 0, v, &p->super,
+	    &p->has_super))
+		p->has_super = 0;
+	(void)jsonx_get_enum(obj, "role", 0, users_roles, v, &p->role);
+	if (json_object_get(obj, "token_quota_daily") != NULL) {
+		p->has_quota = 1;
+		if (json_is_null(json_object_get(obj, "token_quota_daily")))
+			p->quota_null = 1;
+		else
+			(void)jsonx_get_int(obj, "token_quota_daily", 0, 0,
+			    INT64_MAX, v, &p->quota, &present);
+	}
+	for (i = 0; keys[i] != NULL; i++) {
+		if (json_object_get(obj, keys[i]) != NULL)
+			(void)json_array_append_new(p->fields,
+			    json_string(keys[i]));
+	}
 }
 
 void
@@ -499,11 +520,11 @@ users_patch_start(struct http_request *req, struct rq *rq, const char *id,
 	if ((fields = json_dumps(p->fields, JSON_COMPACT)) == NULL)
 		fatal("json_dumps failed");
 	params[0] = id;
-	params[1] = p->full_name;
-	params[2] = p->has_org ? "t" : "f";
-	params[3] = p->org;
-	params[4] = p->has_phone ? "t" : "f";
-	params[5] = p->phone;
+	params[1] = p->prof.full_name;
+	params[2] = p->prof.has_org ? "t" : "f";
+	params[3] = p->prof.org;
+	params[4] = p->prof.has_phone ? "t" : "f";
+	params[5] = p->prof.phone;
 	params[6] = p->prefs;
 	params[7] = p->has_active ? (p->active ? "t" : "f") : NULL;
 	params[8] = p->has_super ? (p->super ? "t" : "f") : NULL;
@@ -569,11 +590,6 @@ username_available(struct http_request *req, struct rq *rq)
 	int		 r;
 
 	if (rq->step == 0) {
-		if ((r = auth_ip_limit(req, rq, "username_available")) ==
-		    RQ_WAIT)
-			return (KORE_RESULT_RETRY);
-		if (r == RQ_DONE)
-			return (KORE_RESULT_OK);
 		verr_init(&v);
 		if ((name = rq_query(req, "username")) == NULL)
 			verr_add(&v, "username", "missing",

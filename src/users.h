@@ -9,6 +9,7 @@
 
 #include "rq.h"
 
+/* The profile's bounds, for registration and every change alike. */
 #define USERS_NAME_MIN		2
 #define USERS_NAME_MAX		100
 #define USERS_ORG_MAX		200
@@ -22,12 +23,17 @@
 					   username */
 #define USERS_ADMIN		0x02	/* is_active, is_superuser, role, quota */
 
-struct users_patch {
-	const char	*full_name;	/* NULL: unchanged */
+/* The profile fields of a body (register, PATCH /users/{me,id}). */
+struct users_profile {
+	const char	*full_name;	/* NULL: absent */
 	int		has_org;
-	const char	*org;		/* NULL: cleared */
+	const char	*org;		/* NULL: none */
 	int		has_phone;
-	const char	*phone;		/* NULL: cleared */
+	const char	*phone;		/* NULL: none */
+};
+
+struct users_patch {
+	struct users_profile	prof;
 	int		has_username;
 	const char	*username;	/* NULL: cleared */
 	char		*prefs;		/* JSON text (malloc) or NULL */
@@ -41,6 +47,23 @@ struct users_patch {
 	int64_t		quota;
 	json_t		*fields;	/* names of the fields sent */
 };
+
+/*
+ * full_name, organization and phone of obj into p, problems into v:
+ * full_name is required with USERS_SIGNUP, else optional; organization
+ * and phone are nullable.  Each field present is appended to fields
+ * when it is not NULL.
+ */
+#define USERS_SIGNUP		0x01
+void	users_profile_read(json_t *, int, struct users_profile *,
+	    json_t *, struct verr *);
+/*
+ * The "phone" of obj, one rule wherever a phone is taken: E.164
+ * (lib/phone.h), else issue "invalid".  flags: JF_REQUIRED, or
+ * JF_NULLABLE, where null and "" mean none (*phone NULL).  Returns 1
+ * when the field was present.
+ */
+int	users_phone_read(json_t *, int, struct verr *, const char **);
 
 /* Read obj into p; problems go to v.  Free p with users_patch_clear. */
 void	users_patch_read(json_t *, int, struct users_patch *, struct verr *);

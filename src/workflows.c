@@ -177,7 +177,7 @@ wf_list(struct http_request *req, struct rq *rq)
 	struct verr	 v;
 	const char	*p[4], *status;
 	char		 l[RQ_NUM], o[RQ_NUM];
-	int		 r, i;
+	int		 i;
 
 	if (rq->step == 0) {
 		verr_init(&v);
@@ -202,12 +202,7 @@ wf_list(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_list, 4, p);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
-	return (rq_ok_raw(req, rq, 200, "Workflow executions",
-	    db_val(&rq->q, 0, 0), (size_t)db_len(&rq->q, 0, 0)));
+	return (rq_answer(req, rq, 200, "Workflow executions"));
 }
 
 /* Validate the envelope of the body, then look the template up. */
