@@ -35,7 +35,9 @@ struct email_st {
 static int	email_request(struct http_request *, struct rq *);
 static int	email_verify(struct http_request *, struct rq *);
 static int	email_off(struct http_request *, struct rq *);
-static int	email_sent(struct http_request *, struct rq *,
+static int	email_issue(struct http_request *, struct rq *,
+		    struct email_st *);
+static int	email_send(struct http_request *, struct rq *,
 		    struct email_st *);
 static int	email_answer(struct http_request *, struct rq *,
 		    struct email_st *);
@@ -53,124 +55,123 @@ static const char sql_issue[] =
     "email_code_issue($1, $2, $3::int, $4::int, $5::int, $6::int)";
 
 static const char sql_sent[] =
-    AUDIT_INSERT("$1::uuid", "'email_code_sent'", "$2", "$3",
-    "jsonb_build_object('email', $4::text, 'provider', $5::text)");
-
-/* A code the mail server did not take must not be verifiable. */
+    VCODE_SQL_SENT("'email_code_sent'", "'email'");
 static const char sql_failed[] =
-    "WITH c AS (UPDATE email_codes SET consumed_at = now() "
-    "WHERE id = $6 AND consumed_at IS NULL RETURNING id) "
-    AUDIT_INSERT("$1::uuid", "'email_code_failed'", "$2", "$3",
-    "jsonb_build_object('email', $4::text, 'provider', $5::text)");
+    VCODE_SQL_FAILED("email_codes", "'email_code_failed'", "'email'");
 
 static const char sql_check[] =
     "SELECT result, tries_left FROM email_code_check($1, $2, $3::int, "
     "$4, $5)";
 
+/* Issue a code, mail it, audit the send, answer. */
 static int
 email_request(struct http_request *req, struct rq *rq)
 {
 	struct email_st		*st;
-	struct vcode_rules	 vr;
-	const char		*params[6];
-	char			 code[AUTHTOK_CODE_SIZE];
-	char			 hash[AUTHTOK_HASH_SIZE];
 	int			 r;
 
 	if (cfg.email_verification == CONFIG_EMAIL_OFF)
 		return (email_off(req, rq));
 	st = rq_state(rq, sizeof(*st), email_st_free);
-	switch (rq->step) {
-	case 0:
-		/* The code is bound to the account; its row to the address. */
-		if (!vcode_new(rq->user.id, code, hash))
-			return (rq_error(req, rq, 500, "internal_error",
-			    "Internal server error", NULL));
-		(void)snprintf(st->body, sizeof(st->body), "Your Elenchus "
-		    "verification code is %s.\n\nIt expires in %d minutes. "
-		    "If you did not ask for it, ignore this message.\n",
-		    code, VCODE_TTL_S / 60);
-		OPENSSL_cleanse(code, sizeof(code));
-		vcode_rules(&vr);
-		params[0] = rq->user.id;
-		params[1] = hash;
-		params[2] = vr.ttl;
-		params[3] = vr.max;
-		params[4] = vr.window;
-		params[5] = vr.gap;
-		db_start(req, &rq->q, sql_issue, 6, params);
-		rq->step = 2;
-		/* FALLTHROUGH */
-	case 2:
+	if (rq->step == 0) {
+		if (!email_issue(req, rq, st))
+			return (KORE_RESULT_OK);
+		rq->step = 1;
+	}
+	if (rq->step == 1) {
 		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
 			return (KORE_RESULT_RETRY);
 		if (r == DB_FAIL || db_rows(&rq->q) != 1)
 			return (rq_db_error(req, rq));
-		if (db_isnull(&rq->q, 0, 2))
-			return (rq_not_found(req, rq));
-		(void)kore_strlcpy(st->address, db_val(&rq->q, 0, 2),
-		    sizeof(st->address));
-		if (!strcmp(db_val(&rq->q, 0, 3), "t"))
-			return (rq_ok(req, rq, 200, "Email already verified",
-			    json_pack("{s:s, s:b}", "email", st->address,
-			    "email_verified", 1)));
-		if (atoi(db_val(&rq->q, 0, 0)) > 0)
-			return (vcode_too_many(req, rq, db_val(&rq->q, 0, 0),
-			    "email address"));
-		(void)kore_strlcpy(st->code_id, db_val(&rq->q, 0, 1),
-		    sizeof(st->code_id));
-		st->job = mail_start(req, st->address, EMAIL_SUBJECT,
-		    st->body);
-		OPENSSL_cleanse(st->body, sizeof(st->body));
-		rq->step = 3;
-		/* FALLTHROUGH */
-	case 3:
+		if (!email_send(req, rq, st))
+			return (KORE_RESULT_OK);
+		rq->step = 2;
+	}
+	if (rq->step == 2) {
 		if (!mail_done(st->job))
 			return (KORE_RESULT_RETRY);
-		return (email_sent(req, rq, st));
-	case 4:
-	case 5:
-		return (email_answer(req, rq, st));
+		if (st->job->result != MAIL_SENT) {
+			/* Logged here: the task thread may not write the log. */
+			mail_log_failure(st->job, rq->id);
+		}
+		vcode_record(req, rq, st->job->result == MAIL_SENT ? sql_sent :
+		    sql_failed, st->address, mail_provider(),
+		    st->job->result == MAIL_SENT ? NULL : st->code_id);
+		rq->step = 3;
 	}
-	return (rq_error(req, rq, 500, "internal_error",
-	    "Internal server error", NULL));
+	if (!vcode_recorded(req, rq, "email"))
+		return (KORE_RESULT_RETRY);
+	return (email_answer(req, rq, st));
 }
 
-/* The mail server answered: record it, then answer (step 4 or 5). */
+/*
+ * A code bound to the account (its row to the address) into the mail
+ * body, and the issue started; 0 when it has answered.
+ */
 static int
-email_sent(struct http_request *req, struct rq *rq, struct email_st *st)
+email_issue(struct http_request *req, struct rq *rq, struct email_st *st)
 {
-	const char	*params[6];
-	char		ua[AUDIT_UA_SIZE];
+	struct vcode_rules	 vr;
+	const char		*params[6];
+	char			 code[AUTHTOK_CODE_SIZE];
+	char			 hash[AUTHTOK_HASH_SIZE];
 
-	params[0] = rq->user.id;
-	params[1] = rq->ip[0] ? rq->ip : NULL;
-	params[2] = audit_ua(req, ua, sizeof(ua));
-	params[3] = st->address;
-	params[4] = mail_provider();
-	params[5] = st->code_id;
-	if (st->job->result == MAIL_SENT) {
-		db_start(req, &rq->q, sql_sent, 5, params);
-		rq->step = 4;
-	} else {
-		/* Logged here: the task thread may not write the log. */
-		mail_log_failure(st->job, rq->id);
-		db_start(req, &rq->q, sql_failed, 6, params);
-		rq->step = 5;
+	if (!vcode_new(rq->user.id, code, hash)) {
+		(void)rq_error(req, rq, 500, "internal_error",
+		    "Internal server error", NULL);
+		return (0);
 	}
-	return (KORE_RESULT_RETRY);
+	(void)snprintf(st->body, sizeof(st->body), "Your Elenchus "
+	    "verification code is %s.\n\nIt expires in %d minutes. "
+	    "If you did not ask for it, ignore this message.\n",
+	    code, VCODE_TTL_S / 60);
+	OPENSSL_cleanse(code, sizeof(code));
+	vcode_rules(&vr);
+	params[0] = rq->user.id;
+	params[1] = hash;
+	params[2] = vr.ttl;
+	params[3] = vr.max;
+	params[4] = vr.window;
+	params[5] = vr.gap;
+	db_start(req, &rq->q, sql_issue, 6, params);
+	return (1);
+}
+
+/*
+ * Issued: 404 without an address, 200 when already verified, 429 over
+ * the limits; else the mail started.  0 when it has answered.
+ */
+static int
+email_send(struct http_request *req, struct rq *rq, struct email_st *st)
+{
+	if (db_isnull(&rq->q, 0, 2)) {
+		(void)rq_not_found(req, rq);
+		return (0);
+	}
+	(void)kore_strlcpy(st->address, db_val(&rq->q, 0, 2),
+	    sizeof(st->address));
+	if (!strcmp(db_val(&rq->q, 0, 3), "t")) {
+		(void)rq_ok(req, rq, 200, "Email already verified",
+		    json_pack("{s:s, s:b}", "email", st->address,
+		    "email_verified", 1));
+		return (0);
+	}
+	if (atoi(db_val(&rq->q, 0, 0)) > 0) {
+		(void)vcode_too_many(req, rq, db_val(&rq->q, 0, 0),
+		    "email address");
+		return (0);
+	}
+	(void)kore_strlcpy(st->code_id, db_val(&rq->q, 0, 1),
+	    sizeof(st->code_id));
+	st->job = mail_start(req, st->address, EMAIL_SUBJECT, st->body);
+	OPENSSL_cleanse(st->body, sizeof(st->body));
+	return (1);
 }
 
 static int
 email_answer(struct http_request *req, struct rq *rq, struct email_st *st)
 {
-	int		r;
-
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		kore_log(LOG_WARNING, "email: audit failed (%s)", rq->id);
-	if (rq->step == 4)
+	if (st->job->result == MAIL_SENT)
 		return (rq_ok(req, rq, 202, "Verification code sent",
 		    json_pack("{s:s, s:i, s:i}", "email", st->address,
 		    "expires_in", VCODE_TTL_S, "resend_after",

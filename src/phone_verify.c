@@ -39,12 +39,17 @@ struct phone_st {
 
 static int	phone_request(struct http_request *, struct rq *);
 static int	phone_verify(struct http_request *, struct rq *);
+static int	phone_issue(struct http_request *, struct rq *,
+		    struct phone_st *);
 static int	phone_read(struct http_request *, struct rq *, const char **,
 		    const char **);
 static int	phone_circuit_open(struct http_request *, struct rq *,
 		    struct phone_st *);
-static int	phone_sent(struct http_request *, struct rq *,
+static void	phone_sent(struct http_request *, struct rq *,
 		    struct phone_st *);
+static int	phone_answer(struct http_request *, struct rq *,
+		    struct phone_st *);
+static int	phone_checked(struct http_request *, struct rq *);
 static void	phone_st_free(void *);
 
 ROUTE(page_phone_request, "/api/v1/auth/phone/request",
@@ -57,60 +62,28 @@ static const char sql_issue[] =
     "$4::int, $5::int, $6::int, $7::int)";
 
 static const char sql_sent[] =
-    AUDIT_INSERT("$1::uuid", "'phone_code_sent'", "$2", "$3",
-    "jsonb_build_object('phone', $4::text, 'provider', $5::text)");
-
-/* A code the provider could not deliver must not be verifiable. */
+    VCODE_SQL_SENT("'phone_code_sent'", "'phone'");
 static const char sql_failed[] =
-    "WITH c AS (UPDATE phone_codes SET consumed_at = now() "
-    "WHERE id = $6 AND consumed_at IS NULL RETURNING id) "
-    AUDIT_INSERT("$1::uuid", "'phone_code_failed'", "$2", "$3",
-    "jsonb_build_object('phone', $4::text, 'provider', $5::text)");
+    VCODE_SQL_FAILED("phone_codes", "'phone_code_failed'", "'phone'");
 
 static const char sql_check[] =
     "SELECT result, tries_left FROM phone_code_check($1, $2, $3, $4::int, "
     "$5, $6, jsonb_build_object('phone', $7::text))";
 
+/* Issue a code, send it by SMS, audit the send, answer. */
 static int
 phone_request(struct http_request *req, struct rq *rq)
 {
 	struct phone_st	*st;
-	const char	*params[7], *phone;
-	char		code[AUTHTOK_CODE_SIZE], hash[AUTHTOK_HASH_SIZE];
-	struct vcode_rules vr;
-	struct verr	v;
 	int		r;
 
 	st = rq_state(rq, sizeof(*st), phone_st_free);
-	switch (rq->step) {
-	case 0:
-		if (!phone_read(req, rq, &phone, NULL))
+	if (rq->step == 0) {
+		if (!phone_issue(req, rq, st))
 			return (KORE_RESULT_OK);
-		(void)kore_strlcpy(st->phone, phone, sizeof(st->phone));
-		if (phone_mask(st->phone, st->masked, sizeof(st->masked)) != 0)
-			(void)kore_strlcpy(st->masked, "?",
-			    sizeof(st->masked));
-		if (!vcode_new(st->phone, code, hash))
-			return (rq_error(req, rq, 500, "internal_error",
-			    "Internal server error", NULL));
-		(void)snprintf(st->body, sizeof(st->body), "Your Elenchus "
-		    "verification code is %s. It expires in %d minutes.",
-		    code, VCODE_TTL_S / 60);
-		OPENSSL_cleanse(code, sizeof(code));
-		vcode_rules(&vr);
-		if (phone_circuit_open(req, rq, st))
-			return (KORE_RESULT_OK);
-		params[0] = rq->user.id;
-		params[1] = st->phone;
-		params[2] = hash;
-		params[3] = vr.ttl;
-		params[4] = vr.max;
-		params[5] = vr.window;
-		params[6] = vr.gap;
-		db_start(req, &rq->q, sql_issue, 7, params);
-		rq->step = 2;
-		/* FALLTHROUGH */
-	case 2:
+		rq->step = 1;
+	}
+	if (rq->step == 1) {
 		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
 			return (KORE_RESULT_RETRY);
 		if (r == DB_FAIL || db_rows(&rq->q) != 1)
@@ -122,40 +95,56 @@ phone_request(struct http_request *req, struct rq *rq)
 		    sizeof(st->code_id));
 		st->job = sms_start(req, st->phone, st->body);
 		OPENSSL_cleanse(st->body, sizeof(st->body));
-		rq->step = 3;
-		/* FALLTHROUGH */
-	case 3:
+		rq->step = 2;
+	}
+	if (rq->step == 2) {
 		if (!sms_done(st->job))
 			return (KORE_RESULT_RETRY);
-		if (strcmp(sms_provider(), "console") != 0)
-			circuit_record(CIRCUIT_SMS,
-			    st->job->result != SMS_FAILED, st->probe);
-		return (phone_sent(req, rq, st));
-	case 4:
-	case 5:
-		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-			return (KORE_RESULT_RETRY);
-		if (r == DB_FAIL)
-			kore_log(LOG_WARNING, "phone: audit failed (%s)",
-			    rq->id);
-		if (rq->step == 4) {
-			return (rq_ok(req, rq, 202, "Verification code sent",
-			    json_pack("{s:s, s:i, s:i}", "phone", st->masked,
-			    "expires_in", VCODE_TTL_S,
-			    "resend_after", VCODE_SEND_GAP_S)));
-		}
-		if (st->job->result == SMS_REJECTED) {
-			verr_init(&v);
-			verr_add(&v, "phone", "undeliverable", "The SMS "
-			    "provider cannot deliver to this number");
-			return (rq_invalid(req, rq, &v));
-		}
-		return (rq_error(req, rq, 502, "sms_upstream_error",
-		    "The SMS provider failed; try again later",
-		    json_pack("{s:s}", "provider", sms_provider())));
+		phone_sent(req, rq, st);
+		rq->step = 3;
 	}
-	return (rq_error(req, rq, 500, "internal_error",
-	    "Internal server error", NULL));
+	if (!vcode_recorded(req, rq, "phone"))
+		return (KORE_RESULT_RETRY);
+	return (phone_answer(req, rq, st));
+}
+
+/*
+ * The phone read, a code bound to it in the SMS body, and (unless the
+ * provider's breaker is open) the issue started; 0 when it has answered.
+ */
+static int
+phone_issue(struct http_request *req, struct rq *rq, struct phone_st *st)
+{
+	struct vcode_rules vr;
+	const char	*params[7], *phone;
+	char		code[AUTHTOK_CODE_SIZE], hash[AUTHTOK_HASH_SIZE];
+
+	if (!phone_read(req, rq, &phone, NULL))
+		return (0);
+	(void)kore_strlcpy(st->phone, phone, sizeof(st->phone));
+	if (phone_mask(st->phone, st->masked, sizeof(st->masked)) != 0)
+		(void)kore_strlcpy(st->masked, "?", sizeof(st->masked));
+	if (!vcode_new(st->phone, code, hash)) {
+		(void)rq_error(req, rq, 500, "internal_error",
+		    "Internal server error", NULL);
+		return (0);
+	}
+	(void)snprintf(st->body, sizeof(st->body), "Your Elenchus "
+	    "verification code is %s. It expires in %d minutes.",
+	    code, VCODE_TTL_S / 60);
+	OPENSSL_cleanse(code, sizeof(code));
+	if (phone_circuit_open(req, rq, st))
+		return (0);
+	vcode_rules(&vr);
+	params[0] = rq->user.id;
+	params[1] = st->phone;
+	params[2] = hash;
+	params[3] = vr.ttl;
+	params[4] = vr.max;
+	params[5] = vr.window;
+	params[6] = vr.gap;
+	db_start(req, &rq->q, sql_issue, 7, params);
+	return (1);
 }
 
 /*
@@ -181,42 +170,53 @@ phone_circuit_open(struct http_request *req, struct rq *rq,
 	return (1);
 }
 
-/* The provider answered: record it, then answer (step 4 or 5). */
-static int
+/* The provider answered: the breaker told, the audit started. */
+static void
 phone_sent(struct http_request *req, struct rq *rq, struct phone_st *st)
 {
-	const char	*params[6];
-	char		ua[AUDIT_UA_SIZE];
+	int		sent;
 
-	params[0] = rq->user.id;
-	params[1] = rq->ip[0] ? rq->ip : NULL;
-	params[2] = audit_ua(req, ua, sizeof(ua));
-	params[3] = st->masked;
-	params[4] = sms_provider();
-	params[5] = st->code_id;
-	if (st->job->result == SMS_SENT) {
-		db_start(req, &rq->q, sql_sent, 5, params);
-		rq->step = 4;
-	} else {
-		/* Logged here: the task thread may not write the log. */
+	if (strcmp(sms_provider(), "console") != 0)
+		circuit_record(CIRCUIT_SMS, st->job->result != SMS_FAILED,
+		    st->probe);
+	sent = st->job->result == SMS_SENT;
+	/* Logged here: the task thread may not write the log. */
+	if (!sent)
 		sms_log_failure(st->job, st->masked, rq->id);
-		db_start(req, &rq->q, sql_failed, 6, params);
-		rq->step = 5;
+	vcode_record(req, rq, sent ? sql_sent : sql_failed, st->masked,
+	    sms_provider(), sent ? NULL : st->code_id);
+}
+
+static int
+phone_answer(struct http_request *req, struct rq *rq, struct phone_st *st)
+{
+	struct verr	v;
+
+	if (st->job->result == SMS_SENT)
+		return (rq_ok(req, rq, 202, "Verification code sent",
+		    json_pack("{s:s, s:i, s:i}", "phone", st->masked,
+		    "expires_in", VCODE_TTL_S,
+		    "resend_after", VCODE_SEND_GAP_S)));
+	if (st->job->result == SMS_REJECTED) {
+		verr_init(&v);
+		verr_add(&v, "phone", "undeliverable", "The SMS "
+		    "provider cannot deliver to this number");
+		return (rq_invalid(req, rq, &v));
 	}
-	return (KORE_RESULT_RETRY);
+	return (rq_error(req, rq, 502, "sms_upstream_error",
+	    "The SMS provider failed; try again later",
+	    json_pack("{s:s}", "provider", sms_provider())));
 }
 
 static int
 phone_verify(struct http_request *req, struct rq *rq)
 {
-	const char	*params[7], *phone, *code, *res;
+	const char	*params[7], *phone, *code;
 	char		hash[AUTHTOK_HASH_SIZE];
 	char		ua[AUDIT_UA_SIZE], masked[PHONE_MASKED_SIZE];
 	struct vcode_rules vr;
-	int		r;
 
-	switch (rq->step) {
-	case 0:
+	if (rq->step == 0) {
 		if (!phone_read(req, rq, &phone, &code))
 			return (KORE_RESULT_OK);
 		if (!vcode_hash(code, phone, hash))
@@ -233,23 +233,26 @@ phone_verify(struct http_request *req, struct rq *rq)
 		params[5] = audit_ua(req, ua, sizeof(ua));
 		params[6] = masked;
 		db_start(req, &rq->q, sql_check, 7, params);
-		rq->step = 2;
-		/* FALLTHROUGH */
-	case 2:
-		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-			return (KORE_RESULT_RETRY);
-		if (r == DB_FAIL && db_sqlstate_is(&rq->q, "23505"))
-			return (rq_error(req, rq, 409, "phone_taken",
-			    "This phone number is already verified by another "
-			    "account", NULL));
-		if (r == DB_FAIL || db_rows(&rq->q) != 1)
-			return (rq_db_error(req, rq));
-		break;
-	default:
-		return (rq_error(req, rq, 500, "internal_error",
-		    "Internal server error", NULL));
+		rq->step = 1;
 	}
+	return (phone_checked(req, rq));
+}
 
+/* The check's answer: verified, 409 phone_taken, or the code refused. */
+static int
+phone_checked(struct http_request *req, struct rq *rq)
+{
+	const char	*phone, *res;
+	int		r;
+
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAIL && db_sqlstate_is(&rq->q, "23505"))
+		return (rq_error(req, rq, 409, "phone_taken",
+		    "This phone number is already verified by another "
+		    "account", NULL));
+	if (r == DB_FAIL || db_rows(&rq->q) != 1)
+		return (rq_db_error(req, rq));
 	res = db_val(&rq->q, 0, 0);
 	if (!strcmp(res, "ok")) {
 		phone = json_string_value(json_object_get(rq->body, "phone"));

@@ -75,3 +75,31 @@ vcode_refused(struct http_request *req, struct rq *rq, const char *result,
 	    "Request validation failed", json_pack("{s:o, s:i}",
 	    "fields", verr_take(&v), "attempts_left", left)));
 }
+
+void
+vcode_record(struct http_request *req, struct rq *rq, const char *sql,
+    const char *target, const char *provider, const char *code_id)
+{
+	const char	*params[6];
+	char		ua[AUDIT_UA_SIZE];
+
+	params[0] = rq->user.id;
+	params[1] = rq->ip[0] ? rq->ip : NULL;
+	params[2] = audit_ua(req, ua, sizeof(ua));
+	params[3] = target;
+	params[4] = provider;
+	params[5] = code_id;
+	db_start(req, &rq->q, sql, code_id != NULL ? 6 : 5, params);
+}
+
+int
+vcode_recorded(struct http_request *req, struct rq *rq, const char *what)
+{
+	int		r;
+
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+		return (0);
+	if (r == DB_FAIL)
+		kore_log(LOG_WARNING, "%s: audit failed (%s)", what, rq->id);
+	return (1);
+}

@@ -9,6 +9,7 @@
 #define ELENCHUS_VCODE_H
 
 #include "rq.h"
+#include "audit.h"
 #include "lib/authtok.h"
 
 #define VCODE_TTL_S		600	/* a code lives 10 minutes */
@@ -26,7 +27,29 @@ struct vcode_rules {
 	char		tries[16];
 };
 
+/*
+ * The audit of a send, event and detail key as SQL literals: $1 user,
+ * $2 ip, $3 user agent, $4 the target as logged (the address, the masked
+ * phone), $5 provider.  A failed send also burns code $6 of table: a
+ * code the provider did not take must not be verifiable.
+ */
+#define VCODE_SQL_SENT(event, key)					\
+    AUDIT_INSERT("$1::uuid", event, "$2", "$3",				\
+    "jsonb_build_object(" key ", $4::text, 'provider', $5::text)")
+#define VCODE_SQL_FAILED(table, event, key)				\
+    "WITH c AS (UPDATE " table " SET consumed_at = now() "		\
+    "WHERE id = $6 AND consumed_at IS NULL RETURNING id) "		\
+    VCODE_SQL_SENT(event, key)
+
 void	vcode_rules(struct vcode_rules *);
+/*
+ * Start the audit of a send on rq->q: sql is a VCODE_SQL_SENT (code_id
+ * NULL) or a VCODE_SQL_FAILED statement.
+ */
+void	vcode_record(struct http_request *, struct rq *, const char *,
+	    const char *, const char *, const char *);
+/* 1 once the audit is done (a failure is only logged); 0: wait. */
+int	vcode_recorded(struct http_request *, struct rq *, const char *);
 /*
  * A fresh code and its hash bound to subject (the phone number, or the
  * user id for email), keyed with the signing key.  0 on failure.
