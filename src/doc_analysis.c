@@ -12,6 +12,9 @@
 #include "tracing.h"
 #include "lib/uuid.h"
 
+static int	an_start(struct http_request *, struct rq *);
+static int	an_answer(struct http_request *, struct rq *);
+
 static const char *const an_types[] = {
 	"summary", "key_clauses", "risks", "classification", NULL
 };
@@ -70,32 +73,47 @@ static const char sql_latest[] =
 int
 doc_analyze(struct http_request *req, struct rq *rq)
 {
+	if (rq->step == 0) {
+		if (!an_start(req, rq))
+			return (KORE_RESULT_OK);
+		rq->step = 1;
+	}
+	return (an_answer(req, rq));
+}
+
+/* The body checked, the statement started; 0 when it has answered. */
+static int
+an_start(struct http_request *req, struct rq *rq)
+{
 	struct verr	 v;
 	json_t		*body;
-	const char	*type, *instr, *p[8], *status;
-	char		 id[40], quota[24], att[16], reset[16];
+	const char	*type, *instr, *p[8];
+	char		 id[40], quota[24], att[16];
 	char		 tp[OTEL_TRACEPARENT_LEN + 1];
 	struct otel_ctx	 ctx;
-	int		 r;
 
-	if (rq->step == 1)
-		goto poll;
-	if (!rq_path_id(req, 3, id, sizeof(id)) || !uuid_valid(id))
-		return (rq_not_found(req, rq));
+	if (!rq_path_id(req, 3, id, sizeof(id)) || !uuid_valid(id)) {
+		(void)rq_not_found(req, rq);
+		return (0);
+	}
 	if (rq_json(req, rq, &body) != KORE_RESULT_OK)
-		return (KORE_RESULT_OK);
+		return (0);
 	verr_init(&v);
 	type = instr = NULL;
 	(void)jsonx_get_enum(body, "analysis_type", JF_REQUIRED, an_types,
 	    &v, &type);
 	(void)jsonx_get_str(body, "instructions", JF_NULLABLE, 0,
 	    DOC_INSTRUCTIONS_MAX, &v, &instr);
-	if (verr_count(&v))
-		return (rq_invalid(req, rq, &v));
+	if (verr_count(&v)) {
+		(void)rq_invalid(req, rq, &v);
+		return (0);
+	}
 	verr_clear(&v);
-	if (!config_ai_configured(&cfg, cfg.ai_provider))
-		return (rq_error(req, rq, 503, "ai_not_configured",
-		    "No AI provider is configured", NULL));
+	if (!config_ai_configured(&cfg, cfg.ai_provider)) {
+		(void)rq_error(req, rq, 503, "ai_not_configured",
+		    "No AI provider is configured", NULL);
+		return (0);
+	}
 	(void)snprintf(quota, sizeof(quota), "%d",
 	    cfg.default_daily_token_quota);
 	(void)snprintf(att, sizeof(att), "%d", cfg.job_max_attempts);
@@ -113,8 +131,17 @@ doc_analyze(struct http_request *req, struct rq *rq)
 		p[7] = tp;
 	}
 	db_start(req, &rq->q, sql_analyze, 8, p);
-	rq->step = 1;
-poll:
+	return (1);
+}
+
+/* 202 with the analysis, or which condition failed: 404, 409, 429. */
+static int
+an_answer(struct http_request *req, struct rq *rq)
+{
+	const char	*status;
+	char		 reset[16];
+	int		 r;
+
 	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
 		return (KORE_RESULT_RETRY);
 	if (r == DB_FAIL)

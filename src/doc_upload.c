@@ -21,14 +21,29 @@
 #define DOC_MULTIPART_SLACK	(64 * 1024)
 
 struct up_state {
-	u_int8_t	*data;
-	size_t		 len;
+	u_int8_t		*data;
+	size_t			 len;
+	struct sniff_info	 si;
+	const char		*cat;		/* the optional fields */
+	const char		*jur;
+	const char		*area;
+	char			 name[DOC_FILENAME_MAX + 1];
+	char			 orig[DOC_FILENAME_MAX * 4 + 1];
 };
 
+static int	up_form(struct http_request *, struct rq *,
+		    struct up_state *, struct http_file **);
+static int	up_read(struct http_request *, struct rq *,
+		    struct up_state *);
+static int	up_sniff(struct http_request *, struct rq *,
+		    struct up_state *);
+static void	up_insert(struct http_request *, struct rq *,
+		    struct up_state *);
+static int	up_answer(struct http_request *, struct rq *);
+static int	up_too_large(struct http_request *, struct rq *);
 static void	up_free(void *);
 static int	up_field(struct http_request *, struct verr *, const char *,
 		    const char **);
-
 /*
  * $1 user, $2 filename, $3 original name, $4 file_type, $5 mime,
  * $6 size, $7 sha256, $8-$10 category, jurisdiction, practice area,
@@ -52,106 +67,143 @@ static const char sql_upload[] =
     "d.file_size)", "d") ") "
     "SELECT document_json(d), (SELECT id FROM dup) FROM d";
 
+/* Check the form, read the file, sniff its type, store, answer. */
 int
 doc_upload(struct http_request *req, struct rq *rq)
 {
 	struct up_state		*st;
-	struct http_file	*f;
-	struct sniff_info	 si;
-	struct verr		 v;
-	unsigned char		 md[SHA256_DIGEST_LENGTH];
-	const char		*ct, *cat, *jur, *area, *p[15];
-	char			 hash[SHA256_DIGEST_LENGTH * 2 + 1];
-	char			 name[DOC_FILENAME_MAX + 1];
-	char			 orig[DOC_FILENAME_MAX * 4 + 1];
-	char			 size[24], att[16], ua[AUDIT_UA_SIZE];
-	char			 warn[64];
-	int			 lens[15], fmts[15], i, r;
-	ssize_t			 n;
 
-	if (rq->step == 1)
-		goto poll;
+	if (rq->step == 0) {
+		st = rq_state(rq, sizeof(*st), up_free);
+		if (!up_read(req, rq, st) || !up_sniff(req, rq, st))
+			return (KORE_RESULT_OK);
+		up_insert(req, rq, st);
+		rq->step = 1;
+	}
+	return (up_answer(req, rq));
+}
+
+/*
+ * The multipart form: the media type, the sizes, the optional fields and
+ * the file name; *f the file.  0 when it has answered.
+ */
+static int
+up_form(struct http_request *req, struct rq *rq, struct up_state *st,
+    struct http_file **f)
+{
+	struct verr	 v;
+	const char	*ct;
 
 	ct = rq_header(req, "content-type");
-	if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0)
-		return (rq_error(req, rq, 415, "unsupported_media_type",
+	if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0) {
+		(void)rq_error(req, rq, 415, "unsupported_media_type",
 		    "Upload as multipart/form-data with a field named file",
-		    NULL));
+		    NULL);
+		return (0);
+	}
 	if (req->content_length > cfg.max_upload_bytes + DOC_MULTIPART_SLACK)
-		return (rq_error(req, rq, 413, "payload_too_large",
-		    "The file is larger than the upload limit",
-		    json_pack("{s:I}", "max_bytes",
-		    (json_int_t)cfg.max_upload_bytes)));
-
+		return (up_too_large(req, rq));
 	http_populate_multipart_form(req);
 	verr_init(&v);
-	if ((f = http_file_lookup(req, "file")) == NULL || f->length == 0) {
+	if ((*f = http_file_lookup(req, "file")) == NULL || (*f)->length == 0) {
 		verr_add(&v, "file", "required", "a non-empty file is "
 		    "required in the field named file");
-		return (rq_invalid(req, rq, &v));
+		(void)rq_invalid(req, rq, &v);
+		return (0);
 	}
-	if (f->length > cfg.max_upload_bytes) {
+	if ((*f)->length > cfg.max_upload_bytes) {
 		verr_clear(&v);
-		return (rq_error(req, rq, 413, "payload_too_large",
-		    "The file is larger than the upload limit",
-		    json_pack("{s:I}", "max_bytes",
-		    (json_int_t)cfg.max_upload_bytes)));
+		return (up_too_large(req, rq));
 	}
-	(void)up_field(req, &v, "document_category", &cat);
-	(void)up_field(req, &v, "jurisdiction", &jur);
-	(void)up_field(req, &v, "practice_area", &area);
-	sniff_filename(f->filename, DOC_FILENAME_MAX, name, sizeof(name), orig,
-	    sizeof(orig));
-	if (orig[0] == '\0')
+	(void)up_field(req, &v, "document_category", &st->cat);
+	(void)up_field(req, &v, "jurisdiction", &st->jur);
+	(void)up_field(req, &v, "practice_area", &st->area);
+	sniff_filename((*f)->filename, DOC_FILENAME_MAX, st->name,
+	    sizeof(st->name), st->orig, sizeof(st->orig));
+	if (st->orig[0] == '\0')
 		verr_add(&v, "file", "invalid_filename", "the file name must "
 		    "be valid UTF-8 of at most %d bytes", DOC_FILENAME_MAX);
-	if (verr_count(&v))
-		return (rq_invalid(req, rq, &v));
+	if (verr_count(&v)) {
+		(void)rq_invalid(req, rq, &v);
+		return (0);
+	}
 	verr_clear(&v);
+	return (1);
+}
 
-	st = rq_state(rq, sizeof(*st), up_free);
+/* The form checked and the file's bytes in st; 0 when it has answered. */
+static int
+up_read(struct http_request *req, struct rq *rq, struct up_state *st)
+{
+	struct http_file	*f;
+	ssize_t			 n;
+
+	if (!up_form(req, rq, st, &f))
+		return (0);
 	st->data = kore_malloc(f->length);
 	http_file_rewind(f);
 	while (st->len < f->length) {
 		n = http_file_read(f, st->data + st->len,
 		    f->length - st->len);
-		if (n <= 0)
-			return (rq_error(req, rq, 500, "internal_error",
-			    "Internal error", NULL));
+		if (n <= 0) {
+			(void)rq_error(req, rq, 500, "internal_error",
+			    "Internal error", NULL);
+			return (0);
+		}
 		st->len += (size_t)n;
 	}
+	return (1);
+}
 
-	switch (sniff_detect(st->data, st->len, orig, &si)) {
+/* The type by content (lib/sniff.h); 0 when it has answered. */
+static int
+up_sniff(struct http_request *req, struct rq *rq, struct up_state *st)
+{
+	struct verr	v;
+
+	switch (sniff_detect(st->data, st->len, st->orig, &st->si)) {
 	case SNIFF_OK:
-		break;
+		return (1);
 	case SNIFF_EMPTY:
 		verr_init(&v);
 		verr_add(&v, "file", "empty", "the file is empty");
-		return (rq_invalid(req, rq, &v));
+		(void)rq_invalid(req, rq, &v);
+		return (0);
 	default:
-		return (rq_error(req, rq, 415, "unsupported_media_type",
+		(void)rq_error(req, rq, 415, "unsupported_media_type",
 		    "Only PDF, DOCX, plain text and Markdown files are "
-		    "accepted", json_pack("{s:s, s:s*}", "reason", si.reason,
-		    "detected", si.file_type)));
+		    "accepted", json_pack("{s:s, s:s*}", "reason",
+		    st->si.reason, "detected", st->si.file_type));
+		return (0);
 	}
+}
+
+/* One statement: the row, the bytes, the job and the audit. */
+static void
+up_insert(struct http_request *req, struct rq *rq, struct up_state *st)
+{
+	unsigned char	 md[SHA256_DIGEST_LENGTH];
+	const char	*p[15];
+	char		 hash[SHA256_DIGEST_LENGTH * 2 + 1];
+	char		 size[24], att[16], ua[AUDIT_UA_SIZE];
+	int		 lens[15], fmts[15], i;
 
 	(void)SHA256(st->data, st->len, md);
 	for (i = 0; i < SHA256_DIGEST_LENGTH; i++)
 		(void)snprintf(hash + i * 2, 3, "%02x", md[i]);
 	(void)snprintf(size, sizeof(size), "%zu", st->len);
 	(void)snprintf(att, sizeof(att), "%d", cfg.job_max_attempts);
-	memset(lens, 0, sizeof(lens));
 	memset(fmts, 0, sizeof(fmts));
 	p[0] = rq->user.id;
-	p[1] = name;
-	p[2] = orig;
-	p[3] = si.file_type;
-	p[4] = si.mime;
+	p[1] = st->name;
+	p[2] = st->orig;
+	p[3] = st->si.file_type;
+	p[4] = st->si.mime;
 	p[5] = size;
 	p[6] = hash;
-	p[7] = cat;
-	p[8] = jur;
-	p[9] = area;
+	p[7] = st->cat;
+	p[8] = st->jur;
+	p[9] = st->area;
 	p[10] = (const char *)st->data;
 	p[11] = cfg.job_queue;
 	p[12] = att;
@@ -165,9 +217,15 @@ doc_upload(struct http_request *req, struct rq *rq)
 	/* db_start_bin has its own copy: keep one, not two. */
 	kore_free(st->data);
 	st->data = NULL;
-	rq->step = 1;
+}
 
-poll:
+/* The document; a file already uploaded is named in a warning. */
+static int
+up_answer(struct http_request *req, struct rq *rq)
+{
+	char		warn[64];
+	int		r;
+
 	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
 		return (KORE_RESULT_RETRY);
 	if (r == DB_FAIL)
@@ -182,6 +240,15 @@ poll:
 	}
 	return (rq_ok_raw(req, rq, 201, "Document uploaded",
 	    db_val(&rq->q, 0, 0), (size_t)db_len(&rq->q, 0, 0)));
+}
+
+static int
+up_too_large(struct http_request *req, struct rq *rq)
+{
+	(void)rq_error(req, rq, 413, "payload_too_large",
+	    "The file is larger than the upload limit",
+	    json_pack("{s:I}", "max_bytes", (json_int_t)cfg.max_upload_bytes));
+	return (0);
 }
 
 static void

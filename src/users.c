@@ -36,6 +36,8 @@ static int	username_available(struct http_request *, struct rq *);
 static int	users_one(struct http_request *, struct rq *, const char *,
 		    const char *);
 static json_t	*settings_read(json_t *, struct verr *, const char **);
+static json_t	*settings_notif(json_t *, struct verr *);
+static void	settings_privacy(json_t *, struct verr *, int64_t *, int *);
 static int	settings_lang_ok(const char *);
 static int	settings_tz_ok(const char *);
 static void	users_prefs_read(json_t *, struct users_patch *,
@@ -269,14 +271,10 @@ settings_read(json_t *obj, struct verr *v, const char **tz)
 {
 	static const char *const themes[] = { "system", "light", "dark",
 	    NULL };
-	const char	*lang, *theme, *key;
-	json_t		*notif, *priv, *out, *n, *val;
+	const char	*lang, *theme;
+	json_t		*out, *n;
 	int64_t		days;
-	int		share, present, ok;
-
-	notif = priv = NULL;
-	days = SET_RETENTION_DEF;
-	share = 0;
+	int		share;
 
 	/* null, like absent, asks for the default. */
 	if (jsonx_get_str(obj, "language", JF_NULLABLE, 2, SET_LANG_MAX, v,
@@ -294,39 +292,8 @@ settings_read(json_t *obj, struct verr *v, const char **tz)
 		*tz = "UTC";
 	if (theme == NULL)
 		theme = "system";
-
-	n = json_object();
-	if (jsonx_get_object(obj, "notifications", JF_NULLABLE, v, &notif) &&
-	    notif != NULL) {
-		if (json_object_size(notif) > SET_NOTIF_MAX)
-			verr_add(v, "notifications", "too_many",
-			    "at most %d notification settings",
-			    SET_NOTIF_MAX);
-		json_object_foreach(notif, key, val) {
-			if (jsonx_codepoints(key) < 1 ||
-			    jsonx_codepoints(key) > SET_KEY_MAX)
-				verr_add(v, "notifications", "invalid_key",
-				    "keys are 1 to %d characters",
-				    SET_KEY_MAX);
-			else if (!json_is_boolean(val))
-				verr_add(v, "notifications", "invalid_type",
-				    "every notification setting is true or "
-				    "false");
-			else
-				(void)json_object_set(n, key, val);
-		}
-	}
-	if (jsonx_get_object(obj, "privacy", JF_NULLABLE, v, &priv) &&
-	    priv != NULL) {
-		ok = jsonx_get_int(priv, "data_retention_days", 0,
-		    SET_RETENTION_MIN, SET_RETENTION_MAX, v, &days, &present);
-		if (!ok || !present)
-			days = SET_RETENTION_DEF;
-		ok = jsonx_get_bool(priv, "share_usage", 0, v, &share,
-		    &present);
-		if (!ok || !present)
-			share = 0;
-	}
+	n = settings_notif(obj, v);
+	settings_privacy(obj, v, &days, &share);
 	out = json_pack("{s:s, s:s, s:s, s:o, s:{s:I, s:b}}",
 	    "language", lang, "timezone", *tz, "theme", theme,
 	    "notifications", n,
@@ -335,6 +302,57 @@ settings_read(json_t *obj, struct verr *v, const char **tz)
 	if (out == NULL)
 		fatal("json_pack failed");
 	return (out);
+}
+
+/* notifications: at most SET_NOTIF_MAX switches, true or false. */
+static json_t *
+settings_notif(json_t *obj, struct verr *v)
+{
+	json_t		*notif, *n, *val;
+	const char	*key;
+
+	n = json_object();
+	notif = NULL;
+	if (!jsonx_get_object(obj, "notifications", JF_NULLABLE, v, &notif) ||
+	    notif == NULL)
+		return (n);
+	if (json_object_size(notif) > SET_NOTIF_MAX)
+		verr_add(v, "notifications", "too_many",
+		    "at most %d notification settings", SET_NOTIF_MAX);
+	json_object_foreach(notif, key, val) {
+		if (jsonx_codepoints(key) < 1 ||
+		    jsonx_codepoints(key) > SET_KEY_MAX)
+			verr_add(v, "notifications", "invalid_key",
+			    "keys are 1 to %d characters", SET_KEY_MAX);
+		else if (!json_is_boolean(val))
+			verr_add(v, "notifications", "invalid_type",
+			    "every notification setting is true or false");
+		else
+			(void)json_object_set(n, key, val);
+	}
+	return (n);
+}
+
+/* privacy: data_retention_days and share_usage, or their defaults. */
+static void
+settings_privacy(json_t *obj, struct verr *v, int64_t *days, int *share)
+{
+	json_t		*priv;
+	int		 present, ok;
+
+	*days = SET_RETENTION_DEF;
+	*share = 0;
+	priv = NULL;
+	if (!jsonx_get_object(obj, "privacy", JF_NULLABLE, v, &priv) ||
+	    priv == NULL)
+		return;
+	ok = jsonx_get_int(priv, "data_retention_days", 0, SET_RETENTION_MIN,
+	    SET_RETENTION_MAX, v, days, &present);
+	if (!ok || !present)
+		*days = SET_RETENTION_DEF;
+	ok = jsonx_get_bool(priv, "share_usage", 0, v, share, &present);
+	if (!ok || !present)
+		*share = 0;
 }
 
 /* ll, lll, then subtags of 1-8 letters or digits: "en", "pt-BR". */

@@ -47,7 +47,10 @@ static int	wf_list(struct http_request *, struct rq *);
 static int	wf_submit(struct http_request *, struct rq *);
 static int	wf_get(struct http_request *, struct rq *);
 static int	wf_cancel(struct http_request *, struct rq *);
+static int	wf_submit_read(struct http_request *, struct rq *);
 static int	wf_submit_checked(struct http_request *, struct rq *);
+static int	wf_quota_ok(struct http_request *, struct rq *);
+static int	wf_cancelled(struct http_request *, struct rq *);
 static int	wf_exec_id(struct http_request *, char *, size_t);
 static void	wf_doc_ids(json_t *, struct verr *);
 static int	wf_events(struct http_request *, struct rq *);
@@ -205,44 +208,68 @@ wf_list(struct http_request *req, struct rq *rq)
 	return (rq_answer(req, rq, 200, "Workflow executions"));
 }
 
-/* Validate the envelope of the body, then look the template up. */
+/* Check the body, look the template up, check the input, store. */
 static int
 wf_submit(struct http_request *req, struct rq *rq)
+{
+	int		r;
+
+	if (rq->step == 0) {
+		if (!wf_submit_read(req, rq))
+			return (KORE_RESULT_OK);
+		rq->step = 1;
+	}
+	if (rq->step == 1) {
+		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+			return (KORE_RESULT_RETRY);
+		if (r == DB_FAIL || db_rows(&rq->q) != 1)
+			return (rq_db_error(req, rq));
+		if (!wf_submit_checked(req, rq))
+			return (KORE_RESULT_OK);
+		rq->step = 2;
+	}
+	return (rq_answer(req, rq, 202, "Workflow execution queued"));
+}
+
+/* The envelope of the body; the template looked up.  0: answered. */
+static int
+wf_submit_read(struct http_request *req, struct rq *rq)
 {
 	struct verr	 v;
 	json_t		*body, *input;
 	const char	*name, *p[3];
 	char		 quota[RQ_NUM];
 
-	if (rq->step > 0)
-		return (wf_submit_checked(req, rq));
 	if (rq_json(req, rq, &body) != KORE_RESULT_OK)
-		return (KORE_RESULT_OK);
+		return (0);
 	verr_init(&v);
 	name = NULL;
 	input = NULL;
 	(void)jsonx_get_str(body, "template", JF_REQUIRED | JF_NOTBLANK, 1,
 	    WF_TEMPLATE_MAX, &v, &name);
 	(void)jsonx_get_object(body, "input", JF_REQUIRED, &v, &input);
-	if (verr_count(&v))
-		return (rq_invalid(req, rq, &v));
+	if (verr_count(&v)) {
+		(void)rq_invalid(req, rq, &v);
+		return (0);
+	}
 	verr_clear(&v);
-	if (!config_ai_configured(&cfg, cfg.ai_provider))
-		return (rq_error(req, rq, 503, "ai_not_configured",
-		    "No AI provider is configured", NULL));
+	if (!config_ai_configured(&cfg, cfg.ai_provider)) {
+		(void)rq_error(req, rq, 503, "ai_not_configured",
+		    "No AI provider is configured", NULL);
+		return (0);
+	}
 	(void)snprintf(quota, sizeof(quota), "%d",
 	    cfg.default_daily_token_quota);
 	p[0] = name;
 	p[1] = rq->user.id;
 	p[2] = quota;
 	db_start(req, &rq->q, sql_template, 3, p);
-	rq->step = 1;
-	return (wf_submit_checked(req, rq));
+	return (1);
 }
 
 /*
- * Step 1: the template is known (or not): check the input against its
- * schema and the quota, then store.  Step 2: answer what was stored.
+ * The template is known (or not): check the input against its schema
+ * and the quota, then store.  0 when it has answered.
  */
 static int
 wf_submit_checked(struct http_request *req, struct rq *rq)
@@ -251,47 +278,32 @@ wf_submit_checked(struct http_request *req, struct rq *rq)
 	json_t		*schema, *input;
 	const char	*p[7];
 	char		 att[RQ_NUM], ua[AUDIT_UA_SIZE], *in;
-	long long	 quota, used;
-	int		 r;
-
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL || db_rows(&rq->q) != 1)
-		return (rq_db_error(req, rq));
-	if (rq->step == 2)
-		return (rq_ok_raw(req, rq, 202, "Workflow execution queued",
-		    db_val(&rq->q, 0, 0), (size_t)db_len(&rq->q, 0, 0)));
 
 	verr_init(&v);
 	if (db_isnull(&rq->q, 0, 0)) {
 		verr_add(&v, "template", "unknown_template", "no template "
 		    "named %s (see /api/v1/workflows/templates)",
 		    json_string_value(json_object_get(rq->body, "template")));
-		return (rq_invalid(req, rq, &v));
+		(void)rq_invalid(req, rq, &v);
+		return (0);
 	}
 	input = json_object_get(rq->body, "input");
 	schema = json_loads(db_val(&rq->q, 0, 0), 0, NULL);
 	(void)jschema_check(schema, input, "input", &v);
 	json_decref(schema);
 	wf_doc_ids(input, &v);
-	if (verr_count(&v))
-		return (rq_invalid(req, rq, &v));
-	verr_clear(&v);
-
-	quota = strtoll(db_val(&rq->q, 0, 1) ? db_val(&rq->q, 0, 1) : "0",
-	    NULL, 10);
-	used = strtoll(db_val(&rq->q, 0, 2), NULL, 10);
-	if (quota > 0 && used >= quota) {
-		http_response_header(req, "retry-after", db_val(&rq->q, 0, 3));
-		return (rq_error(req, rq, 429, "quota_exceeded",
-		    "Daily token quota exceeded", json_pack("{s:I, s:I}",
-		    "quota_daily", (json_int_t)quota, "used_today",
-		    (json_int_t)used)));
+	if (verr_count(&v)) {
+		(void)rq_invalid(req, rq, &v);
+		return (0);
 	}
-
-	if ((in = json_dumps(input, JSON_COMPACT)) == NULL)
-		return (rq_error(req, rq, 500, "internal_error",
-		    "Internal server error", NULL));
+	verr_clear(&v);
+	if (!wf_quota_ok(req, rq))
+		return (0);
+	if ((in = json_dumps(input, JSON_COMPACT)) == NULL) {
+		(void)rq_error(req, rq, 500, "internal_error",
+		    "Internal server error", NULL);
+		return (0);
+	}
 	(void)snprintf(att, sizeof(att), "%d", cfg.job_max_attempts);
 	p[0] = rq->user.id;
 	p[1] = json_string_value(json_object_get(rq->body, "template"));
@@ -302,8 +314,27 @@ wf_submit_checked(struct http_request *req, struct rq *rq)
 	p[6] = audit_ua(req, ua, sizeof(ua));
 	db_start(req, &rq->q, sql_submit, 7, p);
 	free(in);
-	rq->step = 2;
-	return (wf_submit_checked(req, rq));
+	return (1);
+}
+
+/* Today's tokens under the quota (columns 1-3 of the template row). */
+static int
+wf_quota_ok(struct http_request *req, struct rq *rq)
+{
+	long long	quota, used;
+
+	quota = strtoll(db_val(&rq->q, 0, 1) ? db_val(&rq->q, 0, 1) : "0",
+	    NULL, 10);
+	used = strtoll(db_val(&rq->q, 0, 2), NULL, 10);
+	if (quota > 0 && used >= quota) {
+		http_response_header(req, "retry-after", db_val(&rq->q, 0, 3));
+		(void)rq_error(req, rq, 429, "quota_exceeded",
+		    "Daily token quota exceeded", json_pack("{s:I, s:I}",
+		    "quota_daily", (json_int_t)quota, "used_today",
+		    (json_int_t)used));
+		return (0);
+	}
+	return (1);
 }
 
 /* input.document_ids, when the schema let it through: UUIDs only. */
@@ -357,16 +388,13 @@ wf_get(struct http_request *req, struct rq *rq)
 static int
 wf_cancel(struct http_request *req, struct rq *rq)
 {
-	const char	*p[4], *was;
+	const char	*p[4];
 	char		 id[40], ua[AUDIT_UA_SIZE];
 	int		 r;
 
-	if (rq->step == 2)
-		return (rq_answer(req, rq, 200, "Workflow execution "
-		    "cancelled"));
-	if (!wf_exec_id(req, id, sizeof(id)))
-		return (rq_not_found(req, rq));
 	if (rq->step == 0) {
+		if (!wf_exec_id(req, id, sizeof(id)))
+			return (rq_not_found(req, rq));
 		p[0] = id;
 		p[1] = rq->user.id;
 		p[2] = rq->ip[0] ? rq->ip : NULL;
@@ -374,20 +402,42 @@ wf_cancel(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_cancel, 4, p);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL || db_rows(&rq->q) != 1)
-		return (rq_db_error(req, rq));
-	if ((was = db_val(&rq->q, 0, 0)) == NULL)
-		return (rq_not_found(req, rq));
-	if (strcmp(db_val(&rq->q, 0, 1), "0") == 0)
-		return (rq_error(req, rq, 409, "conflict", "The execution has "
-		    "finished already", json_pack("{s:s}", "status", was)));
+	if (rq->step == 1) {
+		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
+			return (KORE_RESULT_RETRY);
+		if (r == DB_FAIL || db_rows(&rq->q) != 1)
+			return (rq_db_error(req, rq));
+		if (!wf_cancelled(req, rq))
+			return (KORE_RESULT_OK);
+		rq->step = 2;
+	}
+	return (rq_answer(req, rq, 200, "Workflow execution cancelled"));
+}
+
+/* 404, 409 when it had finished, else the execution read again. */
+static int
+wf_cancelled(struct http_request *req, struct rq *rq)
+{
+	const char	*p[2], *was;
+	char		 id[40];
+
+	if ((was = db_val(&rq->q, 0, 0)) == NULL) {
+		(void)rq_not_found(req, rq);
+		return (0);
+	}
+	if (strcmp(db_val(&rq->q, 0, 1), "0") == 0) {
+		(void)rq_error(req, rq, 409, "conflict", "The execution has "
+		    "finished already", json_pack("{s:s}", "status", was));
+		return (0);
+	}
+	if (!wf_exec_id(req, id, sizeof(id))) {
+		(void)rq_not_found(req, rq);
+		return (0);
+	}
 	p[0] = id;
 	p[1] = rq->user.id;
 	db_start(req, &rq->q, sql_get, 2, p);
-	rq->step = 2;
-	return (rq_answer(req, rq, 200, "Workflow execution cancelled"));
+	return (1);
 }
 
 /*
