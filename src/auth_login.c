@@ -40,6 +40,8 @@ static int	auth_login_finish(struct http_request *, struct rq *,
 		    struct auth_st *);
 static void	auth_login_failed(struct http_request *, struct rq *,
 		    struct auth_st *);
+static int	auth_login_answer(struct http_request *, struct rq *,
+		    struct auth_st *);
 static int	auth_login_input(struct http_request *, struct rq *,
 		    struct auth_st *, const char **, const char **);
 static void	auth_form_check(struct auth_st *, struct verr *);
@@ -117,10 +119,8 @@ auth_login(struct http_request *req, struct rq *rq)
 		rq->step = 1;
 	}
 	if (rq->step == 1) {
-		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-			return (KORE_RESULT_RETRY);
-		if (r == DB_FAIL)
-			return (rq_db_error(req, rq));
+		if (!rq_polled(req, rq, &r))
+			return (r);
 		if (!auth_login_verify(req, rq, st))
 			return (KORE_RESULT_OK);
 		rq->step = 2;
@@ -132,10 +132,18 @@ auth_login(struct http_request *req, struct rq *rq)
 			return (KORE_RESULT_OK);
 		rq->step = 3;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
+	return (auth_login_answer(req, rq, st));
+}
+
+/* The tokens, or 401 for a failure recorded or a password changed since. */
+static int
+auth_login_answer(struct http_request *req, struct rq *rq,
+    struct auth_st *st)
+{
+	int		r;
+
+	if (!rq_polled(req, rq, &r))
+		return (r);
 	if (st->failed || db_rows(&rq->q) != 1)
 		return (rq_error(req, rq, 401, "invalid_credentials",
 		    "Incorrect email or password", NULL));

@@ -35,6 +35,7 @@ static int	auth_password_check(struct http_request *, struct rq *,
 		    struct auth_st *);
 static int	auth_password_store(struct http_request *, struct rq *,
 		    struct auth_st *);
+static int	auth_password_answer(struct http_request *, struct rq *);
 static int	auth_revoke_rows(struct dbq *, int);
 
 ROUTE(page_auth_refresh, "/api/v1/auth/refresh",
@@ -239,10 +240,8 @@ auth_refresh_answer(struct http_request *req, struct rq *rq,
 	const char	*outcome;
 	int		 r;
 
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
+	if (!rq_polled(req, rq, &r))
+		return (r);
 	outcome = db_rows(&rq->q) == 1 ? db_val(&rq->q, 0, 0) : "";
 	if (!strcmp(outcome, "ok"))
 		return (auth_tokens(req, rq, 200, "Token refreshed", st, 1));
@@ -291,10 +290,8 @@ auth_logout(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_logout, 5, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
+	if (!rq_polled(req, rq, &r))
+		return (r);
 	n = auth_revoke_rows(&rq->q, 0);
 	return (rq_ok(req, rq, 200, "Logged out",
 	    json_pack("{s:I}", "sessions_revoked", (json_int_t)n)));
@@ -313,10 +310,8 @@ auth_me(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_me, 2, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
+	if (!rq_polled(req, rq, &r))
+		return (r);
 	if (db_rows(&rq->q) != 1)
 		return (rq_error(req, rq, 401, "token_revoked",
 		    "The session has been revoked", NULL));
@@ -363,10 +358,8 @@ auth_session_delete(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_session_delete, 5, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
+	if (!rq_polled(req, rq, &r))
+		return (r);
 	if (db_rows(&rq->q) != 1)
 		return (rq_not_found(req, rq));
 	revoke_add(db_val(&rq->q, 0, 0));
@@ -388,10 +381,8 @@ auth_password(struct http_request *req, struct rq *rq)
 		rq->step = 1;
 	}
 	if (rq->step == 1) {
-		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-			return (KORE_RESULT_RETRY);
-		if (r == DB_FAIL)
-			return (rq_db_error(req, rq));
+		if (!rq_polled(req, rq, &r))
+			return (r);
 		if (!auth_password_check(req, rq, st))
 			return (KORE_RESULT_OK);
 		rq->step = 2;
@@ -403,10 +394,17 @@ auth_password(struct http_request *req, struct rq *rq)
 			return (KORE_RESULT_OK);
 		rq->step = 3;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
+	return (auth_password_answer(req, rq));
+}
+
+/* Changed: the other sessions revoked; 409 when changed meanwhile. */
+static int
+auth_password_answer(struct http_request *req, struct rq *rq)
+{
+	int		r;
+
+	if (!rq_polled(req, rq, &r))
+		return (r);
 	if (db_rows(&rq->q) == 0 || !db_isnull(&rq->q, 0, 0))
 		return (rq_error(req, rq, 409, "conflict",
 		    "The password was changed concurrently", NULL));

@@ -17,8 +17,6 @@ static int	conv_delete(struct http_request *, struct rq *);
 static int	conv_messages(struct http_request *, struct rq *);
 static int	conv_doc_attach(struct http_request *, struct rq *);
 static int	conv_doc_detach(struct http_request *, struct rq *);
-static int	conv_one(struct http_request *, struct rq *, int,
-		    const char *);
 
 ROUTE(page_chat_conversations, "/api/v1/chat/conversations",
     { HTTP_METHOD_GET, conv_list, RQ_USER },
@@ -159,36 +157,26 @@ conv_create(struct http_request *req, struct rq *rq)
 	return (rq_answer(req, rq, 201, "Conversation created"));
 }
 
-/* One statement on the conversation of the path, answered as it is. */
 static int
-conv_one(struct http_request *req, struct rq *rq, int n, const char *query)
+conv_get(struct http_request *req, struct rq *rq)
 {
-	const char	*params[5];
-	char		 id[CHAT_ID_MAX];
-
-	(void)n;
 	if (rq->step == 0) {
-		if (!rq_path_id(req, CHAT_SEG_CONV, id, sizeof(id)) ||
-		    !uuid_valid(id))
-			return (rq_not_found(req, rq));
-		params[0] = id;
-		params[1] = rq->user.id;
-		db_start(req, &rq->q, query, 2, params);
+		if (!rq_owned(req, rq, CHAT_SEG_CONV, sql_conv_get))
+			return (KORE_RESULT_OK);
 		rq->step = 1;
 	}
 	return (rq_answer(req, rq, 200, "OK"));
 }
 
 static int
-conv_get(struct http_request *req, struct rq *rq)
-{
-	return (conv_one(req, rq, 2, sql_conv_get));
-}
-
-static int
 conv_delete(struct http_request *req, struct rq *rq)
 {
-	return (conv_one(req, rq, 2, sql_conv_delete));
+	if (rq->step == 0) {
+		if (!rq_owned(req, rq, CHAT_SEG_CONV, sql_conv_delete))
+			return (KORE_RESULT_OK);
+		rq->step = 1;
+	}
+	return (rq_answer(req, rq, 200, "OK"));
 }
 
 static int
@@ -284,10 +272,8 @@ conv_doc_attach(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_conv_attach, 3, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
+	if (!rq_polled(req, rq, &r))
+		return (r);
 	if (db_rows(&rq->q) == 0)
 		return (rq_not_found(req, rq));
 	r = db_val(&rq->q, 0, 1) != NULL && strcmp(db_val(&rq->q, 0, 1), "0");

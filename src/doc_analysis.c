@@ -92,7 +92,7 @@ an_start(struct http_request *req, struct rq *rq)
 	char		 tp[OTEL_TRACEPARENT_LEN + 1];
 	struct otel_ctx	 ctx;
 
-	if (!rq_path_id(req, 3, id, sizeof(id)) || !uuid_valid(id)) {
+	if (!rq_path_id(req, DOC_SEG_ID, id, sizeof(id)) || !uuid_valid(id)) {
 		(void)rq_not_found(req, rq);
 		return (0);
 	}
@@ -142,10 +142,8 @@ an_answer(struct http_request *req, struct rq *rq)
 	char		 reset[16];
 	int		 r;
 
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
+	if (!rq_polled(req, rq, &r))
+		return (r);
 	if (db_isnull(&rq->q, 0, 0))
 		return (rq_not_found(req, rq));
 	if (!db_isnull(&rq->q, 0, 5))
@@ -169,15 +167,9 @@ an_answer(struct http_request *req, struct rq *rq)
 int
 doc_analysis_get(struct http_request *req, struct rq *rq)
 {
-	const char	*p[2];
-	char		 id[40];
-
 	if (rq->step == 0) {
-		if (!rq_path_id(req, 3, id, sizeof(id)) || !uuid_valid(id))
-			return (rq_not_found(req, rq));
-		p[0] = id;
-		p[1] = rq->user.id;
-		db_start(req, &rq->q, sql_latest, 2, p);
+		if (!rq_owned(req, rq, DOC_SEG_ID, sql_latest))
+			return (KORE_RESULT_OK);
 		rq->step = 1;
 	}
 	return (rq_answer(req, rq, 200, "Analysis"));

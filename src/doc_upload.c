@@ -226,10 +226,8 @@ up_answer(struct http_request *req, struct rq *rq)
 	char		warn[64];
 	int		r;
 
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
+	if (!rq_polled(req, rq, &r))
+		return (r);
 	if (db_rows(&rq->q) != 1)
 		return (rq_error(req, rq, 500, "internal_error",
 		    "Internal error", NULL));

@@ -140,7 +140,7 @@ static const char *const doc_bulk_actions[] = { "delete", NULL };
 static int
 doc_id(struct http_request *req, char *id, size_t len)
 {
-	return (rq_path_id(req, 3, id, len) && uuid_valid(id));
+	return (rq_path_id(req, DOC_SEG_ID, id, len) && uuid_valid(id));
 }
 
 static int
@@ -194,24 +194,17 @@ static int
 doc_one(struct http_request *req, struct rq *rq, const char *sql,
     const char *msg)
 {
-	const char	*p[2];
-	char		 id[40];
 	json_t		*w, *e;
 	size_t		 i;
 	int		 r;
 
 	if (rq->step == 0) {
-		if (!doc_id(req, id, sizeof(id)))
-			return (rq_not_found(req, rq));
-		p[0] = id;
-		p[1] = rq->user.id;
-		db_start(req, &rq->q, sql, 2, p);
+		if (!rq_owned(req, rq, DOC_SEG_ID, sql))
+			return (KORE_RESULT_OK);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
+	if (!rq_polled(req, rq, &r))
+		return (r);
 	if (db_rows(&rq->q) == 0)
 		return (rq_not_found(req, rq));
 	if ((w = json_loads(db_val(&rq->q, 0, 1), 0, NULL)) != NULL) {
@@ -265,24 +258,19 @@ doc_chunks(struct http_request *req, struct rq *rq)
 static int
 doc_download(struct http_request *req, struct rq *rq)
 {
-	const char	*p[2], *hex;
-	char		 id[40], cd[DOC_CD_MAX];
+	const char	*hex;
+	char		 cd[DOC_CD_MAX];
 	u_int8_t	*buf;
 	size_t		 n, i;
 	int		 r, hi, lo;
 
 	if (rq->step == 0) {
-		if (!doc_id(req, id, sizeof(id)))
-			return (rq_not_found(req, rq));
-		p[0] = id;
-		p[1] = rq->user.id;
-		db_start(req, &rq->q, sql_download, 2, p);
+		if (!rq_owned(req, rq, DOC_SEG_ID, sql_download))
+			return (KORE_RESULT_OK);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
+	if (!rq_polled(req, rq, &r))
+		return (r);
 	if (db_rows(&rq->q) == 0)
 		return (rq_not_found(req, rq));
 

@@ -10,6 +10,8 @@
 #include "rq.h"
 
 /* Longest category, jurisdiction, practice area, in code points. */
+/* Path segment of the document id: /api/v1/documents/{id}/… */
+#define DOC_SEG_ID		3
 #define DOC_FIELD_MAX		100
 /* Longest file name kept, in bytes. */
 #define DOC_FILENAME_MAX	255

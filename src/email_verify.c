@@ -126,6 +126,7 @@ email_issue(struct http_request *req, struct rq *rq, struct email_st *st)
 	    "If you did not ask for it, ignore this message.\n",
 	    code, VCODE_TTL_S / 60);
 	OPENSSL_cleanse(code, sizeof(code));
+	memset(&vr, 0, sizeof(vr));	/* cppcheck: vcode_rules only writes */
 	vcode_rules(&vr);
 	params[0] = rq->user.id;
 	params[1] = hash;

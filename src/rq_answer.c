@@ -264,6 +264,27 @@ rq_answer(struct http_request *req, struct rq *rq, int status,
 }
 
 /*
+ * A step's wait for rq->q: 1 once the result is there; else 0, and *ret
+ * is what the handler returns (KORE_RESULT_RETRY while it waits,
+ * KORE_RESULT_OK once a failure is answered, 503 or 500).
+ */
+int
+rq_polled(struct http_request *req, struct rq *rq, int *ret)
+{
+	int		r;
+
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT) {
+		*ret = KORE_RESULT_RETRY;
+		return (0);
+	}
+	if (r == DB_FAIL) {
+		*ret = rq_db_error(req, rq);
+		return (0);
+	}
+	return (1);
+}
+
+/*
  * rq_answer for a statement that revokes sessions: its second column
  * lists them (uuid[] text), and they are recorded first, so no worker of
  * this instance accepts them once the answer is out.

@@ -112,6 +112,7 @@ int	rq_error(struct http_request *, struct rq *, int, const char *,
 int	rq_invalid(struct http_request *, struct rq *, struct verr *);
 int	rq_db_error(struct http_request *, struct rq *);
 int	rq_answer(struct http_request *, struct rq *, int, const char *);
+int	rq_polled(struct http_request *, struct rq *, int *);
 int	rq_answer_revoked(struct http_request *, struct rq *, const char *);
 int	rq_not_found(struct http_request *, struct rq *);
 int	rq_send(struct http_request *, struct rq *, int, const char *,
@@ -134,6 +135,7 @@ int	rq_json(struct http_request *, struct rq *, json_t **);
 void	*rq_state(struct rq *, size_t, void (*)(void *));
 const char *rq_header(struct http_request *, const char *);
 int	rq_path_id(struct http_request *, int, char *, size_t);
+int	rq_owned(struct http_request *, struct rq *, int, const char *);
 int	rq_paging(struct http_request *, struct rq *, struct verr *,
 	    int *, int *);
 int	rq_paging_text(struct http_request *, struct rq *, struct verr *,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rq_ctx.h"
+#include "lib/uuid.h"
 
 void *
 rq_state(struct rq *rq, size_t len, void (*onfree)(void *))
@@ -107,6 +108,27 @@ rq_path_id(struct http_request *req, int n, char *out, size_t len)
 		p = e;
 	}
 	return (0);
+}
+
+/*
+ * Start sql on rq->q with $1 the UUID at path segment n and $2 the
+ * caller's id: the statement of a resource the caller owns.  0 when the
+ * segment is not a UUID: 404 has been answered.
+ */
+int
+rq_owned(struct http_request *req, struct rq *rq, int n, const char *sql)
+{
+	const char	*params[2];
+	char		 id[UUID_STRLEN + 1];
+
+	if (!rq_path_id(req, n, id, sizeof(id)) || !uuid_valid(id)) {
+		(void)rq_not_found(req, rq);
+		return (0);
+	}
+	params[0] = id;
+	params[1] = rq->user.id;
+	db_start(req, &rq->q, sql, 2, params);
+	return (1);
 }
 
 /*

@@ -248,10 +248,8 @@ settings_put(struct http_request *req, struct rq *rq)
 		json_decref(set);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL)
-		return (rq_db_error(req, rq));
+	if (!rq_polled(req, rq, &r))
+		return (r);
 	if (db_rows(&rq->q) == 0) {
 		verr_init(&v);
 		verr_add(&v, "timezone", "invalid",

@@ -370,15 +370,9 @@ wf_exec_id(struct http_request *req, char *id, size_t len)
 static int
 wf_get(struct http_request *req, struct rq *rq)
 {
-	const char	*p[2];
-	char		 id[40];
-
 	if (rq->step == 0) {
-		if (!wf_exec_id(req, id, sizeof(id)))
-			return (rq_not_found(req, rq));
-		p[0] = id;
-		p[1] = rq->user.id;
-		db_start(req, &rq->q, sql_get, 2, p);
+		if (!rq_owned(req, rq, WF_SEG_EXEC, sql_get))
+			return (KORE_RESULT_OK);
 		rq->step = 1;
 	}
 	return (rq_answer(req, rq, 200, "Workflow execution"));
