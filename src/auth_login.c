@@ -15,7 +15,6 @@
  * attempt, once per lock.  An unknown email is verified against a dummy
  * hash: the same time as a wrong password.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "auth_int.h"
+#include "lib/hex.h"
 #include "lib/utf8.h"
 
 /* An OAuth2 login form is a few short fields. */
@@ -398,14 +398,9 @@ auth_urldecode(char *s)
 		if (*p == '+') {
 			*o++ = ' ';
 		} else if (*p == '%') {
-			if (!isxdigit((unsigned char)p[1]) ||
-			    !isxdigit((unsigned char)p[2]))
-				return (0);
-			hi = isdigit((unsigned char)p[1]) ? p[1] - '0' :
-			    (tolower((unsigned char)p[1]) - 'a' + 10);
-			lo = isdigit((unsigned char)p[2]) ? p[2] - '0' :
-			    (tolower((unsigned char)p[2]) - 'a' + 10);
-			if (hi == 0 && lo == 0)
+			if ((hi = hex_val((unsigned char)p[1])) < 0 ||
+			    (lo = hex_val((unsigned char)p[2])) < 0 ||
+			    (hi == 0 && lo == 0))
 				return (0);
 			*o++ = (char)(hi << 4 | lo);
 			p += 2;

@@ -17,6 +17,7 @@ static int	conv_delete(struct http_request *, struct rq *);
 static int	conv_messages(struct http_request *, struct rq *);
 static int	conv_doc_attach(struct http_request *, struct rq *);
 static int	conv_doc_detach(struct http_request *, struct rq *);
+static int	conv_one(struct http_request *, struct rq *, const char *);
 
 ROUTE(page_chat_conversations, "/api/v1/chat/conversations",
     { HTTP_METHOD_GET, conv_list, RQ_USER },
@@ -160,19 +161,21 @@ conv_create(struct http_request *req, struct rq *rq)
 static int
 conv_get(struct http_request *req, struct rq *rq)
 {
-	if (rq->step == 0) {
-		if (!rq_owned(req, rq, CHAT_SEG_CONV, sql_conv_get))
-			return (KORE_RESULT_OK);
-		rq->step = 1;
-	}
-	return (rq_answer(req, rq, 200, "OK"));
+	return (conv_one(req, rq, sql_conv_get));
 }
 
 static int
 conv_delete(struct http_request *req, struct rq *rq)
 {
+	return (conv_one(req, rq, sql_conv_delete));
+}
+
+/* One statement on the caller's conversation of the path, answered. */
+static int
+conv_one(struct http_request *req, struct rq *rq, const char *sql)
+{
 	if (rq->step == 0) {
-		if (!rq_owned(req, rq, CHAT_SEG_CONV, sql_conv_delete))
+		if (!rq_owned(req, rq, CHAT_SEG_CONV, sql))
 			return (KORE_RESULT_OK);
 		rq->step = 1;
 	}

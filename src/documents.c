@@ -9,6 +9,7 @@
 
 #include "documents.h"
 #include "audit.h"
+#include "lib/hex.h"
 #include "lib/idlist.h"
 #include "lib/utf8.h"
 #include "lib/uuid.h"
@@ -24,7 +25,8 @@ static int	doc_chunks(struct http_request *, struct rq *);
 static int	doc_download(struct http_request *, struct rq *);
 static int	doc_id(struct http_request *, char *, size_t);
 static void	doc_disposition(const char *, char *, size_t);
-static int	doc_hexval(int);
+static int	doc_row(struct http_request *, struct rq *, const char *,
+		    int *);
 
 ROUTE(page_documents, "/api/v1/documents",
     { HTTP_METHOD_GET, doc_list, RQ_USER },
@@ -198,15 +200,8 @@ doc_one(struct http_request *req, struct rq *rq, const char *sql,
 	size_t		 i;
 	int		 r;
 
-	if (rq->step == 0) {
-		if (!rq_owned(req, rq, DOC_SEG_ID, sql))
-			return (KORE_RESULT_OK);
-		rq->step = 1;
-	}
-	if (!rq_polled(req, rq, &r))
+	if (!doc_row(req, rq, sql, &r))
 		return (r);
-	if (db_rows(&rq->q) == 0)
-		return (rq_not_found(req, rq));
 	if ((w = json_loads(db_val(&rq->q, 0, 1), 0, NULL)) != NULL) {
 		json_array_foreach(w, i, e) {
 			if (json_is_string(e))
@@ -261,19 +256,11 @@ doc_download(struct http_request *req, struct rq *rq)
 	const char	*hex;
 	char		 cd[DOC_CD_MAX];
 	u_int8_t	*buf;
-	size_t		 n, i;
-	int		 r, hi, lo;
+	size_t		 n;
+	int		 r;
 
-	if (rq->step == 0) {
-		if (!rq_owned(req, rq, DOC_SEG_ID, sql_download))
-			return (KORE_RESULT_OK);
-		rq->step = 1;
-	}
-	if (!rq_polled(req, rq, &r))
+	if (!doc_row(req, rq, sql_download, &r))
 		return (r);
-	if (db_rows(&rq->q) == 0)
-		return (rq_not_found(req, rq));
-
 	/* bytea in text form: \x and two hex digits a byte. */
 	hex = db_val(&rq->q, 0, 2);
 	n = (size_t)db_len(&rq->q, 0, 2);
@@ -282,15 +269,10 @@ doc_download(struct http_request *req, struct rq *rq)
 		    "Internal error", NULL));
 	n = (n - 2) / 2;
 	buf = kore_malloc(n ? n : 1);
-	for (i = 0; i < n; i++) {
-		hi = doc_hexval(hex[2 + 2 * i]);
-		lo = doc_hexval(hex[3 + 2 * i]);
-		if (hi < 0 || lo < 0) {
-			kore_free(buf);
-			return (rq_error(req, rq, 500, "internal_error",
-			    "Internal error", NULL));
-		}
-		buf[i] = (u_int8_t)(hi << 4 | lo);
+	if (hex_decode(hex + 2, buf, n, 0) != 0) {
+		kore_free(buf);
+		return (rq_error(req, rq, 500, "internal_error",
+		    "Internal error", NULL));
 	}
 	doc_disposition(db_val(&rq->q, 0, 0), cd, sizeof(cd));
 	http_response_header(req, "content-disposition", cd);
@@ -299,16 +281,28 @@ doc_download(struct http_request *req, struct rq *rq)
 	return (r);
 }
 
+/*
+ * The row of sql on the caller's document of the path: 1 once it is
+ * there; else 0 and *ret is what the handler returns (waiting, 404,
+ * 503/500).
+ */
 static int
-doc_hexval(int c)
+doc_row(struct http_request *req, struct rq *rq, const char *sql, int *ret)
 {
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
+	if (rq->step == 0) {
+		if (!rq_owned(req, rq, DOC_SEG_ID, sql)) {
+			*ret = KORE_RESULT_OK;
+			return (0);
+		}
+		rq->step = 1;
+	}
+	if (!rq_polled(req, rq, ret))
+		return (0);
+	if (db_rows(&rq->q) == 0) {
+		*ret = rq_not_found(req, rq);
+		return (0);
+	}
+	return (1);
 }
 
 /*
