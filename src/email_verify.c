@@ -35,12 +35,10 @@ struct email_st {
 static int	email_request(struct http_request *, struct rq *);
 static int	email_verify(struct http_request *, struct rq *);
 static int	email_off(struct http_request *, struct rq *);
-static int	email_issue(struct http_request *, struct rq *,
-		    struct email_st *);
-static int	email_send(struct http_request *, struct rq *,
-		    struct email_st *);
-static int	email_answer(struct http_request *, struct rq *,
-		    struct email_st *);
+static int	email_issue(struct http_request *, struct rq *, void *);
+static int	email_send(struct http_request *, struct rq *, void *);
+static int	email_sent(struct http_request *, struct rq *, void *);
+static int	email_answer(struct http_request *, struct rq *, void *);
 static void	email_st_free(void *);
 
 ROUTE(page_email_request, "/api/v1/auth/email/request",
@@ -49,6 +47,10 @@ ROUTE(page_email_request, "/api/v1/auth/email/request",
 ROUTE(page_email_verify, "/api/v1/auth/email/verify",
     { HTTP_METHOD_POST, email_verify,
       RQ_USER | RQ_UNVERIFIED | RQ_IPLIMIT })
+
+static const struct vcode_channel email_channel = {
+	"email", email_issue, email_send, email_sent, email_answer
+};
 
 static const char sql_issue[] =
     "SELECT retry_after, code_id, address, verified FROM "
@@ -67,41 +69,10 @@ static const char sql_check[] =
 static int
 email_request(struct http_request *req, struct rq *rq)
 {
-	struct email_st		*st;
-	int			 r;
-
 	if (cfg.email_verification == CONFIG_EMAIL_OFF)
 		return (email_off(req, rq));
-	st = rq_state(rq, sizeof(*st), email_st_free);
-	if (rq->step == 0) {
-		if (!email_issue(req, rq, st))
-			return (KORE_RESULT_OK);
-		rq->step = 1;
-	}
-	if (rq->step == 1) {
-		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-			return (KORE_RESULT_RETRY);
-		if (r == DB_FAIL || db_rows(&rq->q) != 1)
-			return (rq_db_error(req, rq));
-		if (!email_send(req, rq, st))
-			return (KORE_RESULT_OK);
-		rq->step = 2;
-	}
-	if (rq->step == 2) {
-		if (!mail_done(st->job))
-			return (KORE_RESULT_RETRY);
-		if (st->job->result != MAIL_SENT) {
-			/* Logged here: the task thread may not write the log. */
-			mail_log_failure(st->job, rq->id);
-		}
-		vcode_record(req, rq, st->job->result == MAIL_SENT ? sql_sent :
-		    sql_failed, st->address, mail_provider(),
-		    st->job->result == MAIL_SENT ? NULL : st->code_id);
-		rq->step = 3;
-	}
-	if (!vcode_recorded(req, rq, "email"))
-		return (KORE_RESULT_RETRY);
-	return (email_answer(req, rq, st));
+	return (vcode_request(req, rq, &email_channel,
+	    rq_state(rq, sizeof(struct email_st), email_st_free)));
 }
 
 /*
@@ -109,8 +80,9 @@ email_request(struct http_request *req, struct rq *rq)
  * body, and the issue started; 0 when it has answered.
  */
 static int
-email_issue(struct http_request *req, struct rq *rq, struct email_st *st)
+email_issue(struct http_request *req, struct rq *rq, void *arg)
 {
+	struct email_st		*st = arg;
 	struct vcode_rules	 vr;
 	const char		*params[6];
 	char			 code[AUTHTOK_CODE_SIZE];
@@ -143,8 +115,10 @@ email_issue(struct http_request *req, struct rq *rq, struct email_st *st)
  * the limits; else the mail started.  0 when it has answered.
  */
 static int
-email_send(struct http_request *req, struct rq *rq, struct email_st *st)
+email_send(struct http_request *req, struct rq *rq, void *arg)
 {
+	struct email_st	*st = arg;
+
 	if (db_isnull(&rq->q, 0, 2)) {
 		(void)rq_not_found(req, rq);
 		return (0);
@@ -169,9 +143,29 @@ email_send(struct http_request *req, struct rq *rq, struct email_st *st)
 	return (1);
 }
 
+/* The mail server answered: the audit started. */
 static int
-email_answer(struct http_request *req, struct rq *rq, struct email_st *st)
+email_sent(struct http_request *req, struct rq *rq, void *arg)
 {
+	struct email_st	*st = arg;
+	int		 sent;
+
+	if (!mail_done(st->job))
+		return (0);
+	sent = st->job->result == MAIL_SENT;
+	/* Logged here: the task thread may not write the log. */
+	if (!sent)
+		mail_log_failure(st->job, rq->id);
+	vcode_record(req, rq, sent ? sql_sent : sql_failed, st->address,
+	    mail_provider(), sent ? NULL : st->code_id);
+	return (1);
+}
+
+static int
+email_answer(struct http_request *req, struct rq *rq, void *arg)
+{
+	struct email_st	*st = arg;
+
 	if (st->job->result == MAIL_SENT)
 		return (rq_ok(req, rq, 202, "Verification code sent",
 		    json_pack("{s:s, s:i, s:i}", "email", st->address,

@@ -39,15 +39,13 @@ struct phone_st {
 
 static int	phone_request(struct http_request *, struct rq *);
 static int	phone_verify(struct http_request *, struct rq *);
-static int	phone_issue(struct http_request *, struct rq *,
-		    struct phone_st *);
+static int	phone_issue(struct http_request *, struct rq *, void *);
+static int	phone_send(struct http_request *, struct rq *, void *);
+static int	phone_sent(struct http_request *, struct rq *, void *);
+static int	phone_answer(struct http_request *, struct rq *, void *);
 static int	phone_read(struct http_request *, struct rq *, const char **,
 		    const char **);
 static int	phone_circuit_open(struct http_request *, struct rq *,
-		    struct phone_st *);
-static void	phone_sent(struct http_request *, struct rq *,
-		    struct phone_st *);
-static int	phone_answer(struct http_request *, struct rq *,
 		    struct phone_st *);
 static int	phone_checked(struct http_request *, struct rq *);
 static void	phone_st_free(void *);
@@ -56,6 +54,10 @@ ROUTE(page_phone_request, "/api/v1/auth/phone/request",
     { HTTP_METHOD_POST, phone_request, RQ_USER | RQ_IPLIMIT })
 ROUTE(page_phone_verify, "/api/v1/auth/phone/verify",
     { HTTP_METHOD_POST, phone_verify, RQ_USER | RQ_IPLIMIT })
+
+static const struct vcode_channel phone_channel = {
+	"phone", phone_issue, phone_send, phone_sent, phone_answer
+};
 
 static const char sql_issue[] =
     "SELECT retry_after, code_id FROM phone_code_issue($1, $2, $3, "
@@ -74,38 +76,8 @@ static const char sql_check[] =
 static int
 phone_request(struct http_request *req, struct rq *rq)
 {
-	struct phone_st	*st;
-	int		r;
-
-	st = rq_state(rq, sizeof(*st), phone_st_free);
-	if (rq->step == 0) {
-		if (!phone_issue(req, rq, st))
-			return (KORE_RESULT_OK);
-		rq->step = 1;
-	}
-	if (rq->step == 1) {
-		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-			return (KORE_RESULT_RETRY);
-		if (r == DB_FAIL || db_rows(&rq->q) != 1)
-			return (rq_db_error(req, rq));
-		if (atoi(db_val(&rq->q, 0, 0)) > 0)
-			return (vcode_too_many(req, rq, db_val(&rq->q, 0, 0),
-			    "phone"));
-		(void)kore_strlcpy(st->code_id, db_val(&rq->q, 0, 1),
-		    sizeof(st->code_id));
-		st->job = sms_start(req, st->phone, st->body);
-		OPENSSL_cleanse(st->body, sizeof(st->body));
-		rq->step = 2;
-	}
-	if (rq->step == 2) {
-		if (!sms_done(st->job))
-			return (KORE_RESULT_RETRY);
-		phone_sent(req, rq, st);
-		rq->step = 3;
-	}
-	if (!vcode_recorded(req, rq, "phone"))
-		return (KORE_RESULT_RETRY);
-	return (phone_answer(req, rq, st));
+	return (vcode_request(req, rq, &phone_channel,
+	    rq_state(rq, sizeof(struct phone_st), phone_st_free)));
 }
 
 /*
@@ -113,8 +85,9 @@ phone_request(struct http_request *req, struct rq *rq)
  * provider's breaker is open) the issue started; 0 when it has answered.
  */
 static int
-phone_issue(struct http_request *req, struct rq *rq, struct phone_st *st)
+phone_issue(struct http_request *req, struct rq *rq, void *arg)
 {
+	struct phone_st	*st = arg;
 	struct vcode_rules vr;
 	const char	*params[7], *phone;
 	char		code[AUTHTOK_CODE_SIZE], hash[AUTHTOK_HASH_SIZE];
@@ -170,12 +143,32 @@ phone_circuit_open(struct http_request *req, struct rq *rq,
 	return (1);
 }
 
-/* The provider answered: the breaker told, the audit started. */
-static void
-phone_sent(struct http_request *req, struct rq *rq, struct phone_st *st)
+/* Issued: 429 over the limits, else the SMS started. */
+static int
+phone_send(struct http_request *req, struct rq *rq, void *arg)
 {
+	struct phone_st	*st = arg;
+
+	if (atoi(db_val(&rq->q, 0, 0)) > 0) {
+		(void)vcode_too_many(req, rq, db_val(&rq->q, 0, 0), "phone");
+		return (0);
+	}
+	(void)kore_strlcpy(st->code_id, db_val(&rq->q, 0, 1),
+	    sizeof(st->code_id));
+	st->job = sms_start(req, st->phone, st->body);
+	OPENSSL_cleanse(st->body, sizeof(st->body));
+	return (1);
+}
+
+/* The provider answered: the breaker told, the audit started. */
+static int
+phone_sent(struct http_request *req, struct rq *rq, void *arg)
+{
+	struct phone_st	*st = arg;
 	int		sent;
 
+	if (!sms_done(st->job))
+		return (0);
 	if (strcmp(sms_provider(), "console") != 0)
 		circuit_record(CIRCUIT_SMS, st->job->result != SMS_FAILED,
 		    st->probe);
@@ -185,11 +178,13 @@ phone_sent(struct http_request *req, struct rq *rq, struct phone_st *st)
 		sms_log_failure(st->job, st->masked, rq->id);
 	vcode_record(req, rq, sent ? sql_sent : sql_failed, st->masked,
 	    sms_provider(), sent ? NULL : st->code_id);
+	return (1);
 }
 
 static int
-phone_answer(struct http_request *req, struct rq *rq, struct phone_st *st)
+phone_answer(struct http_request *req, struct rq *rq, void *arg)
 {
+	struct phone_st	*st = arg;
 	struct verr	v;
 
 	if (st->job->result == SMS_SENT)

@@ -103,3 +103,33 @@ vcode_recorded(struct http_request *req, struct rq *rq, const char *what)
 		kore_log(LOG_WARNING, "%s: audit failed (%s)", what, rq->id);
 	return (1);
 }
+
+int
+vcode_request(struct http_request *req, struct rq *rq,
+    const struct vcode_channel *ch, void *st)
+{
+	int		r;
+
+	if (rq->step == 0) {
+		if (!ch->issue(req, rq, st))
+			return (KORE_RESULT_OK);
+		rq->step = 1;
+	}
+	if (rq->step == 1) {
+		if (!rq_polled(req, rq, &r))
+			return (r);
+		if (db_rows(&rq->q) != 1)
+			return (rq_db_error(req, rq));
+		if (!ch->send(req, rq, st))
+			return (KORE_RESULT_OK);
+		rq->step = 2;
+	}
+	if (rq->step == 2) {
+		if (!ch->sent(req, rq, st))
+			return (KORE_RESULT_RETRY);
+		rq->step = 3;
+	}
+	if (!vcode_recorded(req, rq, ch->name))
+		return (KORE_RESULT_RETRY);
+	return (ch->answer(req, rq, st));
+}

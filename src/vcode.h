@@ -50,6 +50,25 @@ void	vcode_record(struct http_request *, struct rq *, const char *,
 	    const char *, const char *, const char *);
 /* 1 once the audit is done (a failure is only logged); 0: wait. */
 int	vcode_recorded(struct http_request *, struct rq *, const char *);
+
+/*
+ * A channel's steps of POST …/request, on its own request state: issue
+ * (read, start the issue statement) and send (the issued row is in
+ * rq->q: start the sender) return 0 once they have answered; sent
+ * returns 0 while the sender works, else starts the audit with
+ * vcode_record; answer answers.
+ */
+struct vcode_channel {
+	const char	*name;		/* for the log */
+	int		(*issue)(struct http_request *, struct rq *, void *);
+	int		(*send)(struct http_request *, struct rq *, void *);
+	int		(*sent)(struct http_request *, struct rq *, void *);
+	int		(*answer)(struct http_request *, struct rq *, void *);
+};
+
+/* Issue a code, send it, audit the send, answer: the steps of ch. */
+int	vcode_request(struct http_request *, struct rq *,
+	    const struct vcode_channel *, void *);
 /*
  * A fresh code and its hash bound to subject (the phone number, or the
  * user id for email), keyed with the signing key.  0 on failure.
