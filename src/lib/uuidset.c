@@ -9,6 +9,9 @@
 
 #include "uuidset.h"
 
+/* The smallest table: two slots, so one key fits at load 1/2. */
+#define UUIDSET_MIN_CAP		2
+
 static void	uuidset_put(struct uuidset_entry *, size_t, size_t *,
 		    const uint8_t [16], int64_t);
 static void	uuidset_rebuild(struct uuidset *, size_t, int64_t);
@@ -118,6 +121,8 @@ uuidset_rebuild(struct uuidset *s, size_t cap, int64_t oldest)
 	}
 	while (cap > s->min_cap && live * 8 < cap)
 		cap /= 2;
+	if (cap < UUIDSET_MIN_CAP)
+		cap = UUIDSET_MIN_CAP;
 	while (live * 2 > cap)
 		cap *= 2;
 
