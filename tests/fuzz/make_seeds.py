@@ -171,3 +171,8 @@ put("otel", "traceparent",
 put("otel", "later_version",
     "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-more")
 put("otel", "text", "What is \"estoppel\"?\n\u00a7 7.3.2 \u2014 ok")
+
+# hex digits and UUIDs (hex.c, uuid.c)
+put("hex", "uuid", "123e4567-e89b-12d3-a456-42661417400f")
+put("hex", "upper", "123E4567-E89B-12D3-A456-42661417400F")
+put("hex", "bytea", "00ff7a10deadBEEF")
