@@ -32,6 +32,15 @@ static int	cfg_jwt(struct config *, const char *(*)(const char *),
 static int	cfg_add_jwt_key(struct config *, const char *);
 static int	cfg_email(struct config *, const char *(*)(const char *),
 		    const char **);
+static int	cfg_numbers(struct config *, const char *(*)(const char *),
+		    const char **);
+static int	cfg_int_named(struct config *, const char *(*)(const char *),
+		    const char **, const char *, int, int, int, int *);
+static int	cfg_upload_bytes(struct config *,
+		    const char *(*)(const char *), const char **);
+static void	cfg_ai(struct config *, const char *(*)(const char *));
+static int	cfg_sms(struct config *, const char *(*)(const char *),
+		    const char **);
 
 #define ELENCHUS_VERSION	"0.1.0"
 
@@ -58,9 +67,7 @@ config_read(struct config *cfg, const char *(*env)(const char *),
     const char **what)
 {
 	const char	*v;
-	char		range[64];
-	int		upload_mib, r;
-	int		json_kib;
+	int		 r;
 
 	memset(cfg, 0, sizeof(*cfg));
 	*what = NULL;
@@ -72,16 +79,61 @@ config_read(struct config *cfg, const char *(*env)(const char *),
 	cfg->production = strcasecmp(cfg->environment, "production") == 0;
 	cfg_str(env, "HTTP_HOST", "127.0.0.1", cfg->http_host,
 	    sizeof(cfg->http_host));
+	if ((r = cfg_numbers(cfg, env, what)) != CONFIG_OK)
+		return (r);
+	cfg_str(env, "DATABASE_URL", "", cfg->database_url,
+	    sizeof(cfg->database_url));
+
+	/* The keys' values are secrets: the message names the variable only. */
+	if ((r = cfg_jwt(cfg, env, what)) != CONFIG_OK) {
+		(void)snprintf(cfg->error, sizeof(cfg->error), "%s %s", *what,
+		    config_err_str(r));
+		return (r);
+	}
+
+	v = env("ALLOWED_ORIGINS");
+	if (cfg_origins(cfg, v ? v : "") != CONFIG_OK) {
+		return (cfg_fail(cfg, env, what, "ALLOWED_ORIGINS",
+		    CONFIG_BAD_LIST, "up to 32 http(s) origins, comma-separated, or *"));
+	}
+	v = env("TRUSTED_PROXIES");
+	if (cfg_trusted(cfg, v ? v : "127.0.0.1,::1") != CONFIG_OK) {
+		return (cfg_fail(cfg, env, what, "TRUSTED_PROXIES",
+		    CONFIG_BAD_LIST, "up to 32 IP addresses or CIDR ranges, "
+		    "comma-separated"));
+	}
+	cfg_ai(cfg, env);
+	if ((r = cfg_sms(cfg, env, what)) != CONFIG_OK ||
+	    (r = cfg_email(cfg, env, what)) != CONFIG_OK)
+		return (r);
+
+	cfg_str(env, "ADMIN_EMAIL", "", cfg->admin_email,
+	    sizeof(cfg->admin_email));
+	cfg_str(env, "ADMIN_PASSWORD", "", cfg->admin_password,
+	    sizeof(cfg->admin_password));
+	cfg_str(env, "EXTRACT_EXE", "build/elenchus-extract",
+	    cfg->extract_exe, sizeof(cfg->extract_exe));
+	cfg_str(env, "JOB_QUEUE", "default", cfg->job_queue,
+	    sizeof(cfg->job_queue));
+
+	if (feature_load(&cfg->features, env, what) != FEATURE_OK)
+		return (CONFIG_BAD_LIST);
+
+	return (CONFIG_OK);
+}
+
+/* The whole-number settings and the byte limits derived from them. */
+static int
+cfg_numbers(struct config *cfg, const char *(*env)(const char *),
+    const char **what)
+{
+	int	 upload_mib, json_kib, r;
 
 #define INT(name, def, lo, hi, field)					\
 	do {								\
-		if ((r = cfg_int(env, name, def, lo, hi, &(field))) != \
-		    CONFIG_OK) {					\
-			(void)snprintf(range, sizeof(range),		\
-			    "a whole number from %d to %d", lo, hi);	\
-			return (cfg_fail(cfg, env, what, name, r,	\
-			    range));					\
-		}							\
+		if ((r = cfg_int_named(cfg, env, what, name, def, lo,	\
+		    hi, &(field))) != CONFIG_OK)			\
+			return (r);					\
 	} while (0)
 
 	INT("HTTP_PORT", 8080, 1, 65535, cfg->http_port);
@@ -114,46 +166,53 @@ config_read(struct config *cfg, const char *(*env)(const char *),
 		cfg->access_ttl_s = cfg->access_ttl_min * 60;
 	if (cfg->lockout_window_s == 0)
 		cfg->lockout_window_s = cfg->lockout_window_min * 60;
-
-	cfg->max_upload_bytes = (size_t)upload_mib * 1024 * 1024;
-	if ((v = env("MAX_UPLOAD_BYTES")) != NULL && *v != '\0') {
-		char		*ep;
-		unsigned long	n;
-
-		errno = 0;
-		n = strtoul(v, &ep, 10);
-		if (errno != 0 || *ep != '\0' || n < 1024 ||
-		    n > 1024UL * 1024 * 1024) {
-			return (cfg_fail(cfg, env, what, "MAX_UPLOAD_BYTES",
-			    CONFIG_BAD_NUMBER,
-			    "a whole number from 1024 to 1073741824"));
-		}
-		cfg->max_upload_bytes = n;
-	}
 	cfg->json_body_max = (size_t)json_kib * 1024;
+	cfg->max_upload_bytes = (size_t)upload_mib * 1024 * 1024;
+	return (cfg_upload_bytes(cfg, env, what));
+}
 
-	cfg_str(env, "DATABASE_URL", "", cfg->database_url,
-	    sizeof(cfg->database_url));
+/* cfg_int, with the refusal worded (cfg_fail) when out of range. */
+static int
+cfg_int_named(struct config *cfg, const char *(*env)(const char *),
+    const char **what, const char *name, int def, int lo, int hi, int *out)
+{
+	char	 range[64];
+	int	 r;
 
-	/* The keys' values are secrets: the message names the variable only. */
-	if ((r = cfg_jwt(cfg, env, what)) != CONFIG_OK) {
-		(void)snprintf(cfg->error, sizeof(cfg->error), "%s %s", *what,
-		    config_err_str(r));
-		return (r);
+	if ((r = cfg_int(env, name, def, lo, hi, out)) == CONFIG_OK)
+		return (CONFIG_OK);
+	(void)snprintf(range, sizeof(range), "a whole number from %d to %d",
+	    lo, hi);
+	return (cfg_fail(cfg, env, what, name, r, range));
+}
+
+/* MAX_UPLOAD_BYTES, when set, overrides MAX_UPLOAD_MB. */
+static int
+cfg_upload_bytes(struct config *cfg, const char *(*env)(const char *),
+    const char **what)
+{
+	const char	*v;
+	char		*ep;
+	unsigned long	 n;
+
+	if ((v = env("MAX_UPLOAD_BYTES")) == NULL || *v == '\0')
+		return (CONFIG_OK);
+	errno = 0;
+	n = strtoul(v, &ep, 10);
+	if (errno != 0 || *ep != '\0' || n < 1024 ||
+	    n > 1024UL * 1024 * 1024) {
+		return (cfg_fail(cfg, env, what, "MAX_UPLOAD_BYTES",
+		    CONFIG_BAD_NUMBER,
+		    "a whole number from 1024 to 1073741824"));
 	}
+	cfg->max_upload_bytes = n;
+	return (CONFIG_OK);
+}
 
-	v = env("ALLOWED_ORIGINS");
-	if (cfg_origins(cfg, v ? v : "") != CONFIG_OK) {
-		return (cfg_fail(cfg, env, what, "ALLOWED_ORIGINS",
-		    CONFIG_BAD_LIST, "up to 32 http(s) origins, comma-separated, or *"));
-	}
-	v = env("TRUSTED_PROXIES");
-	if (cfg_trusted(cfg, v ? v : "127.0.0.1,::1") != CONFIG_OK) {
-		return (cfg_fail(cfg, env, what, "TRUSTED_PROXIES",
-		    CONFIG_BAD_LIST, "up to 32 IP addresses or CIDR ranges, "
-		    "comma-separated"));
-	}
-
+/* The LLM providers; without AI_PROVIDER, the one configured. */
+static void
+cfg_ai(struct config *cfg, const char *(*env)(const char *))
+{
 	cfg_str(env, "AI_PROVIDER", "", cfg->ai_provider,
 	    sizeof(cfg->ai_provider));
 	cfg_str(env, "OPENAI_API_KEY", "", cfg->openai_api_key,
@@ -183,8 +242,14 @@ config_read(struct config *cfg, const char *(*env)(const char *),
 			(void)snprintf(cfg->ai_provider,
 			    sizeof(cfg->ai_provider), "openai");
 	}
+}
 
-	/* The console sender writes codes to the log: never in production. */
+/* The SMS sender.  The console one writes codes to the log: never in
+   production. */
+static int
+cfg_sms(struct config *cfg, const char *(*env)(const char *),
+    const char **what)
+{
 	cfg_str(env, "SMS_PROVIDER", cfg->production ? "twilio" : "console",
 	    cfg->sms_provider, sizeof(cfg->sms_provider));
 	if (strcmp(cfg->sms_provider, "console") &&
@@ -204,22 +269,6 @@ config_read(struct config *cfg, const char *(*env)(const char *),
 	    sizeof(cfg->twilio_from));
 	cfg_str(env, "TWILIO_BASE_URL", "https://api.twilio.com",
 	    cfg->twilio_base_url, sizeof(cfg->twilio_base_url));
-
-	if ((r = cfg_email(cfg, env, what)) != CONFIG_OK)
-		return (r);
-
-	cfg_str(env, "ADMIN_EMAIL", "", cfg->admin_email,
-	    sizeof(cfg->admin_email));
-	cfg_str(env, "ADMIN_PASSWORD", "", cfg->admin_password,
-	    sizeof(cfg->admin_password));
-	cfg_str(env, "EXTRACT_EXE", "build/elenchus-extract",
-	    cfg->extract_exe, sizeof(cfg->extract_exe));
-	cfg_str(env, "JOB_QUEUE", "default", cfg->job_queue,
-	    sizeof(cfg->job_queue));
-
-	if (feature_load(&cfg->features, env, what) != FEATURE_OK)
-		return (CONFIG_BAD_LIST);
-
 	return (CONFIG_OK);
 }
 
@@ -263,6 +312,7 @@ config_err_str(int err)
 	case CONFIG_JWT_SIGNER:
 		return ("names no key of JWT_KEYS");
 	case CONFIG_SMS_CONSOLE:
+	case CONFIG_EMAIL_CONSOLE:
 		return ("console (codes in the log) is refused in production");
 	}
 	return ("unknown error");
@@ -557,12 +607,15 @@ cfg_email(struct config *cfg, const char *(*env)(const char *),
 	else
 		return (CONFIG_BAD_LIST);
 
-	cfg_str(env, "EMAIL_PROVIDER", "console", cfg->email_provider,
-	    sizeof(cfg->email_provider));
+	/* The console sender writes codes to the log: never in production. */
+	cfg_str(env, "EMAIL_PROVIDER", cfg->production ? "smtp" : "console",
+	    cfg->email_provider, sizeof(cfg->email_provider));
 	*what = "EMAIL_PROVIDER";
 	if (strcmp(cfg->email_provider, "console") &&
 	    strcmp(cfg->email_provider, "smtp"))
 		return (CONFIG_BAD_LIST);
+	if (cfg->production && !strcmp(cfg->email_provider, "console"))
+		return (CONFIG_EMAIL_CONSOLE);
 
 	cfg_str(env, "SMTP_URL", "", cfg->smtp_url, sizeof(cfg->smtp_url));
 	*what = "SMTP_URL";

@@ -122,6 +122,7 @@ enum config_err {
 	CONFIG_JWT_KEYS,	/* JWT_KEYS malformed, or with JWT_SECRET */
 	CONFIG_JWT_SIGNER,	/* JWT_SIGNING_KID names no key */
 	CONFIG_SMS_CONSOLE,	/* the console SMS sender in production */
+	CONFIG_EMAIL_CONSOLE,	/* the console email sender in production */
 };
 
 /*

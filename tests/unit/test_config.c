@@ -93,6 +93,28 @@ Test(config, production_refuses_the_console_sms_sender)
 	cr_expect_str_eq(c.sms_provider, "console");
 }
 
+/* Nor the console email sender: it writes the codes to the log too. */
+Test(config, production_refuses_the_console_email_sender)
+{
+	static const char *const cons[] = { "ENVIRONMENT=production",
+	    "JWT_SECRET=0123456789abcdef0123456789abcdef",
+	    "EMAIL_PROVIDER=console", NULL };
+	static const char *const dflt[] = { "ENVIRONMENT=production",
+	    "JWT_SECRET=0123456789abcdef0123456789abcdef", NULL };
+	static const char *const dev[] = { "EMAIL_PROVIDER=console", NULL };
+	struct config	c;
+	const char	*what;
+
+	cr_expect_eq(load(&c, cons, &what), CONFIG_EMAIL_CONSOLE);
+	cr_expect_str_eq(what, "EMAIL_PROVIDER");
+	cr_expect_str_eq(c.error, "EMAIL_PROVIDER: console (codes in the "
+	    "log) is refused in production");
+	cr_expect_eq(load(&c, dflt, &what), CONFIG_OK);
+	cr_expect_str_eq(c.email_provider, "smtp");
+	cr_expect_eq(load(&c, dev, &what), CONFIG_OK);
+	cr_expect_str_eq(c.email_provider, "console");
+}
+
 Test(config, bad_numbers_and_lists_name_the_variable)
 {
 	static const char *const port[] = { "HTTP_PORT=80x", NULL };
