@@ -49,6 +49,7 @@ struct walk {
 
 static int	docx_read_part(zip_t *, char **, size_t *, char *);
 static int	docx_walk(const char *, size_t, struct walk *, char *);
+static int	docx_node(xmlTextReaderPtr, struct walk *, char *);
 static int	docx_is_w(const xmlChar *);
 static void	docx_start(struct walk *, const char *, int);
 static void	docx_end(struct walk *, const char *);
@@ -193,8 +194,7 @@ static int
 docx_walk(const char *xml, size_t len, struct walk *w, char *err)
 {
 	xmlTextReaderPtr	 r;
-	const xmlChar		*name, *v;
-	int			 ret, type;
+	int			 ret = 1;
 
 	if (len > (size_t)INT32_MAX) {
 		snprintf(err, XT_ERRLEN, "%s too large", DOCX_PART);
@@ -218,53 +218,64 @@ docx_walk(const char *xml, size_t len, struct walk *w, char *err)
 		return (-1);
 	}
 	while (!w->full && (ret = xmlTextReaderRead(r)) == 1) {
-		type = xmlTextReaderNodeType(r);
-		switch (type) {
-		case XML_READER_TYPE_DOCUMENT_TYPE:
-		case XML_READER_TYPE_ENTITY_REFERENCE:
-			snprintf(err, XT_ERRLEN, "%s has a DTD or entities",
-			    DOCX_PART);
+		if (docx_node(r, w, err) == -1) {
 			xmlFreeTextReader(r);
 			return (-1);
-		case XML_READER_TYPE_ELEMENT:
-			name = xmlTextReaderConstLocalName(r);
-			v = xmlTextReaderConstNamespaceUri(r);
-			/* Alternate renderings repeat the same text. */
-			if (v != NULL && strcmp((const char *)v, NS_MC) == 0 &&
-			    strcmp((const char *)name, "Fallback") == 0) {
-				if (xmlTextReaderNext(r) == -1)
-					goto bad;
-				continue;
-			}
-			if (docx_is_w(v))
-				docx_start(w, (const char *)name,
-				    xmlTextReaderIsEmptyElement(r));
-			break;
-		case XML_READER_TYPE_END_ELEMENT:
-			if (docx_is_w(xmlTextReaderConstNamespaceUri(r)))
-				docx_end(w, (const char *)
-				    xmlTextReaderConstLocalName(r));
-			break;
-		case XML_READER_TYPE_TEXT:
-		case XML_READER_TYPE_CDATA:
-		case XML_READER_TYPE_WHITESPACE:
-		case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
-			if (w->in_t && (v = xmlTextReaderConstValue(r)) != NULL)
-				walk_put(w, (const char *)v,
-				    strlen((const char *)v));
-			break;
-		default:
-			break;
 		}
 	}
-	if (!w->full && ret != 0)
-		goto bad;
 	xmlFreeTextReader(r);
+	if (!w->full && ret != 0) {
+		snprintf(err, XT_ERRLEN, "%s is not well-formed XML",
+		    DOCX_PART);
+		return (-1);
+	}
 	return (0);
-bad:
-	snprintf(err, XT_ERRLEN, "%s is not well-formed XML", DOCX_PART);
-	xmlFreeTextReader(r);
-	return (-1);
+}
+
+/* The reader's current node into the walk: 0, or -1 with err set. */
+static int
+docx_node(xmlTextReaderPtr r, struct walk *w, char *err)
+{
+	const xmlChar	*name, *v;
+
+	switch (xmlTextReaderNodeType(r)) {
+	case XML_READER_TYPE_DOCUMENT_TYPE:
+	case XML_READER_TYPE_ENTITY_REFERENCE:
+		snprintf(err, XT_ERRLEN, "%s has a DTD or entities",
+		    DOCX_PART);
+		return (-1);
+	case XML_READER_TYPE_ELEMENT:
+		name = xmlTextReaderConstLocalName(r);
+		v = xmlTextReaderConstNamespaceUri(r);
+		/* Alternate renderings repeat the same text. */
+		if (v != NULL && strcmp((const char *)v, NS_MC) == 0 &&
+		    strcmp((const char *)name, "Fallback") == 0) {
+			if (xmlTextReaderNext(r) != -1)
+				return (0);
+			snprintf(err, XT_ERRLEN, "%s is not well-formed XML",
+			    DOCX_PART);
+			return (-1);
+		}
+		if (docx_is_w(v))
+			docx_start(w, (const char *)name,
+			    xmlTextReaderIsEmptyElement(r));
+		break;
+	case XML_READER_TYPE_END_ELEMENT:
+		if (docx_is_w(xmlTextReaderConstNamespaceUri(r)))
+			docx_end(w, (const char *)
+			    xmlTextReaderConstLocalName(r));
+		break;
+	case XML_READER_TYPE_TEXT:
+	case XML_READER_TYPE_CDATA:
+	case XML_READER_TYPE_WHITESPACE:
+	case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
+		if (w->in_t && (v = xmlTextReaderConstValue(r)) != NULL)
+			walk_put(w, (const char *)v, strlen((const char *)v));
+		break;
+	default:
+		break;
+	}
+	return (0);
 }
 
 static int

@@ -37,6 +37,24 @@
 /* Warning for a document that is not a PDF and holds no text. */
 #define EXTRACT_WARN_EMPTY	"no_text"
 
+/* One run of the extractor (extract_runv). */
+struct run {
+	const unsigned char	*src;		/* input, len bytes */
+	size_t			 len;
+	size_t			 off;		/* written so far */
+	int			 in;		/* to the child's stdin */
+	int			 out;		/* from the child's stdout */
+	pid_t			 pid;
+	int			 status;	/* its wait status */
+	int			 stopped;	/* killed and reaped */
+	char			*obuf;		/* its output */
+	size_t			 olen;
+	size_t			 ocap;
+	size_t			 max_out;
+	struct timespec		 deadline;
+	char			*reason;	/* why it failed, if we know */
+};
+
 static int	 is_space_cp(uint32_t);
 static char	*xstrdup_printf(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
@@ -44,6 +62,17 @@ static long	 ms_left(const struct timespec *);
 static void	 run_kill(pid_t, int *);
 static char	*run_reason(int, const char *, size_t);
 static int	 run_spawn(char *const [], int, int, pid_t *);
+static int	 result_pages(json_t *, struct extract_doc *, char **);
+static int	 result_text(json_t *, struct extract_doc *, char **);
+static int	 result_warnings(json_t *, struct extract_doc *);
+static int	 run_start(char *const [], struct run *, char **);
+static void	 run_pump(struct run *);
+static void	 run_write(struct run *);
+static void	 run_read(struct run *);
+static void	 run_stop(struct run *, char *);
+static void	 run_reap(struct run *);
+static int	 run_result(struct run *, char **, char **);
+static void	 run_close(struct run *);
 
 char *
 extract_text_normalise(const char *in, size_t len, size_t *outlen)
@@ -207,10 +236,10 @@ int
 extract_result_parse(const char *json, size_t len, struct extract_doc *doc,
     char **err)
 {
-	json_t		*root, *v, *pages, *page, *t;
+	json_t		*root, *v, *pages;
 	json_error_t	 jerr;
 	const char	*ft;
-	size_t		 i, total, cps, k, sl;
+	int		 rc;
 
 	memset(doc, 0, sizeof(*doc));
 	*err = NULL;
@@ -236,83 +265,106 @@ extract_result_parse(const char *json, size_t len, struct extract_doc *doc,
 	doc->has_text = json_is_true(json_object_get(root, "has_text"));
 
 	pages = json_object_get(root, "pages");
-	if (json_is_array(pages)) {
-		total = 0;
-		json_array_foreach(pages, i, page) {
-			t = json_object_get(page, "text");
-			if (!json_is_string(t)) {
-				*err = strdup("bad extractor output: page");
-				goto fail;
-			}
-			total += json_string_length(t) +
-			    strlen(EXTRACT_PAGE_SEP);
-		}
-		doc->npages = json_array_size(pages);
-		doc->page_count = (int)doc->npages;
-		doc->text = malloc(total + 1);
-		doc->page_starts = calloc(doc->npages + 1,
-		    sizeof(*doc->page_starts));
-		if (doc->text == NULL || doc->page_starts == NULL)
-			goto nomem;
-		cps = 0;
-		json_array_foreach(pages, i, page) {
-			t = json_object_get(page, "text");
-			if (i > 0) {
-				sl = strlen(EXTRACT_PAGE_SEP);
-				memcpy(doc->text + doc->text_len,
-				    EXTRACT_PAGE_SEP, sl);
-				doc->text_len += sl;
-				cps += sl;	/* ASCII separator */
-			}
-			doc->page_starts[i] = cps;
-			sl = json_string_length(t);
-			memcpy(doc->text + doc->text_len,
-			    json_string_value(t), sl);
-			for (k = 0; k < sl; k++) {
-				if ((doc->text[doc->text_len + k] & 0xc0) !=
-				    0x80)
-					cps++;
-			}
-			doc->text_len += sl;
-		}
-		doc->text[doc->text_len] = '\0';
-	} else {
-		t = json_object_get(root, "text");
-		if (!json_is_string(t)) {
-			*err = strdup("bad extractor output: no text");
-			goto fail;
-		}
-		doc->text_len = json_string_length(t);
-		if ((doc->text = malloc(doc->text_len + 1)) == NULL)
-			goto nomem;
-		memcpy(doc->text, json_string_value(t), doc->text_len);
-		doc->text[doc->text_len] = '\0';
-	}
-
-	v = json_object_get(root, "warnings");
-	if (json_is_array(v) && json_array_size(v) > 0) {
-		doc->warnings = calloc(json_array_size(v),
-		    sizeof(*doc->warnings));
-		if (doc->warnings == NULL)
-			goto nomem;
-		json_array_foreach(v, i, t) {
-			if (!json_is_string(t))
-				continue;
-			if ((doc->warnings[doc->nwarnings] =
-			    strdup(json_string_value(t))) == NULL)
-				goto nomem;
-			doc->nwarnings++;
-		}
-	}
+	if (json_is_array(pages))
+		rc = result_pages(pages, doc, err);
+	else
+		rc = result_text(json_object_get(root, "text"), doc, err);
+	if (rc == -1 ||
+	    result_warnings(json_object_get(root, "warnings"), doc) == -1)
+		goto fail;
 	json_decref(root);
 	return (0);
-
-nomem:
-	*err = strdup("out of memory");
 fail:
+	if (*err == NULL)
+		*err = strdup("out of memory");
 	json_decref(root);
 	extract_doc_free(doc);
 	return (-1);
+}
+
+/*
+ * The pages joined by EXTRACT_PAGE_SEP into doc->text, with the code point
+ * where each begins.  0, or -1 with *err (NULL: out of memory).
+ */
+static int
+result_pages(json_t *pages, struct extract_doc *doc, char **err)
+{
+	json_t		*page, *t;
+	size_t		 i, total = 0, cps = 0, k, sl;
+
+	json_array_foreach(pages, i, page) {
+		t = json_object_get(page, "text");
+		if (!json_is_string(t)) {
+			*err = strdup("bad extractor output: page");
+			return (-1);
+		}
+		total += json_string_length(t) + strlen(EXTRACT_PAGE_SEP);
+	}
+	doc->npages = json_array_size(pages);
+	doc->page_count = (int)doc->npages;
+	doc->text = malloc(total + 1);
+	doc->page_starts = calloc(doc->npages + 1,
+	    sizeof(*doc->page_starts));
+	if (doc->text == NULL || doc->page_starts == NULL)
+		return (-1);
+	json_array_foreach(pages, i, page) {
+		t = json_object_get(page, "text");
+		if (i > 0) {
+			sl = strlen(EXTRACT_PAGE_SEP);
+			memcpy(doc->text + doc->text_len, EXTRACT_PAGE_SEP, sl);
+			doc->text_len += sl;
+			cps += sl;	/* ASCII separator */
+		}
+		doc->page_starts[i] = cps;
+		sl = json_string_length(t);
+		memcpy(doc->text + doc->text_len, json_string_value(t), sl);
+		for (k = 0; k < sl; k++) {
+			if ((doc->text[doc->text_len + k] & 0xc0) != 0x80)
+				cps++;
+		}
+		doc->text_len += sl;
+	}
+	doc->text[doc->text_len] = '\0';
+	return (0);
+}
+
+/* A document's one text.  0, or -1 with *err (NULL: out of memory). */
+static int
+result_text(json_t *t, struct extract_doc *doc, char **err)
+{
+	if (!json_is_string(t)) {
+		*err = strdup("bad extractor output: no text");
+		return (-1);
+	}
+	doc->text_len = json_string_length(t);
+	if ((doc->text = malloc(doc->text_len + 1)) == NULL)
+		return (-1);
+	memcpy(doc->text, json_string_value(t), doc->text_len);
+	doc->text[doc->text_len] = '\0';
+	return (0);
+}
+
+/* The warnings that are strings; -1 when out of memory. */
+static int
+result_warnings(json_t *v, struct extract_doc *doc)
+{
+	json_t	*t;
+	size_t	 i;
+
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return (0);
+	doc->warnings = calloc(json_array_size(v), sizeof(*doc->warnings));
+	if (doc->warnings == NULL)
+		return (-1);
+	json_array_foreach(v, i, t) {
+		if (!json_is_string(t))
+			continue;
+		if ((doc->warnings[doc->nwarnings] =
+		    strdup(json_string_value(t))) == NULL)
+			return (-1);
+		doc->nwarnings++;
+	}
+	return (0);
 }
 
 void
@@ -345,38 +397,22 @@ int
 extract_runv(char *const argv[], const void *data, size_t len,
     int timeout_s, size_t max_out, char **json_out, char **err_out)
 {
-	const unsigned char	*src = data;
-	struct pollfd		 pfd[2];
-	struct timespec		 deadline, ts, zero = { 0, 0 };
+	struct run		 r;
+	struct timespec		 zero = { 0, 0 };
 	sigset_t		 pipeset, oldmask, pending;
-	pid_t			 pid = -1;
-	int			 in[2] = { -1, -1 }, out[2] = { -1, -1 };
-	int			 status = 0, np, ip, op, was_pending, rc = -1;
-	size_t			 off = 0, olen = 0, ocap = 0, w;
-	unsigned int		 backoff_us = EXTRACT_REAP_MIN_US;
-	ssize_t			 r;
-	char			*obuf = NULL, *nb, *reason = NULL;
+	int			 was_pending, rc;
 
 	*json_out = NULL;
 	*err_out = NULL;
-	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1) {
-		*err_out = xstrdup_printf("spawn: pipe: %s", strerror(errno));
-		goto done;
-	}
-	if ((errno = run_spawn(argv, in[0], out[1], &pid)) != 0) {
-		*err_out = xstrdup_printf("spawn: %s: %s", argv[0],
-		    strerror(errno));
-		pid = -1;
-		goto done;
-	}
-	close(in[0]);
-	close(out[1]);
-	in[0] = out[1] = -1;
-	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
-	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
-	if (len == 0) {
-		close(in[1]);
-		in[1] = -1;
+	memset(&r, 0, sizeof(r));
+	r.src = data;
+	r.len = len;
+	r.max_out = max_out;
+	r.in = r.out = -1;
+	r.pid = -1;
+	if (run_start(argv, &r, err_out) == -1) {
+		run_close(&r);
+		return (-1);
 	}
 
 	/* A child that stops reading must give EPIPE, not kill us. */
@@ -386,94 +422,182 @@ extract_runv(char *const argv[], const void *data, size_t len,
 	sigpending(&pending);
 	was_pending = sigismember(&pending, SIGPIPE);
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_s;
+	clock_gettime(CLOCK_MONOTONIC, &r.deadline);
+	r.deadline.tv_sec += timeout_s;
+	run_pump(&r);
+	run_reap(&r);
 
-	while (in[1] != -1 || out[0] != -1) {
+	if (!was_pending) {
+		sigpending(&pending);
+		if (sigismember(&pending, SIGPIPE))
+			(void)sigtimedwait(&pipeset, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+
+	rc = run_result(&r, json_out, err_out);
+	run_close(&r);
+	if (rc == -1 && *err_out == NULL)
+		*err_out = strdup("out of memory");
+	return (rc);
+}
+
+/*
+ * Pipes and the child; our ends non-blocking, the child's closed here.
+ * 0, or -1 with *err set.
+ */
+static int
+run_start(char *const argv[], struct run *r, char **err)
+{
+	int	 in[2], out[2], rc;
+
+	if (pipe2(in, O_CLOEXEC) == -1) {
+		*err = xstrdup_printf("spawn: pipe: %s", strerror(errno));
+		return (-1);
+	}
+	r->in = in[1];
+	if (pipe2(out, O_CLOEXEC) == -1) {
+		close(in[0]);
+		*err = xstrdup_printf("spawn: pipe: %s", strerror(errno));
+		return (-1);
+	}
+	r->out = out[0];
+	rc = run_spawn(argv, in[0], out[1], &r->pid);
+	close(in[0]);
+	close(out[1]);
+	if (rc != 0) {
+		*err = xstrdup_printf("spawn: %s: %s", argv[0],
+		    strerror(rc));
+		r->pid = -1;
+		if (*err == NULL)
+			*err = strdup("out of memory");
+		return (-1);
+	}
+	(void)fcntl(r->in, F_SETFL, O_NONBLOCK);
+	(void)fcntl(r->out, F_SETFL, O_NONBLOCK);
+	if (r->len == 0) {
+		close(r->in);
+		r->in = -1;
+	}
+	return (0);
+}
+
+/* Feed the input and collect the output until both end or r->reason. */
+static void
+run_pump(struct run *r)
+{
+	struct pollfd	 pfd[2];
+	int		 np, ip, op;
+
+	while (r->reason == NULL && (r->in != -1 || r->out != -1)) {
 		np = 0;
 		ip = op = -1;
-		if (in[1] != -1) {
-			pfd[np].fd = in[1];
+		if (r->in != -1) {
+			pfd[np].fd = r->in;
 			pfd[np].events = POLLOUT;
 			ip = np++;
 		}
-		if (out[0] != -1) {
-			pfd[np].fd = out[0];
+		if (r->out != -1) {
+			pfd[np].fd = r->out;
 			pfd[np].events = POLLIN;
 			op = np++;
 		}
-		if (ms_left(&deadline) <= 0) {
-			reason = strdup("timeout");
-			run_kill(pid, &status);
+		if (ms_left(&r->deadline) <= 0) {
+			run_stop(r, strdup("timeout"));
 			break;
 		}
-		if (poll(pfd, np, (int)ms_left(&deadline)) == -1) {
-			if (errno == EINTR)
-				continue;
-			reason = xstrdup_printf("poll: %s", strerror(errno));
-			run_kill(pid, &status);
-			break;
+		if (poll(pfd, np, (int)ms_left(&r->deadline)) == -1) {
+			if (errno != EINTR)
+				run_stop(r, xstrdup_printf("poll: %s",
+				    strerror(errno)));
+			continue;
 		}
-		if (ip != -1 && pfd[ip].revents != 0) {
-			w = len - off < RUN_WRITE_CHUNK ? len - off :
-			    RUN_WRITE_CHUNK;
-			r = write(in[1], src + off, w);
-			if (r > 0)
-				off += (size_t)r;
-			/* EPIPE: the child has stopped reading; its exit
-			   status will tell why. */
-			if ((r == -1 && errno != EAGAIN && errno != EINTR) ||
-			    off == len) {
-				close(in[1]);
-				in[1] = -1;
-			}
-		}
-		if (op != -1 && pfd[op].revents != 0) {
-			if (olen == ocap) {
-				if (olen > max_out) {
-					reason = strdup("output too large");
-					run_kill(pid, &status);
-					break;
-				}
-				ocap = ocap == 0 ? RUN_OUT_INITIAL : ocap * 2;
-				if (ocap > max_out + 1)
-					ocap = max_out + 1;
-				if ((nb = realloc(obuf, ocap + 1)) == NULL) {
-					reason = strdup("out of memory");
-					run_kill(pid, &status);
-					break;
-				}
-				obuf = nb;
-			}
-			r = read(out[0], obuf + olen, ocap - olen);
-			if (r > 0) {
-				olen += (size_t)r;
-				if (olen > max_out) {
-					reason = strdup("output too large");
-					run_kill(pid, &status);
-					break;
-				}
-			} else if (r == 0 || (errno != EAGAIN &&
-			    errno != EINTR)) {
-				close(out[0]);
-				out[0] = -1;
-			}
-		}
+		if (ip != -1 && pfd[ip].revents != 0)
+			run_write(r);
+		if (op != -1 && pfd[op].revents != 0)
+			run_read(r);
 	}
+}
 
-	/* Output closed: the child should exit now, within the deadline. */
-	while (pid != -1 && reason == NULL) {
-		r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
+static void
+run_write(struct run *r)
+{
+	size_t	 w;
+	ssize_t	 n;
+
+	w = r->len - r->off < RUN_WRITE_CHUNK ? r->len - r->off :
+	    RUN_WRITE_CHUNK;
+	n = write(r->in, r->src + r->off, w);
+	if (n > 0)
+		r->off += (size_t)n;
+	/* EPIPE: the child has stopped reading; its exit status will
+	   tell why. */
+	if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
+	    r->off == r->len) {
+		close(r->in);
+		r->in = -1;
+	}
+}
+
+/* Read what the child wrote, within max_out. */
+static void
+run_read(struct run *r)
+{
+	char	*nb;
+	ssize_t	 n;
+
+	if (r->olen == r->ocap) {
+		if (r->olen > r->max_out) {
+			run_stop(r, strdup("output too large"));
+			return;
+		}
+		r->ocap = r->ocap == 0 ? RUN_OUT_INITIAL : r->ocap * 2;
+		if (r->ocap > r->max_out + 1)
+			r->ocap = r->max_out + 1;
+		if ((nb = realloc(r->obuf, r->ocap + 1)) == NULL) {
+			run_stop(r, strdup("out of memory"));
+			return;
+		}
+		r->obuf = nb;
+	}
+	n = read(r->out, r->obuf + r->olen, r->ocap - r->olen);
+	if (n > 0) {
+		r->olen += (size_t)n;
+		if (r->olen > r->max_out)
+			run_stop(r, strdup("output too large"));
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		close(r->out);
+		r->out = -1;
+	}
+}
+
+/* Give up on the child: why (NULL: out of memory), and kill it. */
+static void
+run_stop(struct run *r, char *reason)
+{
+	r->reason = reason != NULL ? reason : strdup("out of memory");
+	run_kill(r->pid, &r->status);
+	r->stopped = 1;
+}
+
+/* Output closed: the child should exit now, within the deadline. */
+static void
+run_reap(struct run *r)
+{
+	struct timespec	 ts;
+	unsigned int	 backoff_us = EXTRACT_REAP_MIN_US;
+	pid_t		 w;
+
+	while (!r->stopped) {
+		w = waitpid(r->pid, &r->status, WNOHANG);
+		if (w == r->pid)
 			break;
-		if (r == -1 && errno != EINTR) {
-			reason = xstrdup_printf("waitpid: %s",
+		if (w == -1 && errno != EINTR) {
+			r->reason = xstrdup_printf("waitpid: %s",
 			    strerror(errno));
 			break;
 		}
-		if (ms_left(&deadline) <= 0) {
-			reason = strdup("timeout");
-			run_kill(pid, &status);
+		if (ms_left(&r->deadline) <= 0) {
+			run_stop(r, strdup("timeout"));
 			break;
 		}
 		/* The child usually exits right after closing stdout. */
@@ -483,42 +607,42 @@ extract_runv(char *const argv[], const void *data, size_t len,
 		if (backoff_us < EXTRACT_REAP_MAX_US)
 			backoff_us *= 2;
 	}
+}
 
-	if (!was_pending) {
-		sigpending(&pending);
-		if (sigismember(&pending, SIGPIPE))
-			(void)sigtimedwait(&pipeset, NULL, &zero);
+/* The answer: 0 with the output in *json, or -1 with *err. */
+static int
+run_result(struct run *r, char **json, char **err)
+{
+	if (r->reason != NULL) {
+		*err = r->reason;
+		r->reason = NULL;
+		return (-1);
 	}
-	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
-
-	if (reason != NULL) {
-		*err_out = reason;
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		if (obuf == NULL && (obuf = malloc(1)) == NULL) {
-			*err_out = strdup("out of memory");
-			goto done;
-		}
-		obuf[olen] = '\0';
-		*json_out = obuf;
-		obuf = NULL;
-		rc = 0;
-	} else {
-		*err_out = run_reason(status, obuf, olen);
+	if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0) {
+		*err = run_reason(r->status, r->obuf, r->olen);
+		return (-1);
 	}
+	if (r->obuf == NULL && (r->obuf = malloc(1)) == NULL) {
+		*err = strdup("out of memory");
+		return (-1);
+	}
+	r->obuf[r->olen] = '\0';
+	*json = r->obuf;
+	r->obuf = NULL;
+	return (0);
+}
 
-done:
-	if (in[0] != -1)
-		close(in[0]);
-	if (in[1] != -1)
-		close(in[1]);
-	if (out[0] != -1)
-		close(out[0]);
-	if (out[1] != -1)
-		close(out[1]);
-	free(obuf);
-	if (rc == -1 && *err_out == NULL)
-		*err_out = strdup("out of memory");
-	return (rc);
+static void
+run_close(struct run *r)
+{
+	if (r->in != -1)
+		close(r->in);
+	if (r->out != -1)
+		close(r->out);
+	free(r->obuf);
+	free(r->reason);
+	r->in = r->out = -1;
+	r->obuf = r->reason = NULL;
 }
 
 /*
