@@ -146,7 +146,17 @@ $(BUILD)/tests/e2e/%: tests/e2e/%.c $(E2E_LIB) $(wildcard tests/e2e/*.h) $(TLIB_
 	@$(CC) $(TEST_CFLAGS) -Itests/e2e $< $(E2E_LIB) $(TLIB_OBJ) -o $@ -lcriterion \
 		$(EXTRACT_LIBS) $(LIBS)
 
-tests-build: $(UNIT_BIN) $(E2E_BIN) fuzz-build
+# The extractor's test build: the probe of its sandbox (-P, -U) added.
+$(BUILD)/tests/elenchus-extract-probe: $(EXTRACT_SRC) tests/unit/extract_probe.c \
+		$(TLIB_OBJ) $(wildcard cmd/extract/*.h src/lib/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(TEST_CFLAGS) -DXT_PROBE -Icmd/extract $(EXTRACT_CFLAGS) \
+		$(EXTRACT_SRC) tests/unit/extract_probe.c $(TLIB_OBJ) -o $@ \
+		$(EXTRACT_LIBS) $(LIBS)
+
+tests-build: $(UNIT_BIN) $(E2E_BIN) $(BUILD)/tests/elenchus-extract-probe \
+	fuzz-build
 
 # libFuzzer targets (tests/fuzz): every parser of untrusted bytes, under
 # ASan and UBSan.  `make fuzz` runs each for FUZZ_SECONDS; `make test`

@@ -35,4 +35,18 @@ int	xt_docx_xml(const void *xml, size_t len, json_t **out, char *err);
 int	xt_text(const void *data, size_t len, const char *file_type,
 	    json_t **out, char *err);
 
+#if defined(XT_PROBE)
+#include <sys/types.h>
+
+struct sandbox_info;
+
+/*
+ * Test build only: inside the sandbox (or outside it with -U), try what a
+ * parser taken over by a hostile file would: read the parent's
+ * environment, open sockets, read the parent's memory.  Writes what each
+ * attempt gave as JSON on stdout; returns the exit status.
+ */
+int	xt_probe(pid_t ppid, const struct sandbox_info *sb);
+#endif
+
 #endif /* ELENCHUS_EXTRACTOR_H */

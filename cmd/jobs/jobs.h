@@ -92,6 +92,8 @@ int		 jsleep_ms(long, time_t);
 
 /* The kinds (doc.c, analysis.c, testkinds.c). */
 extern const struct job_kind	job_kind_doc_process;
+/* Log what the extractor's sandbox obtains here (doc.c). */
+void		 doc_sandbox_log(void);
 extern const struct job_kind	job_kind_analysis;
 extern const struct job_kind	job_kind_workflow_step;
 extern const struct job_kind	job_kind_noop;

@@ -17,6 +17,7 @@
  * lease cannot overwrite the outcome of the one that took over.
  * SIGTERM: threads finish (or release) their job and exit.
  */
+#include <sys/prctl.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -51,12 +52,15 @@ static const struct job_kind	*test_kinds[] = {
 	NULL
 };
 
+static int	jobs_setup(void);
 static const char *env_get(const char *);
 static void	on_signal(int);
 static void	*runner(void *);
 static int	connect_db(struct jctx *);
 static int	claim(struct jctx *, struct job *);
 static void	run_job(struct jctx *, struct job *);
+static void	settle(struct jctx *, struct job *, const struct job_kind *,
+		    enum job_res, struct jout *);
 static void	finish(struct jctx *, struct job *, const char *,
 		    const char *, const char *, long, const char *);
 static void	wait_notify(struct jctx *);
@@ -125,37 +129,20 @@ main(void)
 {
 	pthread_t	 th[JOBS_MAX_THREADS];
 	struct jctx	*ctx;
-	struct sigaction sa;
-	const char	*what;
 	char		 host[64];
 	int		 i;
 
-	if (config_load(&cfg, env_get, &what) != CONFIG_OK) {
-		jlog("%s", cfg.error);
+	/*
+	 * First: not dumpable, so no other process of this uid (the
+	 * extractor above all) can read this one's memory or
+	 * /proc/<pid>/environ, which holds the secrets.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		jlog("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
 		return (1);
 	}
-	if (cfg.database_url[0] == '\0')
-		(void)snprintf(cfg.database_url, sizeof(cfg.database_url),
-		    "postgresql:///elenchus");
-	/* The instance's provider-call counters, shared with its server. */
-	if ((what = getenv("ELENCHUS_METRICS_FILE")) != NULL && *what &&
-	    (jobs_llmstat = llmstat_map(what)) == NULL)
-		jlog("metrics file %s: %s", what, strerror(errno));
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		jlog("curl_global_init failed");
+	if (jobs_setup() == -1)
 		return (1);
-	}
-	if (jotel_init() == -1)
-		return (1);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	(void)sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	(void)sigaction(SIGPIPE, &sa, NULL);
-
-	kinds_served(served, sizeof(served));
 	if (gethostname(host, sizeof(host)) == -1)
 		(void)snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
@@ -178,6 +165,42 @@ main(void)
 	free(ctx);
 	curl_global_cleanup();
 	jlog("stopped");
+	return (0);
+}
+
+/* Configuration, shared counters, curl, tracing, signals: 0 or -1. */
+static int
+jobs_setup(void)
+{
+	struct sigaction sa;
+	const char	*what;
+
+	if (config_load(&cfg, env_get, &what) != CONFIG_OK) {
+		jlog("%s", cfg.error);
+		return (-1);
+	}
+	if (cfg.database_url[0] == '\0')
+		(void)snprintf(cfg.database_url, sizeof(cfg.database_url),
+		    "postgresql:///elenchus");
+	/* The instance's provider-call counters, shared with its server. */
+	if ((what = getenv("ELENCHUS_METRICS_FILE")) != NULL && *what &&
+	    (jobs_llmstat = llmstat_map(what)) == NULL)
+		jlog("metrics file %s: %s", what, strerror(errno));
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		jlog("curl_global_init failed");
+		return (-1);
+	}
+	if (jotel_init() == -1)
+		return (-1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	kinds_served(served, sizeof(served));
+	doc_sandbox_log();
 	return (0);
 }
 
@@ -289,9 +312,6 @@ run_job(struct jctx *c, struct job *j)
 	const struct job_kind	*k;
 	struct jout		 o;
 	enum job_res		 r;
-	char			*result = NULL;
-	long			 delay;
-	int			 i;
 
 	memset(&o, 0, sizeof(o));
 	c->exec_id = NULL;
@@ -321,10 +341,23 @@ run_job(struct jctx *c, struct job *j)
 	}
 	if (r == JOB_RETRY && j->attempts >= j->max_attempts)
 		r = JOB_FAIL;
+	settle(c, j, k, r, &o);
+	json_decref(o.result);
+}
+
+/* Record the outcome r of job j (kind k, NULL when unknown). */
+static void
+settle(struct jctx *c, struct job *j, const struct job_kind *k,
+    enum job_res r, struct jout *o)
+{
+	char	*result = NULL;
+	long	 delay;
+	int	 i;
+
 	switch (r) {
 	case JOB_DONE:
-		if (o.result != NULL)
-			result = json_dumps(o.result, JSON_COMPACT);
+		if (o->result != NULL)
+			result = json_dumps(o->result, JSON_COMPACT);
 		finish(c, j, "done", result, NULL, 0, "done");
 		jotel_job_end(j, "done", NULL);
 		break;
@@ -335,9 +368,9 @@ run_job(struct jctx *c, struct job *j)
 		if (delay > JOB_RETRY_CAP_S)
 			delay = JOB_RETRY_CAP_S;
 		jlog("%s: job %s (%s) attempt %d: %s; again in %lds",
-		    c->runner, j->id, j->kind, j->attempts, o.err, delay);
-		finish(c, j, "queued", NULL, o.err, delay, "retry");
-		jotel_job_end(j, "retry", o.err);
+		    c->runner, j->id, j->kind, j->attempts, o->err, delay);
+		finish(c, j, "queued", NULL, o->err, delay, "retry");
+		jotel_job_end(j, "retry", o->err);
 		break;
 	case JOB_RELEASE:
 		finish(c, j, "queued", NULL, NULL, 0, "released");
@@ -345,15 +378,14 @@ run_job(struct jctx *c, struct job *j)
 		break;
 	case JOB_FAIL:
 		jlog("%s: job %s (%s) failed: %s", c->runner, j->id, j->kind,
-		    o.err);
+		    o->err);
 		if (k != NULL && k->failed != NULL)
-			k->failed(c, j, o.err);
-		finish(c, j, "failed", NULL, o.err, 0, "failed");
-		jotel_job_end(j, "failed", o.err);
+			k->failed(c, j, o->err);
+		finish(c, j, "failed", NULL, o->err, 0, "failed");
+		jotel_job_end(j, "failed", o->err);
 		break;
 	}
 	free(result);
-	json_decref(o.result);
 }
 
 static void
