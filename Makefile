@@ -51,7 +51,8 @@ UNIT_SRC	:= $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN	:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_SRC		:= $(sort $(wildcard tests/e2e/test_*.c))
 E2E_BIN		:= $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/e2e/%)
-E2E_LIB		:= $(filter-out $(E2E_SRC),$(wildcard tests/e2e/*.c))
+E2E_LIB		:= $(filter-out $(E2E_SRC),$(sort $(wildcard tests/e2e/*.c)))
+E2E_OBJ		:= $(E2E_LIB:tests/e2e/%.c=$(BUILD)/obj/e2e/%.o)
 EXTRACT_SRC	:= $(wildcard cmd/extract/*.c)
 JOBS_SRC	:= $(sort $(wildcard cmd/jobs/*.c))
 SWAGGER_VER	:= 5.17.14
@@ -140,10 +141,16 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(TLIB_OBJ)
 	@$(CC) $(TEST_CFLAGS) $< $(TLIB_OBJ) -o $@ -lcriterion \
 		$(EXTRACT_LIBS) $(LIBS)
 
-$(BUILD)/tests/e2e/%: tests/e2e/%.c $(E2E_LIB) $(wildcard tests/e2e/*.h) $(TLIB_OBJ)
+# The e2e harness and fixture: compiled once, linked into every suite.
+$(BUILD)/obj/e2e/%.o: tests/e2e/%.c $(wildcard tests/e2e/*.h src/lib/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (tests)"
+	@$(CC) $(TEST_CFLAGS) -Itests/e2e -c $< -o $@
+
+$(BUILD)/tests/e2e/%: tests/e2e/%.c $(E2E_OBJ) $(wildcard tests/e2e/*.h) $(TLIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(TEST_CFLAGS) -Itests/e2e $< $(E2E_LIB) $(TLIB_OBJ) -o $@ -lcriterion \
+	@$(CC) $(TEST_CFLAGS) -Itests/e2e $< $(E2E_OBJ) $(TLIB_OBJ) -o $@ -lcriterion \
 		$(EXTRACT_LIBS) $(LIBS)
 
 # The extractor's test build: the probe of its sandbox (-P, -U) added.
@@ -212,7 +219,7 @@ test: deps
 # write load, Kore down behind nginx, PostgreSQL restarted under load and
 # down for a while, the job runner killed or stopped mid-job, provider
 # failures (rate limits, 5xx, quota, malformed and cut answers, timeouts).
-FAULT_SUITES	:= test_zz_faults test_zz_outage test_jobs test_chat
+FAULT_SUITES	:= test_faults test_outage test_jobs test_chat
 
 faults: deps
 	@$(MAKE) --no-print-directory build tests-build

@@ -1,4 +1,7 @@
 /*
+ * DEPRECATED: new and converted suites use fixture.h (one user type, one
+ * error check); this header goes once no suite includes it.
+ *
  * Shared pieces of the auth suites: accounts registered through the real
  * API, logins (JSON and form) at any instance, forged tokens, error
  * checks, and one-off SQL against the test database.
@@ -17,7 +20,7 @@
 
 #include <libpq-fe.h>
 
-#include "harness.h"
+#include "fixture.h"
 #include "jwt.h"
 #include "uuid.h"
 
@@ -228,7 +231,7 @@ af_fresh_minute(void)
 static inline void
 af_srv(struct srv *s, const char *const *env)
 {
-	cr_assert(srv_start(s, env), "instance did not start");
+	fx_srv_start(s, env);
 }
 
 #endif

@@ -1,11 +1,7 @@
 /*
  * End-to-end harness: see harness.h.
  */
-#include <sys/types.h>
-#include <sys/wait.h>
-
 #include <ctype.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,83 +255,6 @@ wait_status(const char *base, const char *path, long want, int seconds)
 		(void)usleep(100000);
 	}
 	return (0);
-}
-
-static int
-free_port(void)
-{
-	FILE		*fp;
-	int		port;
-
-	fp = popen("python3 -c 'import socket; s=socket.socket(); "
-	    "s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'", "r");
-	if (fp == NULL)
-		return (-1);
-	if (fscanf(fp, "%d", &port) != 1)
-		port = -1;
-	(void)pclose(fp);
-	return (port);
-}
-
-int
-srv_start(struct srv *s, const char *const *env)
-{
-	char		port[16], log[192];
-	int		i;
-
-	memset(s, 0, sizeof(*s));
-	/* An HTTP_PORT among env restarts an instance on its old port. */
-	for (i = 0; env != NULL && env[i] != NULL; i++)
-		if (!strncmp(env[i], "HTTP_PORT=", 10))
-			s->port = atoi(env[i] + 10);
-	if (s->port <= 0 && (s->port = free_port()) < 0)
-		return (0);
-	(void)snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d",
-	    s->port);
-	(void)snprintf(s->dir, sizeof(s->dir), "%s/srv-%d",
-	    env_or("E2E_TMP", "/tmp"), s->port);
-	(void)snprintf(port, sizeof(port), "%d", s->port);
-	(void)snprintf(log, sizeof(log), "%s.log", s->dir);
-
-	if ((s->pid = fork()) == 0) {
-		(void)setpgid(0, 0);
-		(void)setenv("HTTP_PORT", port, 1);
-		for (i = 0; env != NULL && env[i] != NULL; i++)
-			(void)putenv(strdup(env[i]));
-		if (freopen(log, "w", stdout) == NULL ||
-		    freopen(log, "a", stderr) == NULL)
-			_exit(127);
-		execl("/bin/sh", "sh", "scripts/serve.sh", s->dir,
-		    (char *)NULL);
-		_exit(127);
-	}
-	if (s->pid < 0)
-		return (0);
-	if (!wait_status(s->base, "/live", 200, 30)) {
-		srv_stop(s);	/* leave nothing running */
-		return (0);
-	}
-	return (1);
-}
-
-void
-srv_stop(struct srv *s)
-{
-	int	st, i;
-
-	if (s->pid <= 0)
-		return;
-	(void)kill(-s->pid, SIGTERM);
-	for (i = 0; i < 100; i++) {
-		if (waitpid(s->pid, &st, WNOHANG) == s->pid)
-			break;
-		(void)usleep(50000);
-	}
-	if (i == 100) {
-		(void)kill(-s->pid, SIGKILL);
-		(void)waitpid(s->pid, &st, 0);
-	}
-	s->pid = 0;
 }
 
 static size_t

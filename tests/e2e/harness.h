@@ -1,7 +1,7 @@
 /*
- * End-to-end test harness: HTTP to the real server (libcurl), JSON
- * answers (jansson), and starting extra server instances when a test
- * needs its own (other limits, outage drills).
+ * End-to-end test harness: HTTP to the real server (libcurl) and JSON
+ * answers (jansson).  What tests share above that (users, the error
+ * check, instances of their own) is the fixture: fixture.h.
  *
  * The suite runner (scripts/test.sh) exports E2E_BASE (Kore), E2E_TLS
  * (nginx in front), DATABASE_URL, and the stand-ins' URLs.
@@ -17,16 +17,10 @@ struct resp {
 	long		status;
 	char		*body;
 	size_t		len;
-	char		*headers;	/* raw header block, lower-cased names */
+	char		*headers;	/* raw header block,
+	    lower-cased names */
 	json_t		*json;		/* parsed body or NULL */
 	double		seconds;
-};
-
-struct srv {
-	pid_t		pid;
-	int		port;
-	char		base[64];
-	char		dir[128];
 };
 
 /* CURL_HTTP_VERSION_* for the requests that follow; 0: libcurl's choice. */
@@ -53,9 +47,7 @@ const char	*err_code(struct resp *);
 const char	*env_or(const char *name, const char *def);
 char		*uniq(const char *prefix);	/* a unique string, static */
 
-/* Start an instance with extra environment "K=V" entries (NULL ends). */
-int		 srv_start(struct srv *, const char *const *env);
-void		 srv_stop(struct srv *);
+/* Poll base+path until it answers want; 0 after seconds. */
 int		 wait_status(const char *base, const char *path, long want,
 		    int seconds);
 

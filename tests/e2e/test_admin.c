@@ -4,35 +4,35 @@
  * that must die on deactivation or demotion), the purge, and the audit
  * trail of everyone.
  */
-#include "users_fixture.h"
+#include "fixture.h"
 
 #include <curl/curl.h>
 
 /* PATCH /users/{id} as the admin with body; the answer. */
 static struct resp *
-adm_patch(struct acct *adm, const char *id, const char *body)
+adm_patch(struct user *adm, const char *id, const char *body)
 {
-	return (uf_call("PATCH", adm, body, "/api/v1/users/%s", id));
+	return (fx_call("PATCH", adm, body, "/api/v1/users/%s", id));
 }
 
 /* Register an account named name (exact full_name). */
 static void
-named(struct acct *a, const char *prefix, const char *name)
+named(struct user *a, const char *prefix, const char *name)
 {
 	struct resp	*r;
 	char		*b;
 
-	uf_new(a, prefix);
-	b = uf_dump(json_pack("{s:s}", "full_name", name));
-	r = uf_call("PATCH", a, b, "/api/v1/users/me");
+	fx_new(a, prefix);
+	b = fx_dump(json_pack("{s:s}", "full_name", name));
+	r = fx_call("PATCH", a, b, "/api/v1/users/me");
 	free(b);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
 }
 
 /* Total of GET /users?search=<q> (q percent-encoded by curl). */
 static long long
-search_total(struct acct *adm, const char *q)
+search_total(struct user *adm, const char *q)
 {
 	struct resp	*r;
 	char		*enc;
@@ -41,11 +41,11 @@ search_total(struct acct *adm, const char *q)
 
 	c = curl_easy_init();
 	enc = curl_easy_escape(c, q, 0);
-	r = uf_call("GET", adm, NULL, "/api/v1/users?search=%s&limit=100",
+	r = fx_call("GET", adm, NULL, "/api/v1/users?search=%s&limit=100",
 	    enc);
 	curl_free(enc);
 	curl_easy_cleanup(c);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	n = jint(r, "data.total");
 	cr_expect_eq((long long)json_array_size(jpath(r->json,
 	    "data.items")), n);
@@ -55,11 +55,11 @@ search_total(struct acct *adm, const char *q)
 
 Test(admin, list_searches_email_and_name_with_literal_metacharacters)
 {
-	struct acct	adm, a, b, c, d;
+	struct user	adm, a, b, c, d;
 	struct resp	*r;
 	char		tag[64], name[256];
 
-	uf_admin(&adm);
+	fx_admin(&adm);
 	(void)snprintf(tag, sizeof(tag), "%s", uniq("T"));
 	(void)snprintf(name, sizeof(name), "Pct 100%% %s", tag);
 	named(&a, "srch-a-", name);
@@ -84,9 +84,9 @@ Test(admin, list_searches_email_and_name_with_literal_metacharacters)
 	name[0] = (char)(name[0] - 32);
 	cr_expect_eq(search_total(&adm, name), 1);
 
-	r = uf_call("GET", &adm, NULL, "/api/v1/users?search=%s&limit=2",
+	r = fx_call("GET", &adm, NULL, "/api/v1/users?search=%s&limit=2",
 	    tag);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_eq(jint(r, "data.total"), 4);
 	cr_expect_eq(jint(r, "data.limit"), 2);
 	cr_expect_eq(json_array_size(jpath(r->json, "data.items")), 2);
@@ -97,83 +97,83 @@ Test(admin, list_searches_email_and_name_with_literal_metacharacters)
 
 Test(admin, list_filters_on_is_active_and_checks_its_query)
 {
-	struct acct	adm, a;
+	struct user	adm, a;
 	struct resp	*r;
 
-	uf_admin(&adm);
-	uf_new(&a, "inact-");
+	fx_admin(&adm);
+	fx_new(&a, "inact-");
 	r = adm_patch(&adm, a.id, "{\"is_active\": false}");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
 
-	r = uf_call("GET", &adm, NULL, "/api/v1/users?search=%s&"
+	r = fx_call("GET", &adm, NULL, "/api/v1/users?search=%s&"
 	    "is_active=false", a.email);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_eq(jint(r, "data.total"), 1);
 	resp_free(r);
-	r = uf_call("GET", &adm, NULL, "/api/v1/users?search=%s&"
+	r = fx_call("GET", &adm, NULL, "/api/v1/users?search=%s&"
 	    "is_active=true", a.email);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_eq(jint(r, "data.total"), 0);
 	resp_free(r);
 
-	r = uf_call("GET", &adm, NULL, "/api/v1/users?is_active=maybe&"
+	r = fx_call("GET", &adm, NULL, "/api/v1/users?is_active=maybe&"
 	    "limit=101");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "is_active"), "invalid");
-	cr_expect_str_eq(uf_issue(r, "limit"), "out_of_range");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "is_active"), "invalid");
+	cr_expect_str_eq(fx_issue(r, "limit"), "out_of_range");
 	resp_free(r);
 	/* Bytes that are not UTF-8: refused or ignored, never a 500. */
-	r = uf_call("GET", &adm, NULL, "/api/v1/users?search=%%ff%%fe");
+	r = fx_call("GET", &adm, NULL, "/api/v1/users?search=%%ff%%fe");
 	cr_expect(r->status == 400 || r->status == 200, "%s", r->body);
 	resp_free(r);
 }
 
 Test(admin, get_one_user_404_for_unknown_and_400_for_malformed)
 {
-	struct acct	adm, a;
+	struct user	adm, a;
 	struct resp	*r;
 
-	uf_admin(&adm);
-	uf_new(&a, "get1-");
-	r = uf_call("GET", &adm, NULL, "/api/v1/users/%s", a.id);
-	uf_status(r, 200);
+	fx_admin(&adm);
+	fx_new(&a, "get1-");
+	r = fx_call("GET", &adm, NULL, "/api/v1/users/%s", a.id);
+	fx_status(r, 200);
 	cr_expect_str_eq(jstr(r, "data.email"), a.email);
 	cr_expect(json_is_null(jpath(r->json, "data.deleted_at")));
 	resp_free(r);
 
-	r = uf_call("GET", &adm, NULL, "/api/v1/users/" UF_NO_SUCH_ID);
-	uf_error(r, 404, "not_found");
+	r = fx_call("GET", &adm, NULL, "/api/v1/users/" FX_NO_SUCH_ID);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = adm_patch(&adm, UF_NO_SUCH_ID, "{\"full_name\": \"Ghost\"}");
-	uf_error(r, 404, "not_found");
+	r = adm_patch(&adm, FX_NO_SUCH_ID, "{\"full_name\": \"Ghost\"}");
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = uf_call("DELETE", &adm, NULL, "/api/v1/users/" UF_NO_SUCH_ID);
-	uf_error(r, 404, "not_found");
+	r = fx_call("DELETE", &adm, NULL, "/api/v1/users/" FX_NO_SUCH_ID);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
 
-	r = uf_call("GET", &adm, NULL, "/api/v1/users/not-a-uuid");
-	uf_error(r, 400, "validation_error");
+	r = fx_call("GET", &adm, NULL, "/api/v1/users/not-a-uuid");
+	fx_error(r, 400, "validation_error");
 	resp_free(r);
-	r = uf_call("GET", &adm, NULL, "/api/v1/users/1%%27%%20OR%%201=1");
+	r = fx_call("GET", &adm, NULL, "/api/v1/users/1%%27%%20OR%%201=1");
 	cr_expect(r->status == 400 || r->status == 404, "%s", r->body);
 	resp_free(r);
-	r = uf_call("DELETE", &adm, NULL, "/api/v1/users/12345");
-	uf_error(r, 400, "validation_error");
+	r = fx_call("DELETE", &adm, NULL, "/api/v1/users/12345");
+	fx_error(r, 400, "validation_error");
 	resp_free(r);
 }
 
 Test(admin, patch_changes_admin_fields_and_is_audited)
 {
-	struct acct	adm, a;
+	struct user	adm, a;
 	struct resp	*r;
 
-	uf_admin(&adm);
-	uf_new(&a, "adpatch-");
+	fx_admin(&adm);
+	fx_new(&a, "adpatch-");
 	r = adm_patch(&adm, a.id, "{\"role\": \"lawyer\", "
 	    "\"token_quota_daily\": 5000, \"full_name\": \"Renamed By Admin\","
 	    " \"organization\": \"Firm & Co\", \"phone\": \"+442071234567\"}");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_str_eq(jstr(r, "data.role"), "lawyer");
 	cr_expect_eq(jint(r, "data.token_quota_daily"), 5000);
 	cr_expect_str_eq(jstr(r, "data.full_name"), "Renamed By Admin");
@@ -182,22 +182,22 @@ Test(admin, patch_changes_admin_fields_and_is_audited)
 	resp_free(r);
 
 	r = adm_patch(&adm, a.id, "{\"token_quota_daily\": null}");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect(json_is_null(jpath(r->json, "data.token_quota_daily")));
 	resp_free(r);
 
 	r = adm_patch(&adm, a.id, "{\"token_quota_daily\": -1, \"role\": "
 	    "\"emperor\", \"is_active\": \"no\", \"is_superuser\": 1}");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "token_quota_daily"), "out_of_range");
-	cr_expect_str_eq(uf_issue(r, "role"), "invalid_choice");
-	cr_expect_str_eq(uf_issue(r, "is_active"), "wrong_type");
-	cr_expect_str_eq(uf_issue(r, "is_superuser"), "wrong_type");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "token_quota_daily"), "out_of_range");
+	cr_expect_str_eq(fx_issue(r, "role"), "invalid_choice");
+	cr_expect_str_eq(fx_issue(r, "is_active"), "wrong_type");
+	cr_expect_str_eq(fx_issue(r, "is_superuser"), "wrong_type");
 	resp_free(r);
 
-	r = uf_call("GET", &adm, NULL, "/api/v1/audit?user_id=%s&"
+	r = fx_call("GET", &adm, NULL, "/api/v1/audit?user_id=%s&"
 	    "event=user_updated", a.id);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect(jint(r, "data.total") >= 2, "%s", r->body);
 	cr_expect_str_eq(jstr(r, "data.items.0.event"), "user_updated");
 	cr_expect_str_eq(jstr(r, "data.items.0.user_id"), a.id);
@@ -207,18 +207,18 @@ Test(admin, patch_changes_admin_fields_and_is_audited)
 	resp_free(r);
 
 	/* A new role makes the old tokens' claims stale: they are revoked. */
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me");
-	uf_error(r, 401, "token_revoked");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me");
+	fx_error(r, 401, "token_revoked");
 	resp_free(r);
-	r = uf_login_at(NULL, a.email, UF_PASSWORD);
-	uf_status(r, 200);
-	uf_take(&a, r);
+	r = fx_login(NULL, NULL, a.email, FX_PASSWORD);
+	fx_status(r, 200);
+	fx_take(&a, r);
 	cr_expect_str_eq(jstr(r, "data.user.role"), "lawyer");
 	resp_free(r);
 
 	/* The user sees the change, not the admin-only fields. */
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me");
-	uf_status(r, 200);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me");
+	fx_status(r, 200);
 	cr_expect_str_eq(jstr(r, "data.full_name"), "Renamed By Admin");
 	cr_expect_null(jpath(r->json, "data.token_quota_daily"));
 	resp_free(r);
@@ -226,179 +226,179 @@ Test(admin, patch_changes_admin_fields_and_is_audited)
 
 Test(admin, deactivation_refuses_the_user_at_once)
 {
-	struct acct	adm, a;
+	struct user	adm, a;
 	struct resp	*r;
 
-	uf_admin(&adm);
-	uf_new(&a, "deact-");
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me");
-	uf_status(r, 200);
+	fx_admin(&adm);
+	fx_new(&a, "deact-");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me");
+	fx_status(r, 200);
 	resp_free(r);
 
 	r = adm_patch(&adm, a.id, "{\"is_active\": false}");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect(json_is_false(jpath(r->json, "data.is_active")));
 	resp_free(r);
 
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me");
 	cr_expect_eq(r->status, 401, "%s", r->body);
 	resp_free(r);
-	r = uf_login_at(NULL, a.email, UF_PASSWORD);
+	r = fx_login(NULL, NULL, a.email, FX_PASSWORD);
 	cr_expect(r->status >= 400 && r->status < 500, "%s", r->body);
 	resp_free(r);
 
 	/* Reactivated, the user can sign in again. */
 	r = adm_patch(&adm, a.id, "{\"is_active\": true}");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
-	r = uf_login_at(NULL, a.email, UF_PASSWORD);
-	uf_status(r, 200);
+	r = fx_login(NULL, NULL, a.email, FX_PASSWORD);
+	fx_status(r, 200);
 	resp_free(r);
 }
 
 Test(admin, promotion_grants_and_demotion_revokes_admin_rights)
 {
-	struct acct	adm, a;
+	struct user	adm, a;
 	struct resp	*r;
 
-	uf_admin(&adm);
-	uf_new(&a, "promo-");
+	fx_admin(&adm);
+	fx_new(&a, "promo-");
 	r = adm_patch(&adm, a.id, "{\"is_superuser\": true}");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect(json_is_true(jpath(r->json, "data.is_superuser")));
 	resp_free(r);
 
-	r = uf_login_at(NULL, a.email, UF_PASSWORD);
-	uf_status(r, 200);
-	uf_take(&a, r);
+	r = fx_login(NULL, NULL, a.email, FX_PASSWORD);
+	fx_status(r, 200);
+	fx_take(&a, r);
 	resp_free(r);
-	r = uf_call("GET", &a, NULL, "/api/v1/users?limit=1");
-	uf_status(r, 200);
+	r = fx_call("GET", &a, NULL, "/api/v1/users?limit=1");
+	fx_status(r, 200);
 	resp_free(r);
 
 	r = adm_patch(&adm, a.id, "{\"is_superuser\": false}");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
 	/* The admin-era token is dead, and a new one has no admin right. */
-	r = uf_call("GET", &a, NULL, "/api/v1/users?limit=1");
+	r = fx_call("GET", &a, NULL, "/api/v1/users?limit=1");
 	cr_expect_eq(r->status, 401, "%s", r->body);
 	resp_free(r);
-	r = uf_login_at(NULL, a.email, UF_PASSWORD);
-	uf_status(r, 200);
-	uf_take(&a, r);
+	r = fx_login(NULL, NULL, a.email, FX_PASSWORD);
+	fx_status(r, 200);
+	fx_take(&a, r);
 	resp_free(r);
-	r = uf_call("GET", &a, NULL, "/api/v1/users?limit=1");
-	uf_error(r, 403, "forbidden");
+	r = fx_call("GET", &a, NULL, "/api/v1/users?limit=1");
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
 }
 
 Test(admin, an_admin_cannot_purge_deactivate_or_demote_themself)
 {
-	struct acct	adm;
+	struct user	adm;
 	struct resp	*r;
 
-	uf_admin(&adm);
-	r = uf_call("DELETE", &adm, NULL, "/api/v1/users/%s", adm.id);
-	uf_error(r, 409, "conflict");
+	fx_admin(&adm);
+	r = fx_call("DELETE", &adm, NULL, "/api/v1/users/%s", adm.id);
+	fx_error(r, 409, "conflict");
 	resp_free(r);
 	r = adm_patch(&adm, adm.id, "{\"is_active\": false}");
-	uf_error(r, 409, "conflict");
+	fx_error(r, 409, "conflict");
 	resp_free(r);
 	r = adm_patch(&adm, adm.id, "{\"is_superuser\": false}");
-	uf_error(r, 409, "conflict");
+	fx_error(r, 409, "conflict");
 	resp_free(r);
-	r = uf_call("GET", &adm, NULL, "/api/v1/users/me");
-	uf_status(r, 200);
+	r = fx_call("GET", &adm, NULL, "/api/v1/users/me");
+	fx_status(r, 200);
 	cr_expect(json_is_true(jpath(r->json, "data.is_superuser")));
 	resp_free(r);
 }
 
 Test(admin, purge_removes_the_user_and_keeps_the_audit_row)
 {
-	struct acct	adm, a;
+	struct user	adm, a;
 	struct resp	*r;
 	char		*b, n[64];
 
-	uf_admin(&adm);
-	uf_new(&a, "purge-");
-	r = uf_call("PATCH", &a, "{\"full_name\": \"To Be Purged\"}",
+	fx_admin(&adm);
+	fx_new(&a, "purge-");
+	r = fx_call("PATCH", &a, "{\"full_name\": \"To Be Purged\"}",
 	    "/api/v1/users/me");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
 
-	r = uf_call("DELETE", &adm, NULL, "/api/v1/users/%s", a.id);
-	uf_status(r, 200);
+	r = fx_call("DELETE", &adm, NULL, "/api/v1/users/%s", a.id);
+	fx_status(r, 200);
 	cr_expect_str_eq(jstr(r, "data.id"), a.id);
 	resp_free(r);
 
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me");
 	cr_expect_eq(r->status, 401, "%s", r->body);
 	resp_free(r);
-	r = uf_call("GET", &adm, NULL, "/api/v1/users/%s", a.id);
-	uf_error(r, 404, "not_found");
+	r = fx_call("GET", &adm, NULL, "/api/v1/users/%s", a.id);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = uf_call("DELETE", &adm, NULL, "/api/v1/users/%s", a.id);
-	uf_error(r, 404, "not_found");
+	r = fx_call("DELETE", &adm, NULL, "/api/v1/users/%s", a.id);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	uf_sql("SELECT count(*) FROM sessions WHERE user_id = $1", a.id, n,
-	    sizeof(n));
+	(void)snprintf(n, sizeof(n), "%s",
+	    fx_sql("SELECT count(*) FROM sessions WHERE user_id = $1", a.id));
 	cr_expect_str_eq(n, "0");
 
-	r = uf_call("GET", &adm, NULL, "/api/v1/audit?user_id=%s&"
+	r = fx_call("GET", &adm, NULL, "/api/v1/audit?user_id=%s&"
 	    "event=user_deleted", a.id);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_eq(jint(r, "data.total"), 1);
 	cr_expect_str_eq(jstr(r, "data.items.0.details.actor_id"), adm.id);
 	cr_expect(json_is_true(jpath(r->json, "data.items.0.details.purge")));
 	resp_free(r);
 	/* The older rows keep the id too. */
-	r = uf_call("GET", &adm, NULL, "/api/v1/audit?user_id=%s", a.id);
+	r = fx_call("GET", &adm, NULL, "/api/v1/audit?user_id=%s", a.id);
 	cr_expect(jint(r, "data.total") >= 2, "%s", r->body);
 	resp_free(r);
 
 	/* The email is free again. */
-	b = uf_dump(json_pack("{s:s, s:s, s:s}", "email", a.email,
-	    "password", UF_PASSWORD, "full_name", "Born Again"));
+	b = fx_dump(json_pack("{s:s, s:s, s:s}", "email", a.email,
+	    "password", FX_PASSWORD, "full_name", "Born Again"));
 	r = http_json("POST", "/api/v1/auth/register", NULL, b);
 	free(b);
-	uf_status(r, 201);
+	fx_status(r, 201);
 	resp_free(r);
 }
 
 Test(admin, audit_filters_and_checks_its_query)
 {
-	struct acct	adm, a;
+	struct user	adm, a;
 	struct resp	*r;
 	json_t		*it;
 	size_t		i;
 
-	uf_admin(&adm);
-	uf_new(&a, "audf-");
-	r = uf_call("GET", &adm, NULL, "/api/v1/audit?event=user_updated&"
+	fx_admin(&adm);
+	fx_new(&a, "audf-");
+	r = fx_call("GET", &adm, NULL, "/api/v1/audit?event=user_updated&"
 	    "limit=20");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	json_array_foreach(jpath(r->json, "data.items"), i, it)
 		cr_expect_str_eq(json_string_value(json_object_get(it,
 		    "event")), "user_updated");
 	cr_expect_eq(jint(r, "data.limit"), 20);
 	resp_free(r);
 
-	r = uf_call("GET", &adm, NULL, "/api/v1/audit?user_id=%s", a.id);
-	uf_status(r, 200);
+	r = fx_call("GET", &adm, NULL, "/api/v1/audit?user_id=%s", a.id);
+	fx_status(r, 200);
 	json_array_foreach(jpath(r->json, "data.items"), i, it)
 		cr_expect_str_eq(json_string_value(json_object_get(it,
 		    "user_id")), a.id);
 	resp_free(r);
 
-	r = uf_call("GET", &adm, NULL, "/api/v1/audit?user_id=nope&"
+	r = fx_call("GET", &adm, NULL, "/api/v1/audit?user_id=nope&"
 	    "event=DROP%%20TABLE&offset=x");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "user_id"), "invalid");
-	cr_expect_str_eq(uf_issue(r, "event"), "invalid");
-	cr_expect_str_eq(uf_issue(r, "offset"), "out_of_range");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "user_id"), "invalid");
+	cr_expect_str_eq(fx_issue(r, "event"), "invalid");
+	cr_expect_str_eq(fx_issue(r, "offset"), "out_of_range");
 	resp_free(r);
 
-	r = uf_call("GET", NULL, NULL, "/api/v1/audit");
-	uf_error(r, 401, "unauthorized");
+	r = fx_call("GET", NULL, NULL, "/api/v1/audit");
+	fx_error(r, 401, "unauthorized");
 	resp_free(r);
 }

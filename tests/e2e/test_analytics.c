@@ -9,7 +9,7 @@
  * The suite runner sets AI_PRICE_TABLE=gpt-test=1.5:2.25 (USD per
  * million tokens), so a cost is 1.5 * prompt + 2.25 * completion, / 1e6.
  */
-#include "users_fixture.h"	/* first: it asks for _GNU_SOURCE */
+#include "fixture.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -53,14 +53,14 @@ jget(json_t *o, const char *key)
 
 /* One chat call; adds the provider's usage to u when it succeeded. */
 static long
-chat(const struct acct *a, const char *content, struct usage *u)
+chat(const struct user *a, const char *content, struct usage *u)
 {
 	struct resp	*r;
 	char		*body;
 	long		 status;
 
-	body = uf_dump(json_pack("{s:s}", "content", content));
-	r = uf_call("POST", a, body, "/api/v1/chat/chat");
+	body = fx_dump(json_pack("{s:s}", "content", content));
+	r = fx_call("POST", a, body, "/api/v1/chat/chat");
 	free(body);
 	status = r->status;
 	if (status == 200 && u != NULL) {
@@ -75,18 +75,18 @@ chat(const struct acct *a, const char *content, struct usage *u)
 }
 
 static struct resp *
-get(const struct acct *a, const char *path)
+get(const struct user *a, const char *path)
 {
 	struct resp	*r;
 
-	r = uf_call("GET", a, NULL, "%s", path);
+	r = fx_call("GET", a, NULL, "%s", path);
 	return (r);
 }
 
 static void
 sql1(const char *sql, const char *p1)
 {
-	uf_sql(sql, p1, NULL, 0);
+	(void)fx_sql(sql, p1);
 }
 
 static long long
@@ -94,7 +94,7 @@ sql_num(const char *sql, const char *p1)
 {
 	char	out[64];
 
-	uf_sql(sql, p1, out, sizeof(out));
+	(void)snprintf(out, sizeof(out), "%s", fx_sql(sql, p1));
 	return (strtoll(out, NULL, 10));
 }
 
@@ -129,14 +129,14 @@ today(char out[11], int minus_days)
 
 Test(analytics, usage_counts_calls_tokens_and_failures)
 {
-	struct acct	 a;
+	struct user	 a;
 	struct usage	 u;
 	struct resp	*r;
 	json_t		*m;
 	char		 msg[128];
 
 	memset(&u, 0, sizeof(u));
-	uf_new(&a, "an-usage");
+	fx_new(&a, "an-usage");
 	cr_assert_eq(chat(&a, "What is consideration in contract law?", &u),
 	    200);
 	cr_assert_eq(chat(&a, "Define estoppel briefly please", &u), 200);
@@ -146,7 +146,7 @@ Test(analytics, usage_counts_calls_tokens_and_failures)
 	cr_assert_eq(chat(&a, msg, NULL), 502);
 
 	r = get(&a, USAGE "?days=1");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	expect_usage(jpath(r->json, "data"), 4, 3, 1, &u);
 	cr_expect_eq(jint(r, "data.period_days"), 1);
 	cr_expect_gt(jreal(r, "data.avg_response_time_ms"), 0.0);
@@ -172,36 +172,36 @@ Test(analytics, usage_counts_calls_tokens_and_failures)
 
 Test(analytics, users_see_only_their_own_figures)
 {
-	struct acct	 a, b;
+	struct user	 a, b;
 	struct usage	 u, none;
 	struct resp	*r;
 
 	memset(&u, 0, sizeof(u));
 	memset(&none, 0, sizeof(none));
-	uf_new(&a, "an-iso-a");
-	uf_new(&b, "an-iso-b");
+	fx_new(&a, "an-iso-a");
+	fx_new(&b, "an-iso-b");
 	cr_assert_eq(chat(&a, "Is a verbal contract binding?", &u), 200);
 
 	r = get(&b, USAGE "?days=90");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	expect_usage(jpath(r->json, "data"), 0, 0, 0, &none);
 	cr_expect_eq(json_array_size(jpath(r->json, "data.models")), 0);
 	resp_free(r);
 	r = get(&b, ACTIVITY);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_eq(jint(r, "data.total"), 0, "%s", r->body);
 	cr_expect_eq(json_array_size(jpath(r->json, "data.items")), 0);
 	resp_free(r);
 
 	r = get(&a, USAGE "?days=90");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	expect_usage(jpath(r->json, "data"), 1, 1, 0, &u);
 	resp_free(r);
 }
 
 Test(analytics, quota_fields_follow_the_budget)
 {
-	struct acct	 a, admin;
+	struct user	 a, admin;
 	struct usage	 u;
 	struct resp	*r;
 	char		*body, next[64];
@@ -209,25 +209,25 @@ Test(analytics, quota_fields_follow_the_budget)
 	struct tm	 tm;
 
 	memset(&u, 0, sizeof(u));
-	uf_new(&a, "an-quota");
-	uf_admin(&admin);
+	fx_new(&a, "an-quota");
+	fx_admin(&admin);
 	r = get(&a, USAGE);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_eq(jint(r, "data.quota_daily"), 0, "unlimited by default");
 	cr_expect(json_is_null(jpath(r->json, "data.quota_remaining")),
 	    "%s", r->body);
 	cr_expect_eq(jint(r, "data.period_days"), 7);
 	resp_free(r);
 
-	body = uf_dump(json_pack("{s:i}", "token_quota_daily", 100000));
-	r = uf_call("PATCH", &admin, body, "/api/v1/users/%s", a.id);
+	body = fx_dump(json_pack("{s:i}", "token_quota_daily", 100000));
+	r = fx_call("PATCH", &admin, body, "/api/v1/users/%s", a.id);
 	free(body);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
 	cr_assert_eq(chat(&a, "What is a tort?", &u), 200);
 
 	r = get(&a, USAGE);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_eq(jint(r, "data.quota_daily"), 100000);
 	cr_expect_eq(jint(r, "data.tokens_used_today"), u.total);
 	cr_expect_eq(jint(r, "data.quota_remaining"), 100000 - u.total);
@@ -238,11 +238,11 @@ Test(analytics, quota_fields_follow_the_budget)
 	resp_free(r);
 
 	/* Over the budget: nothing left, and chat refuses. */
-	body = uf_dump(json_pack("{s:I}", "token_quota_daily",
+	body = fx_dump(json_pack("{s:I}", "token_quota_daily",
 	    (json_int_t)u.total));
-	r = uf_call("PATCH", &admin, body, "/api/v1/users/%s", a.id);
+	r = fx_call("PATCH", &admin, body, "/api/v1/users/%s", a.id);
 	free(body);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
 	r = get(&a, USAGE);
 	cr_expect_eq(jint(r, "data.quota_remaining"), 0, "%s", r->body);
@@ -252,7 +252,7 @@ Test(analytics, quota_fields_follow_the_budget)
 
 Test(analytics, day_rows_add_up_to_the_usage)
 {
-	struct acct	 a;
+	struct user	 a;
 	struct usage	 u, sum, day3;
 	struct resp	*r, *t;
 	json_t		*items, *it;
@@ -261,7 +261,7 @@ Test(analytics, day_rows_add_up_to_the_usage)
 	double		 cost;
 
 	memset(&u, 0, sizeof(u));
-	uf_new(&a, "an-days");
+	fx_new(&a, "an-days");
 	cr_assert_eq(chat(&a, "What is the statute of frauds?", &u), 200);
 	/* Calls on earlier days, written as the ledger holds them. */
 	sql1("INSERT INTO llm_calls (user_id, kind, provider, model, "
@@ -283,8 +283,8 @@ Test(analytics, day_rows_add_up_to_the_usage)
 
 	r = get(&a, USAGE "?days=7");
 	t = get(&a, TOKENS "?days=7");
-	uf_status(r, 200);
-	uf_status(t, 200);
+	fx_status(r, 200);
+	fx_status(t, 200);
 	cr_expect_eq(jint(r, "data.total_queries"), 5, "%s", r->body);
 	cr_expect_eq(jint(r, "data.failed_queries"), 1);
 	cr_expect_eq(jint(r, "data.total_tokens"), u.total + 1160 + 10);
@@ -325,7 +325,7 @@ Test(analytics, day_rows_add_up_to_the_usage)
 
 /* A text upload through the real API; its id into id. */
 static void
-upload(const struct acct *a, const char *name, char *id, size_t len)
+upload(const struct user *a, const char *name, char *id, size_t len)
 {
 	const char	*hdrs[3];
 	struct resp	*r;
@@ -351,14 +351,14 @@ upload(const struct acct *a, const char *name, char *id, size_t len)
 }
 
 static const char *
-wait_document(const struct acct *a, const char *id)
+wait_document(const struct user *a, const char *id)
 {
 	static char	 st[32];
 	struct resp	*r;
 	int		 i;
 
 	for (i = 0; i < WAIT_S * 10; i++) {
-		r = uf_call("GET", a, NULL, "/api/v1/documents/%s", id);
+		r = fx_call("GET", a, NULL, "/api/v1/documents/%s", id);
 		(void)snprintf(st, sizeof(st), "%s",
 		    jstr(r, "data.processing_status"));
 		resp_free(r);
@@ -371,26 +371,27 @@ wait_document(const struct acct *a, const char *id)
 
 Test(analytics, activity_lists_everything_newest_first)
 {
-	struct acct	 a;
+	struct user	 a;
 	struct resp	*r;
 	json_t		*items, *it;
 	char		 doc[64], wf[64];
 	const char	*want[] = { "chat", "workflow", "upload", "chat" };
 	size_t		 i;
 
-	uf_new(&a, "an-act");
+	fx_new(&a, "an-act");
 	cr_assert_eq(chat(&a, "First question on leases", NULL), 200);
 	upload(&a, "lease.txt", doc, sizeof(doc));
 	cr_assert_str_eq(wait_document(&a, doc), "completed");
-	uf_sql("INSERT INTO workflow_executions (user_id, template, status, "
-	    "total_steps, started_at, completed_at) VALUES ($1, "
+	(void)snprintf(wf, sizeof(wf), "%s",
+	    fx_sql("INSERT INTO workflow_executions (user_id, template, "
+	    "status, total_steps, started_at, completed_at) VALUES ($1, "
 	    "'contract_review', 'completed', 3, now() - interval '2 s', now()) "
-	    "RETURNING id", a.id, wf, sizeof(wf));
+	    "RETURNING id", a.id));
 	(void)usleep(20000);
 	cr_assert_eq(chat(&a, "Second question on leases", NULL), 200);
 
 	r = get(&a, ACTIVITY "?limit=10");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	items = jpath(r->json, "data.items");
 	cr_assert_eq(json_array_size(items), 4, "%s", r->body);
 	cr_expect_eq(jint(r, "data.total"), 4);
@@ -411,7 +412,7 @@ Test(analytics, activity_lists_everything_newest_first)
 	resp_free(r);
 
 	r = get(&a, ACTIVITY "?limit=2&offset=1");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_eq(json_array_size(jpath(r->json, "data.items")), 2);
 	cr_expect_str_eq(jstr(r, "data.items.0.type"), "workflow");
 	cr_expect_str_eq(jstr(r, "data.items.1.type"), "upload");
@@ -427,7 +428,7 @@ Test(analytics, activity_lists_everything_newest_first)
 
 Test(analytics, system_is_for_admins_and_covers_everyone)
 {
-	struct acct	 a, b, admin;
+	struct user	 a, b, admin;
 	struct usage	 u;
 	struct resp	*r;
 	json_t		*p, *top;
@@ -436,14 +437,14 @@ Test(analytics, system_is_for_admins_and_covers_everyone)
 	int		 seen;
 
 	memset(&u, 0, sizeof(u));
-	uf_new(&a, "an-sys-a");
-	uf_new(&b, "an-sys-b");
-	uf_admin(&admin);
+	fx_new(&a, "an-sys-a");
+	fx_new(&b, "an-sys-b");
+	fx_admin(&admin);
 	r = get(&a, SYSTEM);
-	uf_error(r, 403, "forbidden");
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
-	r = uf_call("GET", NULL, NULL, SYSTEM);
-	uf_error(r, 401, "unauthorized");
+	r = fx_call("GET", NULL, NULL, SYSTEM);
+	fx_error(r, 401, "unauthorized");
 	resp_free(r);
 
 	/* b becomes the heaviest user of the day. */
@@ -456,7 +457,7 @@ Test(analytics, system_is_for_admins_and_covers_everyone)
 	cr_assert_eq(chat(&a, msg, NULL), 502);
 
 	r = get(&admin, SYSTEM "?days=1");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	/*
 	 * Other tests add and purge calls meanwhile: the totals hold at
 	 * least ours.
@@ -487,7 +488,7 @@ Test(analytics, system_is_for_admins_and_covers_everyone)
 
 Test(analytics, out_of_range_parameters_are_400)
 {
-	struct acct	 a, admin;
+	struct user	 a, admin;
 	struct resp	*r;
 	const char	*bad[] = { USAGE "?days=0", USAGE "?days=91",
 	    USAGE "?days=abc", USAGE "?days=", USAGE "?days=-1",
@@ -495,34 +496,34 @@ Test(analytics, out_of_range_parameters_are_400)
 	    ACTIVITY "?limit=101", ACTIVITY "?offset=-1" };
 	size_t		 i;
 
-	uf_new(&a, "an-400");
-	uf_admin(&admin);
+	fx_new(&a, "an-400");
+	fx_admin(&admin);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		r = get(&a, bad[i]);
-		uf_error(r, 400, "validation_error");
-		cr_expect_not_null(uf_issue(r, strstr(bad[i], "days") ?
+		fx_error(r, 400, "validation_error");
+		cr_expect_not_null(fx_issue(r, strstr(bad[i], "days") ?
 		    "days" : strstr(bad[i], "offset") ? "offset" : "limit"),
 		    "%s: %s", bad[i], r->body);
 		resp_free(r);
 	}
 	r = get(&admin, SYSTEM "?days=91");
-	uf_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	resp_free(r);
 	r = get(&a, USAGE "?days=90");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_eq(jint(r, "data.period_days"), 90);
 	resp_free(r);
-	r = uf_call("POST", &a, "{}", USAGE);
-	uf_error(r, 405, "method_not_allowed");
+	r = fx_call("POST", &a, "{}", USAGE);
+	fx_error(r, 405, "method_not_allowed");
 	resp_free(r);
-	r = uf_call("GET", NULL, NULL, USAGE);
-	uf_error(r, 401, "unauthorized");
+	r = fx_call("GET", NULL, NULL, USAGE);
+	fx_error(r, 401, "unauthorized");
 	resp_free(r);
 }
 
 Test(analytics, rollup_stays_equal_to_the_ledger)
 {
-	struct acct	 a, admin;
+	struct user	 a, admin;
 	struct resp	*r;
 	const char	*cmp = "SELECT (SELECT coalesce(sum(total_tokens), 0) "
 	    "FROM llm_calls WHERE user_id = $1) - (SELECT "
@@ -531,8 +532,8 @@ Test(analytics, rollup_stays_equal_to_the_ledger)
 	    "user_id = $1) - (SELECT coalesce(sum(calls), 0) FROM "
 	    "llm_usage_daily WHERE user_id = $1)";
 
-	uf_new(&a, "an-roll");
-	uf_admin(&admin);
+	fx_new(&a, "an-roll");
+	fx_admin(&admin);
 	cr_assert_eq(chat(&a, "What is adverse possession?", NULL), 200);
 	sql1("INSERT INTO llm_calls (user_id, kind, provider, model, "
 	    "prompt_tokens, completion_tokens, total_tokens, status, "
@@ -548,8 +549,8 @@ Test(analytics, rollup_stays_equal_to_the_ledger)
 	cr_expect_eq(sql_num(cmp, a.id), 0);
 
 	/* A purge removes the user's calls and rollup alike. */
-	r = uf_call("DELETE", &admin, NULL, "/api/v1/users/%s", a.id);
-	uf_status(r, 200);
+	r = fx_call("DELETE", &admin, NULL, "/api/v1/users/%s", a.id);
+	fx_status(r, 200);
 	resp_free(r);
 	cr_expect_eq(sql_num("SELECT count(*) FROM llm_usage_daily WHERE "
 	    "user_id = $1", a.id), 0);

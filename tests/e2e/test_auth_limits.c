@@ -5,7 +5,7 @@
  * small limits, trusting 127.0.0.1 as a proxy so each test is its own
  * client IP (X-Forwarded-For).
  */
-#include "auth_fixture.h"
+#include "fixture.h"
 
 static const char *const limits_env[] = {
 	"AUTH_RATE_LIMIT_PER_MINUTE=3", "RATE_LIMIT_PER_MINUTE=5",
@@ -28,7 +28,7 @@ expect_429(struct resp *r, long limit)
 {
 	long		ra;
 
-	af_expect_error(r, 429, "rate_limited");
+	fx_error(r, 429, "rate_limited");
 	cr_assert_not_null(resp_header(r, "retry-after"));
 	ra = strtol(resp_header(r, "retry-after"), NULL, 10);
 	cr_expect(ra >= 1 && ra <= 60, "retry-after %ld", ra);
@@ -45,14 +45,14 @@ Test(auth_limits, ip_limit_per_endpoint_holds_across_two_instances)
 	char		 other[32];
 	long		 reset;
 
-	af_srv(&s1, limits_env);
-	af_srv(&s2, limits_env);
-	af_fresh_minute();
+	fx_srv_start(&s1, limits_env);
+	fx_srv_start(&s2, limits_env);
+	fx_fresh_minute();
 	ip = client_ip();
 	(void)snprintf(other, sizeof(other), "203.0.113.%d",
 	    (int)(getpid() % 250));
 
-	r = af_login(s1.base, ip, uniq("nobody"), "x");
+	r = fx_login(s1.base, ip, uniq("nobody"), "x");
 	cr_expect_eq(r->status, 401);
 	cr_expect_str_eq(resp_header(r, "x-ratelimit-limit"), "3");
 	cr_expect_str_eq(resp_header(r, "x-ratelimit-remaining"), "2");
@@ -60,43 +60,43 @@ Test(auth_limits, ip_limit_per_endpoint_holds_across_two_instances)
 	cr_expect(reset > time(NULL) - 5 && reset <= time(NULL) + 61 &&
 	    reset % 60 == 0, "reset %ld", reset);
 	resp_free(r);
-	r = af_login(s2.base, ip, uniq("nobody"), "x");
+	r = fx_login(s2.base, ip, uniq("nobody"), "x");
 	cr_expect_eq(r->status, 401);
 	cr_expect_str_eq(resp_header(r, "x-ratelimit-remaining"), "1");
 	resp_free(r);
-	r = af_login(s1.base, ip, uniq("nobody"), "x");
+	r = fx_login(s1.base, ip, uniq("nobody"), "x");
 	cr_expect_eq(r->status, 401);
 	resp_free(r);
-	r = af_login(s2.base, ip, uniq("nobody"), "x");
+	r = fx_login(s2.base, ip, uniq("nobody"), "x");
 	expect_429(r, 3);
 	resp_free(r);
 
 	/* Another endpoint, or another client, has its own budget. */
-	r = af_refresh(s1.base, ip, "not-a-token");
+	r = fx_refresh(s1.base, ip, "not-a-token");
 	cr_expect_eq(r->status, 401, "%s", r->body);
 	resp_free(r);
-	r = af_login(s1.base, other, uniq("nobody"), "x");
+	r = fx_login(s1.base, other, uniq("nobody"), "x");
 	cr_expect_eq(r->status, 401, "%s", r->body);
 	resp_free(r);
-	srv_stop(&s1);
-	srv_stop(&s2);
+	fx_srv_stop(&s1);
+	fx_srv_stop(&s2);
 }
 
 Test(auth_limits, per_user_limit_holds_across_two_instances)
 {
 	struct srv	 s1, s2;
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	char		 want[8];
 	int		 i;
 
-	af_srv(&s1, limits_env);
-	af_srv(&s2, limits_env);
-	af_fresh_minute();
-	af_new_at(s1.base, client_ip(), &a, "peruser");
+	fx_srv_start(&s1, limits_env);
+	fx_srv_start(&s2, limits_env);
+	fx_fresh_minute();
+	fx_new_at(s1.base, client_ip(), &a, "peruser");
 	for (i = 0; i < 5; i++) {
-		r = af_call(i % 2 ? s2.base : s1.base, "GET",
-		    "/api/v1/auth/sessions", a.access, NULL, NULL);
+		r = fx_req(i % 2 ? s2.base : s1.base, "GET",
+		    "/api/v1/auth/sessions", a.token, NULL, NULL);
 		cr_expect_eq(r->status, 200, "%d: %s", i, r->body);
 		(void)snprintf(want, sizeof(want), "%d", 4 - i);
 		cr_expect_str_eq(resp_header(r, "x-ratelimit-remaining"),
@@ -104,59 +104,59 @@ Test(auth_limits, per_user_limit_holds_across_two_instances)
 		cr_expect_str_eq(resp_header(r, "x-ratelimit-limit"), "5");
 		resp_free(r);
 	}
-	r = af_call(s2.base, "GET", "/api/v1/auth/sessions", a.access, NULL,
+	r = fx_req(s2.base, "GET", "/api/v1/auth/sessions", a.token, NULL,
 	    NULL);
 	expect_429(r, 5);
 	resp_free(r);
 	/* /me is exempt from the per-user counter. */
-	r = af_call(s1.base, "GET", "/api/v1/auth/me", a.access, NULL, NULL);
+	r = fx_req(s1.base, "GET", "/api/v1/auth/me", a.token, NULL, NULL);
 	cr_expect_eq(r->status, 200);
 	resp_free(r);
-	srv_stop(&s1);
-	srv_stop(&s2);
+	fx_srv_stop(&s1);
+	fx_srv_stop(&s2);
 }
 
 Test(auth_limits, lockout_after_threshold_then_expires)
 {
 	struct srv	 s;
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	char		 ip[32];
 	long		 ra;
 	int		 i, n;
 
-	af_srv(&s, limits_env);
+	fx_srv_start(&s, limits_env);
 	n = 0;
 	(void)snprintf(ip, sizeof(ip), "192.0.2.%d", ++n);
-	af_new_at(s.base, ip, &a, "lock");
+	fx_new_at(s.base, ip, &a, "lock");
 	for (i = 0; i < 3; i++) {
 		(void)snprintf(ip, sizeof(ip), "192.0.2.%d", ++n);
-		r = af_login(s.base, ip, a.email, "Wrong-Passw0rd");
-		af_expect_error(r, 401, "invalid_credentials");
+		r = fx_login(s.base, ip, a.email, "Wrong-Passw0rd");
+		fx_error(r, 401, "invalid_credentials");
 		resp_free(r);
 	}
 	/* Locked, even with the right password; bcrypt is not run. */
 	(void)snprintf(ip, sizeof(ip), "192.0.2.%d", ++n);
-	r = af_login(s.base, ip, a.email, AF_PASSWORD);
-	af_expect_error(r, 423, "account_locked");
+	r = fx_login(s.base, ip, a.email, FX_PASSWORD);
+	fx_error(r, 423, "account_locked");
 	cr_assert_not_null(resp_header(r, "retry-after"));
 	ra = strtol(resp_header(r, "retry-after"), NULL, 10);
 	cr_expect(ra >= 1 && ra <= 4, "retry-after %ld", ra);
 	resp_free(r);
 	/* The same answer for an unknown email locked the same way. */
 	(void)snprintf(ip, sizeof(ip), "192.0.2.%d", ++n);
-	r = af_login(s.base, ip, a.email, "Wrong-Passw0rd");
-	af_expect_error(r, 423, "account_locked");
+	r = fx_login(s.base, ip, a.email, "Wrong-Passw0rd");
+	fx_error(r, 423, "account_locked");
 	resp_free(r);
-	cr_expect_str_eq(af_sql("SELECT count(*) FROM audit_events WHERE "
+	cr_expect_str_eq(fx_sql("SELECT count(*) FROM audit_events WHERE "
 	    "user_id = $1::uuid AND event = 'account_locked'", a.id), "1");
 
 	(void)sleep(5);
 	(void)snprintf(ip, sizeof(ip), "192.0.2.%d", ++n);
-	r = af_login(s.base, ip, a.email, AF_PASSWORD);
+	r = fx_login(s.base, ip, a.email, FX_PASSWORD);
 	cr_expect_eq(r->status, 200, "lock expired: %s", r->body);
 	resp_free(r);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 }
 
 Test(auth_limits, unknown_email_locks_alike)
@@ -166,16 +166,16 @@ Test(auth_limits, unknown_email_locks_alike)
 	char		 ip[32], email[200];
 	int		 i;
 
-	af_srv(&s, limits_env);
+	fx_srv_start(&s, limits_env);
 	(void)snprintf(email, sizeof(email), "%s@example.test", uniq("ghost"));
 	for (i = 0; i < 4; i++) {
 		(void)snprintf(ip, sizeof(ip), "192.0.2.%d", 100 + i);
-		r = af_login(s.base, ip, email, "Wrong-Passw0rd");
+		r = fx_login(s.base, ip, email, "Wrong-Passw0rd");
 		if (i < 3)
-			af_expect_error(r, 401, "invalid_credentials");
+			fx_error(r, 401, "invalid_credentials");
 		else
-			af_expect_error(r, 423, "account_locked");
+			fx_error(r, 423, "account_locked");
 		resp_free(r);
 	}
-	srv_stop(&s);
+	fx_srv_stop(&s);
 }

@@ -7,18 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth_fixture.h"
+#include "fixture.h"
 
 static void
 expect_refused(const char *tok, const char *code, const char *what)
 {
 	struct resp	*r;
 
-	r = af_call(NULL, "GET", "/api/v1/auth/me", tok, NULL, NULL);
+	r = fx_req(NULL, "GET", "/api/v1/auth/me", tok, NULL, NULL);
 	cr_expect_eq(r->status, 401, "%s: %ld %s", what, r->status, r->body);
 	cr_expect_str_eq(err_code(r), code, "%s: %s", what, r->body);
 	resp_free(r);
-	r = af_call(NULL, "GET", "/api/v1/auth/sessions", tok, NULL, NULL);
+	r = fx_req(NULL, "GET", "/api/v1/auth/sessions", tok, NULL, NULL);
 	cr_expect_eq(r->status, 401, "%s (sessions): %ld", what, r->status);
 	resp_free(r);
 }
@@ -94,7 +94,7 @@ expect_revoked_soon(const char *base, const char *method, const char *path,
 	int		 i;
 
 	for (i = 0; i < 20; i++) {
-		r = af_call(base, method, path, token, NULL, NULL);
+		r = fx_req(base, method, path, token, NULL, NULL);
 		if (r->status == 401)
 			break;
 		resp_free(r);
@@ -102,27 +102,27 @@ expect_revoked_soon(const char *base, const char *method, const char *path,
 		(void)usleep(50000);
 	}
 	cr_assert_not_null(r, "%s still accepted after 1 s", path);
-	af_expect_error(r, 401, "token_revoked");
+	fx_error(r, 401, "token_revoked");
 	resp_free(r);
 }
 
 Test(auth_tokens, tampered_tokens_are_refused)
 {
 	struct jwt_claims	 c;
-	struct afa		 a;
+	struct user		 a;
 	char			*tok, hdr[128], pl[512], two[4096], four[4200];
 	char			 flip[4096];
 	const char		*dot;
 	size_t			 n;
 	long			 now;
 
-	af_new(&a, "tamper");
-	af_claims(a.access, &c);
+	fx_new(&a, "tamper");
+	fx_claims(a.token, &c);
 	now = (long)time(NULL);
 
 	/* Each part changed by one character. */
 	for (n = 0; n < 3; n++) {
-		(void)snprintf(flip, sizeof(flip), "%s", a.access);
+		(void)snprintf(flip, sizeof(flip), "%s", a.token);
 		dot = flip;
 		if (n > 0)
 			dot = strchr(flip, '.') + 1;
@@ -142,36 +142,36 @@ Test(auth_tokens, tampered_tokens_are_refused)
 	expect_refused(two, "unauthorized", "alg none");
 	(void)snprintf(two, sizeof(two), "%s.%s", hdr, b64url(pl));
 	expect_refused(two, "unauthorized", "alg none, 2 parts");
-	expect_refused(swap_part(a.access, 0, b64url("{\"alg\":\"HS512\","
+	expect_refused(swap_part(a.token, 0, b64url("{\"alg\":\"HS512\","
 	    "\"typ\":\"JWT\"}")), "unauthorized", "HS512");
-	expect_refused(swap_part(a.access, 0, b64url("{\"alg\":\"RS256\","
+	expect_refused(swap_part(a.token, 0, b64url("{\"alg\":\"RS256\","
 	    "\"typ\":\"JWT\"}")), "unauthorized", "RS256");
 	/* The payload raised to admin, signature kept. */
-	expect_refused(swap_part(a.access, 1, b64url(pl)), "unauthorized",
+	expect_refused(swap_part(a.token, 1, b64url(pl)), "unauthorized",
 	    "payload swapped");
 
-	tok = af_forge(c.sub, c.sid, "user", now, now + 600,
+	tok = fx_forge(c.sub, c.sid, "user", now, now + 600,
 	    "another-secret-0123456789abcdef0123");
 	expect_refused(tok, "unauthorized", "wrong key");
 	free(tok);
 
-	(void)snprintf(four, sizeof(four), "%s.extra", a.access);
+	(void)snprintf(four, sizeof(four), "%s.extra", a.token);
 	expect_refused(four, "unauthorized", "4 parts");
 	expect_refused("", "unauthorized", "empty");
 	expect_refused("a.b.c", "unauthorized", "garbage");
 
 	/* Genuine but expired. */
-	tok = af_forge(c.sub, c.sid, "user", now - 3600, now - 60, NULL);
+	tok = fx_forge(c.sub, c.sid, "user", now - 3600, now - 60, NULL);
 	expect_refused(tok, "token_expired", "expired");
 	free(tok);
 
 	/* Genuine, but no such session. */
-	tok = af_forge(c.sub, "00000000-0000-4000-8000-000000000001", "user",
+	tok = fx_forge(c.sub, "00000000-0000-4000-8000-000000000001", "user",
 	    now, now + 600, NULL);
 	expect_refused(tok, "token_revoked", "unknown session");
 	free(tok);
 	/* Genuine session, someone else's user id. */
-	tok = af_forge("00000000-0000-4000-8000-000000000002", c.sid, "user",
+	tok = fx_forge("00000000-0000-4000-8000-000000000002", c.sid, "user",
 	    now, now + 600, NULL);
 	expect_refused(tok, "token_revoked", "sub does not own sid");
 	free(tok);
@@ -180,7 +180,7 @@ Test(auth_tokens, tampered_tokens_are_refused)
 	{
 		struct resp	*r;
 
-		r = af_call(NULL, "GET", "/api/v1/auth/me", a.access, NULL,
+		r = fx_req(NULL, "GET", "/api/v1/auth/me", a.token, NULL,
 		    NULL);
 		cr_expect_eq(r->status, 200);
 		resp_free(r);
@@ -191,45 +191,45 @@ Test(auth_tokens, short_ttl_token_expires)
 {
 	const char	*env[] = { "ACCESS_TOKEN_TTL_S=2", NULL };
 	struct srv	 s;
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 
-	af_srv(&s, env);
-	af_new_at(s.base, NULL, &a, "ttl");
-	r = af_call(s.base, "GET", "/api/v1/auth/sessions", a.access, NULL,
+	fx_srv_start(&s, env);
+	fx_new_at(s.base, NULL, &a, "ttl");
+	r = fx_req(s.base, "GET", "/api/v1/auth/sessions", a.token, NULL,
 	    NULL);
 	cr_expect_eq(r->status, 200);
 	resp_free(r);
 	(void)sleep(4);
-	r = af_call(s.base, "GET", "/api/v1/auth/sessions", a.access, NULL,
+	r = fx_req(s.base, "GET", "/api/v1/auth/sessions", a.token, NULL,
 	    NULL);
-	af_expect_error(r, 401, "token_expired");
+	fx_error(r, 401, "token_expired");
 	resp_free(r);
 	/* A refresh still works and gives a live token. */
-	r = af_refresh(s.base, NULL, a.refresh);
+	r = fx_refresh(s.base, NULL, a.refresh);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect_eq(jint(r, "data.expires_in"), 2);
-	af_take(&a, r);
+	fx_take(&a, r);
 	resp_free(r);
-	r = af_call(s.base, "GET", "/api/v1/auth/me", a.access, NULL, NULL);
+	r = fx_req(s.base, "GET", "/api/v1/auth/me", a.token, NULL, NULL);
 	cr_expect_eq(r->status, 200);
 	resp_free(r);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 }
 
 Test(auth_tokens, refresh_rotates_and_reuse_after_grace_kills_session)
 {
 	const char	*env[] = { "REFRESH_REUSE_GRACE_S=1", NULL };
 	struct srv	 s;
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
-	char		 old[128], newer[128], access2[AF_TOKEN_MAX];
+	char		 old[128], newer[128], access2[FX_TOKEN_MAX];
 
-	af_srv(&s, env);
-	af_new_at(s.base, NULL, &a, "reuse");
+	fx_srv_start(&s, env);
+	fx_new_at(s.base, NULL, &a, "reuse");
 	(void)snprintf(old, sizeof(old), "%s", a.refresh);
 
-	r = af_refresh(s.base, NULL, old);
+	r = fx_refresh(s.base, NULL, old);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect_str_neq(jstr(r, "data.refresh_token"), old);
 	cr_expect_str_eq(jstr(r, "data.user.id"), a.id);
@@ -240,24 +240,24 @@ Test(auth_tokens, refresh_rotates_and_reuse_after_grace_kills_session)
 	resp_free(r);
 
 	(void)sleep(2);
-	r = af_refresh(s.base, NULL, old);
-	af_expect_error(r, 401, "token_reused");
+	r = fx_refresh(s.base, NULL, old);
+	fx_error(r, 401, "token_reused");
 	resp_free(r);
 
 	/* The whole session is dead: its newer token and access tokens. */
-	r = af_refresh(s.base, NULL, newer);
-	af_expect_error(r, 401, "token_revoked");
+	r = fx_refresh(s.base, NULL, newer);
+	fx_error(r, 401, "token_revoked");
 	resp_free(r);
-	r = af_call(s.base, "GET", "/api/v1/auth/me", access2, NULL, NULL);
-	af_expect_error(r, 401, "token_revoked");
+	r = fx_req(s.base, "GET", "/api/v1/auth/me", access2, NULL, NULL);
+	fx_error(r, 401, "token_revoked");
 	resp_free(r);
-	expect_revoked_soon(NULL, "GET", "/api/v1/auth/me", a.access);
-	srv_stop(&s);
+	expect_revoked_soon(NULL, "GET", "/api/v1/auth/me", a.token);
+	fx_srv_stop(&s);
 
-	cr_expect_str_eq(af_sql("SELECT count(*) FROM audit_events WHERE "
+	cr_expect_str_eq(fx_sql("SELECT count(*) FROM audit_events WHERE "
 	    "user_id = $1::uuid AND event = 'token_reuse_detected'", a.id),
 	    "1");
-	cr_expect_str_eq(af_sql("SELECT revoke_reason FROM sessions WHERE "
+	cr_expect_str_eq(fx_sql("SELECT revoke_reason FROM sessions WHERE "
 	    "user_id = $1::uuid", a.id), "token_reused");
 }
 
@@ -271,19 +271,19 @@ conc_refresh(void *arg)
 {
 	struct conc	*c = arg;
 
-	c->r = af_refresh(NULL, NULL, c->rt);
+	c->r = fx_refresh(NULL, NULL, c->rt);
 	return (NULL);
 }
 
 Test(auth_tokens, concurrent_refreshes_within_grace_each_get_a_pair)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct conc	 c[4];
 	pthread_t	 t[4];
 	struct resp	*r;
 	int		 i, j;
 
-	af_new(&a, "grace");
+	fx_new(&a, "grace");
 	for (i = 0; i < 4; i++) {
 		c[i].rt = a.refresh;
 		cr_assert_eq(pthread_create(&t[i], NULL, conc_refresh, &c[i]),
@@ -299,117 +299,118 @@ Test(auth_tokens, concurrent_refreshes_within_grace_each_get_a_pair)
 	}
 	/* Every pair works, and so does each new refresh token. */
 	for (i = 0; i < 4; i++) {
-		r = af_call(NULL, "GET", "/api/v1/auth/me",
+		r = fx_req(NULL, "GET", "/api/v1/auth/me",
 		    jstr(c[i].r, "data.access_token"), NULL, NULL);
 		cr_expect_eq(r->status, 200);
 		resp_free(r);
-		r = af_refresh(NULL, NULL, jstr(c[i].r, "data.refresh_token"));
+		r = fx_refresh(NULL, NULL, jstr(c[i].r, "data.refresh_token"));
 		cr_expect_eq(r->status, 200, "%s", r->body);
 		resp_free(r);
 		resp_free(c[i].r);
 	}
-	cr_expect_str_eq(af_sql("SELECT count(*) FROM sessions WHERE "
+	cr_expect_str_eq(fx_sql("SELECT count(*) FROM sessions WHERE "
 	    "user_id = $1::uuid AND revoked_at IS NULL", a.id), "1");
-	r = af_refresh(NULL, NULL, "not-a-token");
-	af_expect_error(r, 401, "unauthorized");
+	r = fx_refresh(NULL, NULL, "not-a-token");
+	fx_error(r, 401, "unauthorized");
 	resp_free(r);
-	r = af_refresh(NULL, NULL, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-	af_expect_error(r, 401, "unauthorized");
+	r = fx_refresh(NULL, NULL,
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	fx_error(r, 401, "unauthorized");
 	resp_free(r);
-	r = af_call(NULL, "POST", "/api/v1/auth/refresh", NULL, NULL, "{}");
-	af_expect_error(r, 400, "validation_error");
+	r = fx_req(NULL, "POST", "/api/v1/auth/refresh", NULL, NULL, "{}");
+	fx_error(r, 400, "validation_error");
 	resp_free(r);
 }
 
 Test(auth_tokens, revocation_reaches_a_second_instance_at_once)
 {
 	struct srv	 s;
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	int		 i;
 
-	af_srv(&s, NULL);
-	af_new(&a, "xinst");
+	fx_srv_start(&s, NULL);
+	fx_new(&a, "xinst");
 	/* Both revocation paths of instance 2: cache (me) and database. */
 	for (i = 0; i < 5; i++) {
-		r = af_call(s.base, "GET", "/api/v1/auth/me", a.access, NULL,
+		r = fx_req(s.base, "GET", "/api/v1/auth/me", a.token, NULL,
 		    NULL);
 		cr_expect_eq(r->status, 200, "%ld %s", r->status, r->body);
 		resp_free(r);
 	}
 	(void)sleep(1);
-	r = af_call(NULL, "POST", "/api/v1/auth/logout", a.access, NULL, "");
+	r = fx_req(NULL, "POST", "/api/v1/auth/logout", a.token, NULL, "");
 	cr_assert_eq(r->status, 200);
 	resp_free(r);
-	expect_revoked_soon(s.base, "GET", "/api/v1/auth/me", a.access);
-	expect_revoked_soon(s.base, "GET", "/api/v1/auth/sessions", a.access);
+	expect_revoked_soon(s.base, "GET", "/api/v1/auth/me", a.token);
+	expect_revoked_soon(s.base, "GET", "/api/v1/auth/sessions", a.token);
 
 	/* A password change on instance 2 kills the other sessions on 1. */
-	af_new(&a, "xinst2");
-	r = af_login(NULL, NULL, a.email, AF_PASSWORD);
+	fx_new(&a, "xinst2");
+	r = fx_login(NULL, NULL, a.email, FX_PASSWORD);
 	cr_assert_eq(r->status, 200);
 	r->status = 0;
 	{
 		struct resp	*p;
 
-		p = af_call(s.base, "POST", "/api/v1/auth/password",
+		p = fx_req(s.base, "POST", "/api/v1/auth/password",
 		    jstr(r, "data.access_token"), NULL,
-		    "{\"current_password\": \"" AF_PASSWORD "\", "
+		    "{\"current_password\": \"" FX_PASSWORD "\", "
 		    "\"new_password\": \"An0ther-Passw0rd\"}");
 		cr_expect_eq(p->status, 200, "%s", p->body);
 		resp_free(p);
 	}
 	resp_free(r);
-	expect_revoked_soon(NULL, "GET", "/api/v1/auth/me", a.access);
-	srv_stop(&s);
+	expect_revoked_soon(NULL, "GET", "/api/v1/auth/me", a.token);
+	fx_srv_stop(&s);
 }
 
 Test(auth_tokens, expired_refresh_token_is_token_expired)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 
-	af_new(&a, "rexp");
-	(void)af_sql("UPDATE refresh_tokens SET expires_at = now() - "
+	fx_new(&a, "rexp");
+	(void)fx_sql("UPDATE refresh_tokens SET expires_at = now() - "
 	    "interval '1 second' WHERE session_id IN (SELECT id FROM sessions "
 	    "WHERE user_id = $1::uuid)", a.id);
-	r = af_refresh(NULL, NULL, a.refresh);
-	af_expect_error(r, 401, "token_expired");
+	r = fx_refresh(NULL, NULL, a.refresh);
+	fx_error(r, 401, "token_expired");
 	resp_free(r);
 }
 
 Test(auth_tokens, refresh_with_any_wrong_token_is_401_only_empty_is_400)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	char		*big;
 
-	af_new(&a, "rshape");
+	fx_new(&a, "rshape");
 	/* An access token is not a refresh token: 401, not a length error. */
-	r = af_refresh(NULL, NULL, a.access);
-	af_expect_error(r, 401, "unauthorized");
+	r = fx_refresh(NULL, NULL, a.token);
+	fx_error(r, 401, "unauthorized");
 	resp_free(r);
 	big = malloc(64 * 1024 + 1);
 	cr_assert_not_null(big);
 	memset(big, 'A', 64 * 1024);
 	big[64 * 1024] = '\0';
-	r = af_refresh(NULL, NULL, big);
-	af_expect_error(r, 401, "unauthorized");
+	r = fx_refresh(NULL, NULL, big);
+	fx_error(r, 401, "unauthorized");
 	resp_free(r);
 	free(big);
-	r = af_refresh(NULL, NULL, "x");
-	af_expect_error(r, 401, "unauthorized");
+	r = fx_refresh(NULL, NULL, "x");
+	fx_error(r, 401, "unauthorized");
 	resp_free(r);
 	/* Missing or empty: the request itself is wrong. */
-	r = af_refresh(NULL, NULL, "");
-	af_expect_error(r, 400, "validation_error");
+	r = fx_refresh(NULL, NULL, "");
+	fx_error(r, 400, "validation_error");
 	resp_free(r);
-	r = af_call(NULL, "POST", "/api/v1/auth/refresh", NULL, NULL,
+	r = fx_req(NULL, "POST", "/api/v1/auth/refresh", NULL, NULL,
 	    "{\"refresh_token\": null}");
-	af_expect_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	resp_free(r);
 	/* The real one still works after all that. */
-	r = af_refresh(NULL, NULL, a.refresh);
+	r = fx_refresh(NULL, NULL, a.refresh);
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 }

@@ -18,7 +18,7 @@
  */
 #define _GNU_SOURCE
 
-#include "auth_fixture.h"
+#include "fixture.h"
 
 #define DOC		"build/openapi.json"
 #define BOUNDARY	"authz-matrix-boundary"
@@ -26,7 +26,7 @@
 #define NONE_HEADER	"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"
 
 struct fx {
-	struct afa	 a, b;
+	struct user	 a, b;
 	char		 todo[64];
 	char		 conv[64];
 	char		 doc[64];
@@ -62,21 +62,21 @@ fixture(void)
 	struct jwt_claims	 c;
 	struct resp		*r;
 	const char		*hdrs[3];
-	char			 path[256], head[128], auth[AF_TOKEN_MAX + 32];
+	char			 path[256], head[128], auth[FX_TOKEN_MAX + 32];
 	char			 body[1024];
 	const char		*p;
 	int			 n;
 
-	af_new(&fx.a, "authz-a-");
-	af_new(&fx.b, "authz-b-");
+	fx_new(&fx.a, "authz-a-");
+	fx_new(&fx.b, "authz-b-");
 
 	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos", fx.a.id);
-	r = af_call(NULL, "POST", path, fx.a.access, NULL,
+	r = fx_req(NULL, "POST", path, fx.a.token, NULL,
 	    "{\"title\":\"matrix todo\"}");
 	(void)snprintf(fx.todo, sizeof(fx.todo), "%s", id_of(r, "todo"));
 	resp_free(r);
 
-	r = af_call(NULL, "POST", "/api/v1/chat/conversations", fx.a.access,
+	r = fx_req(NULL, "POST", "/api/v1/chat/conversations", fx.a.token,
 	    NULL, "{\"title\":\"matrix conversation\"}");
 	(void)snprintf(fx.conv, sizeof(fx.conv), "%s", id_of(r, "conv"));
 	resp_free(r);
@@ -88,7 +88,7 @@ fixture(void)
 	(void)snprintf(head, sizeof(head),
 	    "Content-Type: multipart/form-data; boundary=%s", BOUNDARY);
 	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    fx.a.access);
+	    fx.a.token);
 	hdrs[0] = head;
 	hdrs[1] = auth;
 	hdrs[2] = NULL;
@@ -97,22 +97,22 @@ fixture(void)
 	resp_free(r);
 
 	/* A second session of a, for the session routes. */
-	r = af_login(NULL, NULL, fx.a.email, AF_PASSWORD);
+	r = fx_login(NULL, NULL, fx.a.email, FX_PASSWORD);
 	cr_assert_eq(r->status, 200, "login: %ld %s", r->status, r->body);
-	af_claims(jstr(r, "data.access_token"), &c);
+	fx_claims(jstr(r, "data.access_token"), &c);
 	(void)snprintf(fx.sess, sizeof(fx.sess), "%s", c.sid);
 	resp_free(r);
 
-	af_claims(fx.a.access, &c);
-	fx.expired = af_forge(c.sub, c.sid, "user", (long)time(NULL) - 7200,
+	fx_claims(fx.a.token, &c);
+	fx.expired = fx_forge(c.sub, c.sid, "user", (long)time(NULL) - 7200,
 	    (long)time(NULL) - 60, NULL);
 	/* Garbage, a real token with its signature cut, and alg "none". */
 	fx.bad[0] = strdup("not-a-token");
-	fx.bad[1] = strdup(fx.a.access);
+	fx.bad[1] = strdup(fx.a.token);
 	fx.bad[1][strlen(fx.bad[1]) - 4] = '\0';
-	p = strchr(fx.a.access, '.') + 1;
+	p = strchr(fx.a.token, '.') + 1;
 	if (asprintf(&fx.bad[2], "%s.%.*s.", NONE_HEADER,
-	    (int)(strrchr(fx.a.access, '.') - p), p) == -1)
+	    (int)(strrchr(fx.a.token, '.') - p), p) == -1)
 		cr_assert_fail("asprintf");
 }
 
@@ -294,7 +294,7 @@ expect(struct tally *t, const char *method, const char *tmpl,
 {
 	struct resp	*r;
 
-	r = af_call(NULL, method, path, token, NULL, body);
+	r = fx_req(NULL, method, path, token, NULL, body);
 	t->calls++;
 	cr_expect(r->status / 100 != 2 && r->status / 100 != 5,
 	    "%s %s (%s) as %s: %ld %s", method, tmpl, path, who, r->status,
@@ -364,7 +364,7 @@ Test(authz, every_operation_refuses_who_may_not_call_it, .timeout = 300)
 
 			if (tagged(op, "admin")) {
 				t.admin++;
-				expect(&t, method, tmpl, path, fx.b.access,
+				expect(&t, method, tmpl, path, fx.b.token,
 				    body, "a normal user", 403, 0);
 				free(body);
 				continue;
@@ -374,19 +374,19 @@ Test(authz, every_operation_refuses_who_may_not_call_it, .timeout = 300)
 				t.owned++;
 				w1 = declares(op, 404) ? 404 : 403;
 				w2 = declares(op, 403) ? 403 : 0;
-				expect(&t, method, tmpl, path, fx.b.access,
+				expect(&t, method, tmpl, path, fx.b.token,
 				    body, "another user", w1, w2);
 			}
 			if (unk > 0) {
 				t.unknown++;
-				expect(&t, method, tmpl, path, fx.a.access,
+				expect(&t, method, tmpl, path, fx.a.token,
 				    body, "the owner, unknown id", 404, 0);
 			}
 			if (np > 0) {
 				/* Ids that name nothing: 404 (403 for a
 				 * user that is not the caller). */
 				fill(tmpl, path, sizeof(path), 1, &np, &unk);
-				expect(&t, method, tmpl, path, fx.a.access,
+				expect(&t, method, tmpl, path, fx.a.token,
 				    body, "the owner, random ids", w1, w2);
 			}
 			free(body);

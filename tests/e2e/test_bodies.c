@@ -8,16 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
-
-static void
-expect_error(struct resp *r, long status, const char *code)
-{
-	cr_expect_eq(r->status, status, "want %ld, got %ld: %.200s", status,
-	    r->status, r->body);
-	cr_expect_str_eq(err_code(r), code, "%.200s", r->body);
-	cr_expect_not_null(jstr(r, "request_id"));
-}
+#include "fixture.h"
 
 static struct resp *
 post_raw(const char *path, const char *body, size_t len)
@@ -41,7 +32,7 @@ Test(bodies, json_over_one_mebibyte_is_413)
 	big[len - 1] = '}';
 	big[len] = '\0';
 	r = post_raw("/api/v1/auth/login", big, len);
-	expect_error(r, 413, "payload_too_large");
+	fx_error(r, 413, "payload_too_large");
 	resp_free(r);
 	free(big);
 }
@@ -51,11 +42,11 @@ Test(bodies, malformed_json_is_400_invalid_json)
 	struct resp	*r;
 
 	r = post_raw("/api/v1/auth/login", "{\"email\": ", 10);
-	expect_error(r, 400, "invalid_json");
+	fx_error(r, 400, "invalid_json");
 	resp_free(r);
 
 	r = post_raw("/api/v1/auth/login", "{\"a\":1,\"a\":2}", 13);
-	expect_error(r, 400, "invalid_json");
+	fx_error(r, 400, "invalid_json");
 	resp_free(r);
 }
 
@@ -93,7 +84,7 @@ Test(bodies, nesting_deeper_than_32_is_400)
 		buf[n++] = ']';
 	buf[n++] = '}';
 	r = post_raw("/api/v1/auth/login", buf, (size_t)n);
-	expect_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	cr_expect_not_null(strstr(r->body, "nested"));
 	resp_free(r);
 }
@@ -105,7 +96,7 @@ Test(bodies, invalid_utf8_is_400)
 	struct resp	*r;
 
 	r = post_raw("/api/v1/auth/login", bad, sizeof(bad) - 1);
-	expect_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	cr_expect_not_null(strstr(r->body, "UTF-8"));
 	resp_free(r);
 }
@@ -118,35 +109,28 @@ Test(bodies, escaped_unicode_is_accepted)
 
 	/* A well-formed login for nobody: 401, proving it was parsed. */
 	r = post_raw("/api/v1/auth/login", body, sizeof(body) - 1);
-	expect_error(r, 401, "invalid_credentials");
+	fx_error(r, 401, "invalid_credentials");
 	resp_free(r);
 }
 
 Test(bodies, authenticated_route_bounds_too)
 {
-	struct resp	*r;
-	char		reg[256], path[128];
-	const char	*tok, *uid;
+	struct user	u;
+	char		path[128];
+	const char	*tok;
 
-	(void)snprintf(reg, sizeof(reg), "{\"email\":\"%s@bodies.test\","
-	    "\"password\":\"Str0ng-Passw0rd!\",\"full_name\":\"Body Test\"}",
-	    uniq("b"));
-	r = http_json("POST", "/api/v1/auth/register", NULL, reg);
-	cr_assert_eq(r->status, 201, "%s", r->body);
-	tok = jstr(r, "data.access_token");
-	uid = jstr(r, "data.user.id");
-	cr_assert_not_null(tok);
-	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos", uid);
+	fx_new(&u, "b");
+	tok = u.token;
+	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos", u.id);
 
 	{
 		struct resp	*e;
 
 		e = http_json("POST", path, tok, "{\"title\": ");
-		expect_error(e, 400, "invalid_json");
+		fx_error(e, 400, "invalid_json");
 		resp_free(e);
 		e = http_json("POST", path, tok, "[]");
 		cr_expect_eq(e->status, 400);
 		resp_free(e);
 	}
-	resp_free(r);
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth_fixture.h"
+#include "fixture.h"
 
 /* Did the LLM stand-in see a request carrying marker? */
 static int
@@ -31,13 +31,13 @@ provider_saw(const char *marker)
 }
 
 static struct resp *
-chat(struct srv *s, struct afa *a, const char *content)
+chat(struct srv *s, struct user *a, const char *content)
 {
 	char		body[512];
 
 	(void)snprintf(body, sizeof(body), "{\"content\": \"%s\", "
 	    "\"provider\": \"openai\"}", content);
-	return (af_call(s->base, "POST", "/api/v1/chat", a->access, NULL,
+	return (fx_req(s->base, "POST", "/api/v1/chat", a->token, NULL,
 	    body));
 }
 
@@ -63,20 +63,20 @@ Test(breaker, llm_breaker_opens_fails_fast_and_closes_after_a_probe,
 	static const char *const env[] = { "BREAKER_THRESHOLD=2",
 	    "BREAKER_OPEN_S=3", "AI_TIMEOUT_S=2", "JOBS_DISABLED=1", NULL };
 	struct srv	 s;
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	char		 msg[128], *m;
 	int		 i;
 
-	af_new(&a, "breaker");
-	cr_assert(srv_start(&s, env), "instance did not start");
+	fx_new(&a, "breaker");
+	fx_srv_start(&s, env);
 	cr_expect_str_eq(circuit_state(&s), "closed");
 
 	for (i = 0; i < 2; i++) {
 		(void)snprintf(msg, sizeof(msg), "%s [[status:500]]",
 		    uniq("down"));
 		r = chat(&s, &a, msg);
-		af_expect_error(r, 502, "ai_upstream_error");
+		fx_error(r, 502, "ai_upstream_error");
 		resp_free(r);
 	}
 	cr_expect_str_eq(circuit_state(&s), "open");
@@ -84,7 +84,7 @@ Test(breaker, llm_breaker_opens_fails_fast_and_closes_after_a_probe,
 	/* Fail fast: 503, Retry-After, and the provider never hears of it. */
 	m = strdup(uniq("refused"));
 	r = chat(&s, &a, m);
-	af_expect_error(r, 503, "ai_unavailable");
+	fx_error(r, 503, "ai_unavailable");
 	cr_assert_not_null(resp_header(r, "retry-after"));
 	cr_expect_gt(atoi(resp_header(r, "retry-after")), 0);
 	cr_expect_leq(atoi(resp_header(r, "retry-after")), 3);
@@ -131,12 +131,12 @@ Test(breaker, llm_breaker_opens_fails_fast_and_closes_after_a_probe,
 	resp_free(r);
 	cr_expect_str_eq(circuit_state(&s), "open");
 	r = chat(&s, &a, uniq("refused"));
-	af_expect_error(r, 503, "ai_unavailable");
+	fx_error(r, 503, "ai_unavailable");
 	resp_free(r);
 
 	/* The main instance (another process) has its own breakers. */
 	r = http_get("/api/v1/health/detailed");
 	cr_expect_str_eq(jstr(r, "data.circuits.openai.state"), "closed");
 	resp_free(r);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 }

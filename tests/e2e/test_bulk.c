@@ -9,43 +9,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth_fixture.h"
+#include "fixture.h"
 
 #define NOBODY	"00000000-0000-4000-8000-00000000abcd"
 #define BOUNDARY "----elenchus-bulk-boundary-3f9a"
 
 static void
-todo_new(struct afa *a, const char *title, char *id, size_t len)
+todo_new(struct user *a, const char *title, char *id, size_t len)
 {
 	struct resp	*r;
 	char		 path[256], body[256];
 
 	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos", a->id);
 	(void)snprintf(body, sizeof(body), "{\"title\": \"%s\"}", title);
-	r = af_call(NULL, "POST", path, a->access, NULL, body);
+	r = fx_req(NULL, "POST", path, a->token, NULL, body);
 	cr_assert_eq(r->status, 201, "%s", r->body);
 	(void)snprintf(id, len, "%s", jstr(r, "data.id"));
 	resp_free(r);
 }
 
 static struct resp *
-todo_get(struct afa *a, const char *id)
+todo_get(struct user *a, const char *id)
 {
 	char		 path[256];
 
 	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos/%s", a->id,
 	    id);
-	return (af_call(NULL, "GET", path, a->access, NULL, NULL));
+	return (fx_req(NULL, "GET", path, a->token, NULL, NULL));
 }
 
 static struct resp *
-todo_bulk(struct afa *a, const char *owner, const char *body)
+todo_bulk(struct user *a, const char *owner, const char *body)
 {
 	char		 path[256];
 
 	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos/bulk",
 	    owner ? owner : a->id);
-	return (af_call(NULL, "POST", path, a->access, NULL, body));
+	return (fx_req(NULL, "POST", path, a->token, NULL, body));
 }
 
 static void
@@ -72,12 +72,12 @@ field_of(struct resp *r, size_t i)
 
 Test(bulk, todos_complete_uncomplete_and_delete_report_what_was_missing)
 {
-	struct afa	 a, b;
+	struct user	 a, b;
 	struct resp	*r;
 	char		 t1[64], t2[64], t3[64], tb[64], body[1024], path[256];
 
-	af_new(&a, "bulk");
-	af_new(&b, "bulk");
+	fx_new(&a, "bulk");
+	fx_new(&b, "bulk");
 	todo_new(&a, "one", t1, sizeof(t1));
 	todo_new(&a, "two", t2, sizeof(t2));
 	todo_new(&a, "three", t3, sizeof(t3));
@@ -136,7 +136,7 @@ Test(bulk, todos_complete_uncomplete_and_delete_report_what_was_missing)
 	cr_expect_eq(r->status, 200, "another user's todo was deleted");
 	resp_free(r);
 	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos", a.id);
-	r = af_call(NULL, "GET", path, a.access, NULL, NULL);
+	r = fx_req(NULL, "GET", path, a.token, NULL, NULL);
 	cr_expect_eq(jint(r, "data.total"), 1, "%s", r->body);
 	resp_free(r);
 
@@ -153,33 +153,33 @@ Test(bulk, todos_complete_uncomplete_and_delete_report_what_was_missing)
 
 Test(bulk, todos_bulk_refuses_bad_requests)
 {
-	struct afa	 a, b;
+	struct user	 a, b;
 	struct resp	*r;
 	char		*big;
 	size_t		 off, i, cap;
 
-	af_new(&a, "bulkbad");
-	af_new(&b, "bulkbad");
+	fx_new(&a, "bulkbad");
+	fx_new(&b, "bulkbad");
 
 	r = todo_bulk(&a, NULL, "{\"ids\": [\"" NOBODY "\"]}");
-	af_expect_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	cr_expect_str_eq(field_of(r, 0), "action");
 	resp_free(r);
 
 	r = todo_bulk(&a, NULL, "{\"action\": \"archive\", \"ids\": [\""
 	    NOBODY "\"]}");
-	af_expect_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	cr_expect_str_eq(field_of(r, 0), "action");
 	resp_free(r);
 
 	r = todo_bulk(&a, NULL, "{\"action\": \"delete\", \"ids\": []}");
-	af_expect_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	cr_expect_str_eq(field_of(r, 0), "ids");
 	resp_free(r);
 
 	r = todo_bulk(&a, NULL, "{\"action\": \"delete\", \"ids\": [\""
 	    NOBODY "\", \"not-a-uuid\", 7]}");
-	af_expect_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	cr_expect_str_eq(field_of(r, 0), "ids[1]");
 	cr_expect_str_eq(field_of(r, 1), "ids[2]");
 	resp_free(r);
@@ -192,45 +192,45 @@ Test(bulk, todos_bulk_refuses_bad_requests)
 		    i ? "," : "", NOBODY);
 	(void)snprintf(big + off, cap - off, "]}");
 	r = todo_bulk(&a, NULL, big);
-	af_expect_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	cr_expect_str_eq(field_of(r, 0), "ids");
 	resp_free(r);
 	free(big);
 
 	r = todo_bulk(&a, NULL, "{\"action\": ");
-	af_expect_error(r, 400, "invalid_json");
+	fx_error(r, 400, "invalid_json");
 	resp_free(r);
 
 	/* Another user's list: 403, as for every todo route. */
 	r = todo_bulk(&a, b.id, "{\"action\": \"delete\", \"ids\": [\""
 	    NOBODY "\"]}");
-	af_expect_error(r, 403, "forbidden");
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
 
-	r = af_call(NULL, "POST", "/api/v1/users/me/todos/bulk", NULL, NULL,
+	r = fx_req(NULL, "POST", "/api/v1/users/me/todos/bulk", NULL, NULL,
 	    "{}");
-	af_expect_error(r, 401, "unauthorized");
+	fx_error(r, 401, "unauthorized");
 	resp_free(r);
 
 	r = todo_bulk(&a, NULL, "{}");
-	af_expect_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	cr_expect_str_eq(field_of(r, 0), "action");
 	cr_expect_str_eq(field_of(r, 1), "ids");
 	resp_free(r);
 	(void)snprintf(big = malloc(256), 256, "/api/v1/users/%s/todos/bulk",
 	    a.id);
-	r = af_call(NULL, "GET", big, a.access, NULL, NULL);
-	af_expect_error(r, 405, "method_not_allowed");
+	r = fx_req(NULL, "GET", big, a.token, NULL, NULL);
+	fx_error(r, 405, "method_not_allowed");
 	resp_free(r);
 	free(big);
 }
 
 static void
-doc_new(struct afa *a, const char *text, char *id, size_t len)
+doc_new(struct user *a, const char *text, char *id, size_t len)
 {
 	const char	*hdrs[3];
 	struct resp	*r;
-	char		 body[2048], ct[128], auth[AF_TOKEN_MAX + 32];
+	char		 body[2048], ct[128], auth[FX_TOKEN_MAX + 32];
 	int		 n;
 
 	n = snprintf(body, sizeof(body), "--%s\r\nContent-Disposition: "
@@ -240,7 +240,7 @@ doc_new(struct afa *a, const char *text, char *id, size_t len)
 	(void)snprintf(ct, sizeof(ct),
 	    "Content-Type: multipart/form-data; boundary=%s", BOUNDARY);
 	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    a->access);
+	    a->token);
 	hdrs[0] = ct;
 	hdrs[1] = auth;
 	hdrs[2] = NULL;
@@ -251,14 +251,14 @@ doc_new(struct afa *a, const char *text, char *id, size_t len)
 }
 
 static long
-doc_status(struct afa *a, const char *id)
+doc_status(struct user *a, const char *id)
 {
 	struct resp	*r;
 	char		 path[256];
 	long		 st;
 
 	(void)snprintf(path, sizeof(path), "/api/v1/documents/%s", id);
-	r = af_call(NULL, "GET", path, a->access, NULL, NULL);
+	r = fx_req(NULL, "GET", path, a->token, NULL, NULL);
 	st = r->status;
 	resp_free(r);
 	return (st);
@@ -266,15 +266,15 @@ doc_status(struct afa *a, const char *id)
 
 Test(bulk, documents_delete_reports_missing_and_audits_each)
 {
-	struct afa	 a, b;
+	struct user	 a, b;
 	struct resp	*r;
 	json_t		*it;
 	char		 d1[64], d2[64], d3[64], db[64], body[1024];
 	size_t		 i;
 	int		 audited;
 
-	af_new(&a, "bulkdoc");
-	af_new(&b, "bulkdoc");
+	fx_new(&a, "bulkdoc");
+	fx_new(&b, "bulkdoc");
 	doc_new(&a, "The first note of the bulk test.", d1, sizeof(d1));
 	doc_new(&a, "The second note of the bulk test.", d2, sizeof(d2));
 	doc_new(&a, "The third note, which stays.", d3, sizeof(d3));
@@ -283,7 +283,7 @@ Test(bulk, documents_delete_reports_missing_and_audits_each)
 	(void)snprintf(body, sizeof(body), "{\"action\": \"delete\", "
 	    "\"ids\": [\"%s\", \"%s\", \"%s\", \"%s\", \"%s\"]}", d2, db,
 	    NOBODY, d1, d2);
-	r = af_call(NULL, "POST", "/api/v1/documents/bulk", a.access, NULL,
+	r = fx_req(NULL, "POST", "/api/v1/documents/bulk", a.token, NULL,
 	    body);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect_str_eq(jstr(r, "data.action"), "delete");
@@ -299,7 +299,7 @@ Test(bulk, documents_delete_reports_missing_and_audits_each)
 	    "was deleted");
 
 	/* One audit row per deleted document, as for a single delete. */
-	r = af_call(NULL, "GET", "/api/v1/users/me/audit?limit=100", a.access,
+	r = fx_req(NULL, "GET", "/api/v1/users/me/audit?limit=100", a.token,
 	    NULL, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	audited = 0;
@@ -311,18 +311,18 @@ Test(bulk, documents_delete_reports_missing_and_audits_each)
 	cr_expect_eq(audited, 2, "%s", r->body);
 	resp_free(r);
 
-	r = af_call(NULL, "POST", "/api/v1/documents/bulk", a.access, NULL,
+	r = fx_req(NULL, "POST", "/api/v1/documents/bulk", a.token, NULL,
 	    "{\"action\": \"complete\", \"ids\": [\"" NOBODY "\"]}");
-	af_expect_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	cr_expect_str_eq(field_of(r, 0), "action");
 	resp_free(r);
-	r = af_call(NULL, "POST", "/api/v1/documents/bulk", a.access, NULL,
+	r = fx_req(NULL, "POST", "/api/v1/documents/bulk", a.token, NULL,
 	    "{\"action\": \"delete\", \"ids\": \"" NOBODY "\"}");
-	af_expect_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	cr_expect_str_eq(field_of(r, 0), "ids");
 	resp_free(r);
-	r = af_call(NULL, "POST", "/api/v1/documents/bulk", NULL, NULL,
+	r = fx_req(NULL, "POST", "/api/v1/documents/bulk", NULL, NULL,
 	    "{\"action\": \"delete\", \"ids\": [\"" NOBODY "\"]}");
-	af_expect_error(r, 401, "unauthorized");
+	fx_error(r, 401, "unauthorized");
 	resp_free(r);
 }

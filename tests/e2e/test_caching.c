@@ -10,29 +10,29 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth_fixture.h"
+#include "fixture.h"
 
 #define BOUNDARY	"----elenchus-cache-boundary-81c2"
 #define WAIT_S		90
 
 /* GET path as a, with If-None-Match: inm when given. */
 static struct resp *
-cget(const char *base, struct afa *a, const char *path, const char *inm)
+cget(const char *base, struct user *a, const char *path, const char *inm)
 {
 	const char	*hdrs[3];
-	char		 auth[AF_TOKEN_MAX + 32], cond[256];
+	char		 auth[FX_TOKEN_MAX + 32], cond[256];
 	int		 n;
 
 	n = 0;
 	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    a->access);
+	    a->token);
 	hdrs[n++] = auth;
 	if (inm != NULL) {
 		(void)snprintf(cond, sizeof(cond), "If-None-Match: %s", inm);
 		hdrs[n++] = cond;
 	}
 	hdrs[n] = NULL;
-	return (http_req_to(af_base(base), "GET", path, hdrs, NULL, 0));
+	return (http_req_to(fx_base(base), "GET", path, hdrs, NULL, 0));
 }
 
 /* A 200 with an ETag and private caching; the tag, copied into out. */
@@ -64,14 +64,14 @@ expect_not_modified(struct resp *r, const char *etag)
 
 Test(caching, single_todo_etag_304_and_invalidation)
 {
-	struct afa	 a, b;
+	struct user	 a, b;
 	struct resp	*r;
 	char		 path[256], tag[64], tag2[64], weak[80], body[128];
 
-	af_new(&a, "etag");
-	af_new(&b, "etag");
+	fx_new(&a, "etag");
+	fx_new(&b, "etag");
 	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos", a.id);
-	r = af_call(NULL, "POST", path, a.access, NULL,
+	r = fx_req(NULL, "POST", path, a.token, NULL,
 	    "{\"title\": \"cache me\"}");
 	cr_assert_eq(r->status, 201, "%s", r->body);
 	cr_expect_null(resp_header(r, "etag"), "a POST carries no ETag");
@@ -104,7 +104,7 @@ Test(caching, single_todo_etag_304_and_invalidation)
 
 	/* A change makes the old tag stale at once. */
 	(void)snprintf(body, sizeof(body), "{\"title\": \"changed\"}");
-	r = af_call(NULL, "PATCH", path, a.access, NULL, body);
+	r = fx_req(NULL, "PATCH", path, a.token, NULL, body);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect_null(resp_header(r, "etag"));
 	resp_free(r);
@@ -117,7 +117,7 @@ Test(caching, single_todo_etag_304_and_invalidation)
 	expect_not_modified(r, tag2);
 	resp_free(r);
 
-	r = af_call(NULL, "DELETE", path, a.access, NULL, NULL);
+	r = fx_req(NULL, "DELETE", path, a.token, NULL, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 	r = cget(NULL, &a, path, tag2);
@@ -128,13 +128,13 @@ Test(caching, single_todo_etag_304_and_invalidation)
 
 Test(caching, list_etag_changes_when_an_item_does)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	char		 path[256], item[300], tag[64], tag2[64], tag3[64];
 
-	af_new(&a, "etagl");
+	fx_new(&a, "etagl");
 	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos", a.id);
-	r = af_call(NULL, "POST", path, a.access, NULL, "{\"title\": \"one\"}");
+	r = fx_req(NULL, "POST", path, a.token, NULL, "{\"title\": \"one\"}");
 	cr_assert_eq(r->status, 201);
 	(void)snprintf(item, sizeof(item), "%s/%s/complete", path,
 	    jstr(r, "data.id"));
@@ -153,7 +153,7 @@ Test(caching, list_etag_changes_when_an_item_does)
 	resp_free(r);
 
 	/* Completing an item (another route) changes the list. */
-	r = af_call(NULL, "PATCH", item, a.access, NULL,
+	r = fx_req(NULL, "PATCH", item, a.token, NULL,
 	    "{\"completed\": true}");
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
@@ -163,7 +163,7 @@ Test(caching, list_etag_changes_when_an_item_does)
 	resp_free(r);
 
 	/* A new item too. */
-	r = af_call(NULL, "POST", path, a.access, NULL, "{\"title\": \"two\"}");
+	r = fx_req(NULL, "POST", path, a.token, NULL, "{\"title\": \"two\"}");
 	cr_assert_eq(r->status, 201);
 	resp_free(r);
 	r = cget(NULL, &a, path, tag2);
@@ -176,7 +176,7 @@ Test(caching, list_etag_changes_when_an_item_does)
 	r = cget(NULL, &a, "/api/v1/users/me", NULL);
 	expect_tagged(r, tag, sizeof(tag));
 	resp_free(r);
-	r = af_call(NULL, "PATCH", "/api/v1/users/me", a.access, NULL,
+	r = fx_req(NULL, "PATCH", "/api/v1/users/me", a.token, NULL,
 	    "{\"full_name\": \"Renamed Tester\"}");
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
@@ -187,14 +187,14 @@ Test(caching, list_etag_changes_when_an_item_does)
 
 Test(caching, etag_through_the_tls_front)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	char		 tag[64];
 	const char	*tls;
 
 	tls = env_or("E2E_TLS", NULL);
 	cr_assert_not_null(tls, "E2E_TLS not set");
-	af_new(&a, "etagtls");
+	fx_new(&a, "etagtls");
 	r = cget(tls, &a, "/api/v1/users/me", NULL);
 	expect_tagged(r, tag, sizeof(tag));
 	resp_free(r);
@@ -204,11 +204,11 @@ Test(caching, etag_through_the_tls_front)
 }
 
 static void
-doc_new(struct afa *a, const char *text, char *id, size_t len)
+doc_new(struct user *a, const char *text, char *id, size_t len)
 {
 	const char	*hdrs[3];
 	struct resp	*r;
-	char		 body[4096], ct[128], auth[AF_TOKEN_MAX + 32];
+	char		 body[4096], ct[128], auth[FX_TOKEN_MAX + 32];
 	int		 n;
 
 	n = snprintf(body, sizeof(body), "--%s\r\nContent-Disposition: "
@@ -218,7 +218,7 @@ doc_new(struct afa *a, const char *text, char *id, size_t len)
 	(void)snprintf(ct, sizeof(ct),
 	    "Content-Type: multipart/form-data; boundary=%s", BOUNDARY);
 	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    a->access);
+	    a->token);
 	hdrs[0] = ct;
 	hdrs[1] = auth;
 	hdrs[2] = NULL;
@@ -229,7 +229,7 @@ doc_new(struct afa *a, const char *text, char *id, size_t len)
 }
 
 static void
-doc_wait(struct afa *a, const char *id)
+doc_wait(struct user *a, const char *id)
 {
 	struct resp	*r;
 	char		 path[256];
@@ -237,7 +237,7 @@ doc_wait(struct afa *a, const char *id)
 
 	(void)snprintf(path, sizeof(path), "/api/v1/documents/%s", id);
 	for (i = 0; i < WAIT_S * 10; i++) {
-		r = af_call(NULL, "GET", path, a->access, NULL, NULL);
+		r = fx_req(NULL, "GET", path, a->token, NULL, NULL);
 		if (!strcmp(jstr(r, "data.processing_status"), "completed")) {
 			resp_free(r);
 			return;
@@ -252,7 +252,7 @@ doc_wait(struct afa *a, const char *id)
 
 /* Analyse id with type and wait: the finished analysis. */
 static struct resp *
-analyse(struct afa *a, const char *id, const char *type)
+analyse(struct user *a, const char *id, const char *type)
 {
 	struct resp	*r;
 	char		 path[256], body[128];
@@ -262,13 +262,13 @@ analyse(struct afa *a, const char *id, const char *type)
 	(void)snprintf(path, sizeof(path), "/api/v1/documents/%s/analyze", id);
 	(void)snprintf(body, sizeof(body), "{\"analysis_type\": \"%s\"}",
 	    type);
-	r = af_call(NULL, "POST", path, a->access, NULL, body);
+	r = fx_req(NULL, "POST", path, a->token, NULL, body);
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	resp_free(r);
 	(void)snprintf(path, sizeof(path), "/api/v1/documents/%s/analysis",
 	    id);
 	for (i = 0; i < WAIT_S * 10; i++) {
-		r = af_call(NULL, "GET", path, a->access, NULL, NULL);
+		r = fx_req(NULL, "GET", path, a->token, NULL, NULL);
 		cr_assert_eq(r->status, 200, "%s", r->body);
 		st = jstr(r, "data.status");
 		if (!strcmp(st, "completed") || !strcmp(st, "failed"))
@@ -281,21 +281,21 @@ analyse(struct afa *a, const char *id, const char *type)
 }
 
 static long
-llm_calls(struct afa *a)
+llm_calls(struct user *a)
 {
-	return (atol(af_sql("SELECT count(*) FROM llm_calls WHERE "
+	return (atol(fx_sql("SELECT count(*) FROM llm_calls WHERE "
 	    "user_id = $1::uuid", a->id)));
 }
 
 Test(caching, analysis_of_identical_bytes_is_served_from_the_stored_result)
 {
-	struct afa	 a, b;
+	struct user	 a, b;
 	struct resp	*r;
 	char		 d1[64], d2[64], db[64], text[512], *summary;
 	long		 calls;
 
-	af_new(&a, "ancache");
-	af_new(&b, "ancache");
+	fx_new(&a, "ancache");
+	fx_new(&b, "ancache");
 	(void)snprintf(text, sizeof(text), "Memorandum %s. The tenant shall "
 	    "pay rent monthly; either party may terminate on thirty days "
 	    "notice.", uniq("m"));
@@ -333,7 +333,7 @@ Test(caching, analysis_of_identical_bytes_is_served_from_the_stored_result)
 	calls = llm_calls(&a);
 
 	/* Another model is too (as if the earlier ones asked for another). */
-	(void)af_sql("UPDATE document_analyses SET model_requested = 'older' "
+	(void)fx_sql("UPDATE document_analyses SET model_requested = 'older' "
 	    "WHERE user_id = $1::uuid", a.id);
 	r = analyse(&a, d1, "summary");
 	cr_expect(json_is_false(jpath(r->json, "data.cached")), "%s", r->body);

@@ -16,38 +16,22 @@
 
 #include <curl/curl.h>
 
-#include "harness.h"
+#include "fixture.h"
 #include "lib/prompt.h"
 
-#define PW		"Str0ng-Passw0rd!"
 #define CHAT		"/api/v1/chat/chat"
 #define CONVS		"/api/v1/chat/conversations"
 #define SLOW_N		100
 #define SLOW_MS		2000
 
+/* A fresh user's access token (free()). */
 static char *
 user_token(void)
 {
-	static unsigned	 seq;
-	struct resp	*r;
-	char		 body[512], *tok;
-	int		 i;
+	struct user	u;
 
-	tok = NULL;
-	for (i = 0; i < 50 && tok == NULL; i++) {
-		/* A fresh address per try: a lost answer must not 409. */
-		(void)snprintf(body, sizeof(body), "{\"email\":\"%s-%u-%ld"
-		    "@example.com\",\"password\":\"" PW "\",\"full_name\":"
-		    "\"Chat Tester\"}", uniq("chat"), seq++, random());
-		r = http_json("POST", "/api/v1/auth/register", NULL, body);
-		if (r->status == 201 && jstr(r, "data.access_token"))
-			tok = strdup(jstr(r, "data.access_token"));
-		resp_free(r);
-		if (tok == NULL)
-			(void)usleep(200000);
-	}
-	cr_assert_not_null(tok, "cannot register a user");
-	return (tok);
+	fx_new(&u, "chat-");
+	return (strdup(u.token));
 }
 
 static struct resp *
@@ -90,15 +74,6 @@ static const char *
 sget(json_t *j, const char *path)
 {
 	return (json_string_value(jpath(j, path)));
-}
-
-static double
-now_s(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
 
 static void
@@ -266,7 +241,8 @@ Test(chat, history_is_the_last_ten_messages_oldest_first)
 	for (i = 1; i <= 7; i++) {
 		(void)snprintf(c, sizeof(c), "turn%d %s", i, m);
 		r = chat(tok, conv[0] ? json_pack("{s:s, s:s}", "content", c,
-		    "conversation_id", conv) : json_pack("{s:s}", "content", c));
+		    "conversation_id", conv) : json_pack("{s:s}", "content",
+		    c));
 		cr_assert_eq(r->status, 200, "%s", r->body);
 		(void)snprintf(conv, sizeof(conv), "%s",
 		    jstr(r, "data.conversation_id"));
@@ -476,10 +452,10 @@ Test(chat, rate_limited_answer_is_retried_after_retry_after)
 	m = uniq("r");
 	(void)snprintf(c, sizeof(c),
 	    "[[status:429 retry-after:1 fail-times:1]] %s", m);
-	t0 = now_s();
+	t0 = fx_now();
 	r = chat(tok, json_pack("{s:s}", "content", c));
 	cr_expect_eq(r->status, 200, "%s", r->body);
-	cr_expect_geq(now_s() - t0, 0.95, "Retry-After honoured");
+	cr_expect_geq(fx_now() - t0, 0.95, "Retry-After honoured");
 	reqs = llm_requests(m);
 	cr_expect_eq(json_array_size(reqs), 2);
 	resp_free(r);
@@ -754,7 +730,7 @@ Test(chat, slow_answers_run_concurrently_and_health_stays_fast,
 		(void)curl_easy_setopt(c[i], CURLOPT_NOSIGNAL, 1L);
 		(void)curl_multi_add_handle(multi, c[i]);
 	}
-	t0 = now_s();
+	t0 = fx_now();
 	nh = 0;
 	worst = 0;
 	ok = 0;
@@ -770,8 +746,8 @@ Test(chat, slow_answers_run_concurrently_and_health_stays_fast,
 			if (msg->data.result == CURLE_OK && code == 200)
 				ok++;
 		}
-		if (running && now_s() - t0 > 0.5 && nh < 64 &&
-		    now_s() - t0 < 1.5 + nh * 0.1) {
+		if (running && fx_now() - t0 > 0.5 && nh < 64 &&
+		    fx_now() - t0 < 1.5 + nh * 0.1) {
 			r = http_get("/health");
 			cr_expect_eq(r->status, 200);
 			hs[nh++] = r->seconds;
@@ -781,7 +757,7 @@ Test(chat, slow_answers_run_concurrently_and_health_stays_fast,
 		}
 		(void)curl_multi_poll(multi, NULL, 0, 50, NULL);
 	}
-	total = now_s() - t0;
+	total = fx_now() - t0;
 	for (i = 0; i < SLOW_N; i++) {
 		curl_multi_remove_handle(multi, c[i]);
 		curl_easy_cleanup(c[i]);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth_fixture.h"
+#include "fixture.h"
 
 static const char *
 tls(void)
@@ -24,18 +24,18 @@ tls(void)
 
 /* method path through the front, as a, with gzip accepted or not. */
 static struct resp *
-front(struct afa *a, const char *method, const char *path, int gzip,
+front(struct user *a, const char *method, const char *path, int gzip,
     const char *extra, const char *body)
 {
 	const char	*hdrs[6];
-	char		 auth[AF_TOKEN_MAX + 32];
+	char		 auth[FX_TOKEN_MAX + 32];
 	int		 n;
 
 	n = 0;
 	hdrs[n++] = "Content-Type: application/json";
 	if (a != NULL) {
 		(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-		    a->access);
+		    a->token);
 		hdrs[n++] = auth;
 	}
 	if (gzip)
@@ -75,18 +75,18 @@ gunzip(struct resp *r, size_t *len)
 
 Test(compression, json_over_1kib_is_gzipped_through_the_front)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r, *plain;
 	char		 path[256], body[256], tag[64], *text;
 	size_t		 len;
 	int		 i;
 
-	af_new(&a, "gzip");
+	fx_new(&a, "gzip");
 	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos", a.id);
 	for (i = 0; i < 12; i++) {
 		(void)snprintf(body, sizeof(body), "{\"title\": \"Review the "
 		    "indemnity clause of contract %d with the client\"}", i);
-		r = af_call(NULL, "POST", path, a.access, NULL, body);
+		r = fx_req(NULL, "POST", path, a.token, NULL, body);
 		cr_assert_eq(r->status, 201, "%s", r->body);
 		resp_free(r);
 	}
@@ -134,12 +134,12 @@ Test(compression, small_json_is_not_gzipped)
 
 Test(compression, server_sent_events_are_never_gzipped)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	char		 body[2048];
 	int		 n;
 
-	af_new(&a, "gzsse");
+	fx_new(&a, "gzsse");
 	/* A long question makes a long streamed answer (the stand-in
 	 * echoes it). */
 	n = snprintf(body, sizeof(body), "{\"stream\": true, \"content\": \"");

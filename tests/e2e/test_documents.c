@@ -16,39 +16,19 @@
 
 #include <libpq-fe.h>
 
-#include "harness.h"
+#include "fixture.h"
 
-#define PASSWORD	"Str0ng-Passw0rd!"
 #define PROCESS_WAIT_S	90
 #define BOUNDARY	"----elenchus-test-boundary-7MA4YWxkTrZu0gW"
 
-struct who {
-	char	id[64];
-	char	token[2048];
-	char	auth[2100];
-};
-
-static void
-who_new(struct who *w)
+/* The Authorization header for w (one at a time). */
+static const char *
+auth_of(const struct user *w)
 {
-	struct resp	*r;
-	json_t		*b;
-	char		*s, email[192];
+	static char	h[FX_TOKEN_MAX + 32];
 
-	(void)snprintf(email, sizeof(email), "%s@docs.test", uniq("doc-"));
-	b = json_pack("{s:s, s:s, s:s}", "email", email, "password", PASSWORD,
-	    "full_name", "Doc Tester");
-	s = json_dumps(b, 0);
-	json_decref(b);
-	r = http_json("POST", "/api/v1/auth/register", NULL, s);
-	free(s);
-	cr_assert_eq(r->status, 201, "register: %ld %s", r->status, r->body);
-	(void)snprintf(w->id, sizeof(w->id), "%s", jstr(r, "data.user.id"));
-	(void)snprintf(w->token, sizeof(w->token), "%s",
-	    jstr(r, "data.access_token"));
-	(void)snprintf(w->auth, sizeof(w->auth), "Authorization: Bearer %s",
-	    w->token);
-	resp_free(r);
+	(void)snprintf(h, sizeof(h), "Authorization: Bearer %s", w->token);
+	return (h);
 }
 
 static char *
@@ -79,7 +59,7 @@ fixture(const char *name, size_t *len)
 
 /* A multipart body built by hand, so the file name goes out raw. */
 static struct resp *
-upload_to(const char *base, struct who *w, const char *filename,
+upload_to(const char *base, struct user *w, const char *filename,
     const char *data, size_t len, const char *category)
 {
 	const char	*hdrs[3];
@@ -105,7 +85,7 @@ upload_to(const char *base, struct who *w, const char *filename,
 	(void)snprintf(head, sizeof(head),
 	    "Content-Type: multipart/form-data; boundary=%s", BOUNDARY);
 	hdrs[0] = head;
-	hdrs[1] = w->auth;
+	hdrs[1] = auth_of(w);
 	hdrs[2] = NULL;
 	r = http_req_to(base, "POST", "/api/v1/documents", hdrs, body, n);
 	free(body);
@@ -113,31 +93,31 @@ upload_to(const char *base, struct who *w, const char *filename,
 }
 
 static struct resp *
-upload(struct who *w, const char *filename, const char *data, size_t len)
+upload(struct user *w, const char *filename, const char *data, size_t len)
 {
 	return (upload_to(env_or("E2E_BASE", "http://127.0.0.1:8080"), w,
 	    filename, data, len, NULL));
 }
 
 static struct resp *
-get(struct who *w, const char *path)
+get(struct user *w, const char *path)
 {
-	const char	*hdrs[2] = { w->auth, NULL };
+	const char	*hdrs[2] = { auth_of(w), NULL };
 
 	return (http_req("GET", path, hdrs, NULL, 0));
 }
 
 static struct resp *
-del(struct who *w, const char *path)
+del(struct user *w, const char *path)
 {
-	const char	*hdrs[2] = { w->auth, NULL };
+	const char	*hdrs[2] = { auth_of(w), NULL };
 
 	return (http_req("DELETE", path, hdrs, NULL, 0));
 }
 
 /* Upload, expect 201, return the new id (static buffer per call site). */
 static void
-upload_ok(struct who *w, const char *filename, const char *data, size_t len,
+upload_ok(struct user *w, const char *filename, const char *data, size_t len,
     char *id, size_t idlen)
 {
 	struct resp	*r;
@@ -152,7 +132,7 @@ upload_ok(struct who *w, const char *filename, const char *data, size_t len,
 
 /* Poll the document until it is completed or failed. */
 static struct resp *
-wait_done(struct who *w, const char *id)
+wait_done(struct user *w, const char *id)
 {
 	struct resp	*r;
 	const char	*st;
@@ -197,7 +177,7 @@ cp_to_byte(const char *s, size_t len, size_t cp)
  * the number of chunks checked.
  */
 static size_t
-check_chunks(struct who *w, const char *id, int want_pages)
+check_chunks(struct user *w, const char *id, int want_pages)
 {
 	struct resp	*c, *k;
 	json_t		*items, *e;
@@ -326,12 +306,12 @@ long_text(int clauses, size_t *len)
 
 Test(documents, txt_with_non_ascii_text_is_chunked_with_exact_offsets)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		 id[64], *data;
 	size_t		 len, n;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	data = long_text(40, &len);
 	upload_ok(&w, "Mietvertrag über Räume.txt", data, len, id,
 	    sizeof(id));
@@ -362,12 +342,12 @@ Test(documents, txt_with_non_ascii_text_is_chunked_with_exact_offsets)
 
 Test(documents, multi_page_pdf_has_pages_and_exact_offsets)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r, *c;
 	char		 id[64], path[256], *data;
 	size_t		 len;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	data = fixture("three_pages.pdf", &len);
 	upload_ok(&w, "lease.pdf", data, len, id, sizeof(id));
 	r = wait_done(&w, id);
@@ -389,12 +369,12 @@ Test(documents, multi_page_pdf_has_pages_and_exact_offsets)
 
 Test(documents, docx_with_table_and_markdown_complete)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r, *c;
 	char		 id[64], id2[64], path[256], *data;
 	size_t		 len;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	data = fixture("table.docx", &len);
 	upload_ok(&w, "table.docx", data, len, id, sizeof(id));
 	free(data);
@@ -425,12 +405,12 @@ Test(documents, docx_with_table_and_markdown_complete)
 
 Test(documents, scanned_pdf_completes_without_text_and_warns)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		 id[64], *data;
 	size_t		 len;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	data = fixture("scan.pdf", &len);
 	upload_ok(&w, "scan.pdf", data, len, id, sizeof(id));
 	r = wait_done(&w, id);
@@ -451,13 +431,13 @@ Test(documents, hostile_files_fail_with_a_reason_and_the_server_lives,
 		"zipbomb.docx", "zipbomb_lying.docx", "laughs.docx",
 		"corrupt.pdf", "truncated.pdf", "endless.pdf", NULL
 	};
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		 ids[8][64], *data;
 	size_t		 len;
 	int		 i;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	for (i = 0; hostile[i] != NULL; i++) {
 		data = fixture(hostile[i], &len);
 		upload_ok(&w, hostile[i], data, len, ids[i], sizeof(ids[i]));
@@ -483,13 +463,13 @@ Test(documents, type_is_checked_by_content)
 		"nul.txt", "latin1.txt", "pdf_named.docx", "plain_zip.docx",
 		NULL
 	};
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		*data;
 	size_t		 len;
 	int		 i;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	for (i = 0; bad[i] != NULL; i++) {
 		data = fixture(bad[i], &len);
 		r = upload(&w, bad[i], data, len);
@@ -508,21 +488,20 @@ Test(documents, type_is_checked_by_content)
 	cr_expect_eq(r->status, 400, "%s", r->body);
 	cr_expect_str_eq(err_code(r), "validation_error");
 	resp_free(r);
-	r = http_req("POST", "/api/v1/documents", (const char *const[]){
-	    "Content-Type: application/json", w.auth, NULL }, "{}", 2);
+	r = fx_call("POST", &w, "{}", "/api/v1/documents");
 	cr_expect_eq(r->status, 415, "%s", r->body);
 	resp_free(r);
 }
 
 Test(documents, same_bytes_again_warn_duplicate_of)
 {
-	struct who	 w, o;
+	struct user	 w, o;
 	struct resp	*r;
 	char		 id[64], want[128];
 	const char	*text = "Duplicate detection works on bytes.\n";
 
-	who_new(&w);
-	who_new(&o);
+	fx_new(&w, "doc-");
+	fx_new(&o, "doc-");
 	upload_ok(&w, "a.txt", text, strlen(text), id, sizeof(id));
 	r = upload(&w, "b.txt", text, strlen(text));
 	cr_assert_eq(r->status, 201, "%s", r->body);
@@ -543,13 +522,13 @@ Test(documents, another_users_document_is_404_everywhere)
 	static const char *const sub[] = {
 		"", "/content", "/chunks", "/download", "/analysis", NULL
 	};
-	struct who	 w, o;
+	struct user	 w, o;
 	struct resp	*r;
 	char		 id[64], path[256];
 	int		 i;
 
-	who_new(&w);
-	who_new(&o);
+	fx_new(&w, "doc-");
+	fx_new(&o, "doc-");
 	upload_ok(&w, "mine.txt", "Private text.\n", 14, id, sizeof(id));
 	for (i = 0; sub[i] != NULL; i++) {
 		(void)snprintf(path, sizeof(path), "/api/v1/documents/%s%s",
@@ -602,12 +581,12 @@ check_disposition(const char *cd, const char *ext)
 
 Test(documents, download_returns_the_bytes_with_a_safe_disposition)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		 id[64], path[256], *data, *v;
 	size_t		 len;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	data = fixture("three_pages.pdf", &len);
 	/* Quotes, a percent sign, a tab, non-ASCII. */
 	upload_ok(&w, "Vertrag \"final\" 100%\tü€.pdf", data, len, id,
@@ -643,11 +622,11 @@ Test(documents, download_returns_the_bytes_with_a_safe_disposition)
 
 Test(documents, delete_removes_document_chunks_and_bytes)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		 id[64], path[256], *v;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	upload_ok(&w, "gone.txt", "To be deleted soon.\n", 20, id,
 	    sizeof(id));
 	r = wait_done(&w, id);
@@ -674,7 +653,7 @@ Test(documents, delete_removes_document_chunks_and_bytes)
 
 Test(documents, list_filters_and_full_text_q)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		 a[64], b[64], path[256];
 	const char	*ta = "Clause 7.3.2 Termination: either party may "
@@ -682,7 +661,7 @@ Test(documents, list_filters_and_full_text_q)
 	const char	*tb = "Clause 7.3.1 Payment: the buyer pays within "
 			    "thirty days of the invoice.\n";
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	upload_ok(&w, "terminate.txt", ta, strlen(ta), a, sizeof(a));
 	upload_ok(&w, "payment.txt", tb, strlen(tb), b, sizeof(b));
 	resp_free(wait_done(&w, a));
@@ -719,10 +698,10 @@ Test(documents, list_filters_and_full_text_q)
 
 Test(documents, category_field_is_stored_and_filters)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	r = upload_to(env_or("E2E_BASE", ""), &w, "nda.txt",
 	    "Non-disclosure.\n", 16, "nda");
 	cr_assert_eq(r->status, 201, "%s", r->body);
@@ -735,13 +714,13 @@ Test(documents, category_field_is_stored_and_filters)
 
 Test(documents, search_chunks_for_chat_ranks_exact_references)
 {
-	struct who	 w, o;
+	struct user	 w, o;
 	char		 a[64], b[64], *v, arr[200];
 	char		*data;
 	size_t		 len;
 
-	who_new(&w);
-	who_new(&o);
+	fx_new(&w, "doc-");
+	fx_new(&o, "doc-");
 	data = long_text(30, &len);
 	upload_ok(&w, "clauses.txt", data, len, a, sizeof(a));
 	upload_ok(&o, "clauses.txt", data, len, b, sizeof(b));
@@ -772,7 +751,7 @@ Test(documents, search_chunks_for_chat_ranks_exact_references)
 
 /* Poll the latest analysis until it is completed or failed. */
 static struct resp *
-wait_analysis(struct who *w, const char *id)
+wait_analysis(struct user *w, const char *id)
 {
 	struct resp	*r;
 	const char	*st;
@@ -795,7 +774,7 @@ wait_analysis(struct who *w, const char *id)
 }
 
 static struct resp *
-analyze(struct who *w, const char *id, const char *type)
+analyze(struct user *w, const char *id, const char *type)
 {
 	char	path[256], body[128];
 
@@ -808,12 +787,12 @@ analyze(struct who *w, const char *id, const char *type)
 
 Test(documents, summary_and_classification_through_the_model)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		 id[64], *data, *v;
 	size_t		 len;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	data = fixture("three_pages.pdf", &len);
 	upload_ok(&w, "lease.pdf", data, len, id, sizeof(id));
 	free(data);
@@ -860,12 +839,12 @@ Test(documents, summary_and_classification_through_the_model)
 
 Test(documents, invalid_model_output_fails_the_analysis)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		 id[64];
 	const char	*t = "A contract whose model answers junk [[json]].\n";
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	upload_ok(&w, "junk.txt", t, strlen(t), id, sizeof(id));
 	resp_free(wait_done(&w, id));
 	r = analyze(&w, id, "summary");
@@ -880,12 +859,12 @@ Test(documents, invalid_model_output_fails_the_analysis)
 
 Test(documents, long_document_is_analysed_by_map_reduce, .timeout = 180)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		 id[64], *data, *v;
 	size_t		 len;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	data = long_text(600, &len);
 	cr_assert(len > 100 * 1024);
 	upload_ok(&w, "long.txt", data, len, id, sizeof(id));
@@ -907,11 +886,11 @@ Test(documents, long_document_is_analysed_by_map_reduce, .timeout = 180)
 
 Test(documents, analysis_refused_over_quota_and_before_processing)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		 id[64], *v;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	upload_ok(&w, "q.txt", "Quota text.\n", 12, id, sizeof(id));
 	resp_free(wait_done(&w, id));
 	v = db_one("WITH u AS (UPDATE users SET token_quota_daily = 100 "
@@ -938,12 +917,12 @@ Test(documents, own_instance_limits_and_no_ai, .timeout = 120)
 		"GEMINI_API_KEY=", "JOBS_DISABLED=1", NULL
 	};
 	struct srv	 s;
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		 big[8192], path[256];
 
-	who_new(&w);
-	cr_assert(srv_start(&s, env), "instance did not start");
+	fx_new(&w, "doc-");
+	fx_srv_start(&s, env);
 	memset(big, 'a', sizeof(big));
 	r = upload_to(s.base, &w, "big.txt", big, sizeof(big), NULL);
 	cr_expect_eq(r->status, 413, "%ld %s", r->status, r->body);
@@ -954,25 +933,24 @@ Test(documents, own_instance_limits_and_no_ai, .timeout = 120)
 	(void)snprintf(path, sizeof(path), "/api/v1/documents/%s/analyze",
 	    jstr(r, "data.id"));
 	resp_free(r);
-	r = http_req_to(s.base, "POST", path, (const char *const[]){
-	    "Content-Type: application/json", w.auth, NULL },
-	    "{\"analysis_type\":\"summary\"}", 27);
+	r = fx_call_at(s.base, "POST", &w, "{\"analysis_type\":\"summary\"}",
+	    "%s", path);
 	cr_expect_eq(r->status, 503, "%s", r->body);
 	cr_expect_str_eq(err_code(r), "ai_not_configured");
 	resp_free(r);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 }
 
 Test(documents, chat_citations_point_at_real_chunks)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r, *c;
 	json_t		*cit;
 	char		 id[64], path[256], body[512], *data;
 	const char	*content;
 	size_t		 len, b0, b1;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	data = long_text(30, &len);
 	upload_ok(&w, "clauses.txt", data, len, id, sizeof(id));
 	free(data);
@@ -1004,12 +982,12 @@ Test(documents, chat_citations_point_at_real_chunks)
 Test(documents, large_upload_passes_through_the_disk_offload, .timeout = 120)
 {
 	time_t		 t0;
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		 id[64], path[256], *data;
 	size_t		 len;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	data = long_text(12000, &len);
 	cr_assert(len > 2 * 1024 * 1024);
 	r = upload(&w, "big.txt", data, len);
@@ -1045,13 +1023,13 @@ Test(documents, large_upload_passes_through_the_disk_offload, .timeout = 120)
  */
 Test(documents, resource_exhaustion_is_final_without_retries)
 {
-	struct who	 w;
+	struct user	 w;
 	struct resp	*r;
 	char		 id[64], *data, *v;
 	const char	*e;
 	size_t		 len;
 
-	who_new(&w);
+	fx_new(&w, "doc-");
 	data = fixture("endless.pdf", &len);
 	upload_ok(&w, "endless.pdf", data, len, id, sizeof(id));
 	free(data);

@@ -5,7 +5,7 @@
  * E2E_SMTP_ADMIN), or with the console sender; the main instance has it
  * off.
  */
-#include "users_fixture.h"
+#include "fixture.h"
 #include "b64.h"
 
 #define SMTP_USER	"e2e-mailer"
@@ -43,43 +43,32 @@ smtp_env_for(const char *mode, const char *starttls)
 	return (env);
 }
 
-static void
-start(struct srv *s, const char *const *env)
-{
-	cr_assert(srv_start(s, env), "instance did not start");
-}
-
 /* A fresh account at base: email local-part prefix<unique>. */
 static void
-new_at(const char *base, struct acct *a, const char *prefix)
+new_at(const char *base, struct user *a, const char *prefix)
 {
 	struct resp	*r;
-	char		*b;
-	const char	*hdrs[] = { "Content-Type: application/json", NULL };
 
 	(void)snprintf(a->email, sizeof(a->email), "%s@example.test",
 	    uniq(prefix));
-	b = uf_dump(json_pack("{s:s, s:s, s:s}", "email", a->email,
-	    "password", UF_PASSWORD, "full_name", "Email Tester"));
-	r = http_req_to(base, "POST", "/api/v1/auth/register", hdrs, b,
-	    strlen(b));
-	free(b);
+	r = fx_register(base, NULL, json_pack("{s:s, s:s, s:s}", "email",
+	    a->email, "password", FX_PASSWORD, "full_name", FX_FULL_NAME));
 	cr_assert_eq(r->status, 201, "register: %ld %s", r->status, r->body);
 	cr_expect(json_is_false(jpath(r->json, "data.user.email_verified")));
-	uf_take(a, r);
+	fx_take(a, r);
 	resp_free(r);
 }
 
 static struct resp *
-email_call(const char *base, struct acct *a, const char *what,
+email_call(const char *base, struct user *a, const char *what,
     const char *code)
 {
 	char	*b, path[64];
 	struct resp *r;
 
-	b = code ? uf_dump(json_pack("{s:s}", "code", code)) : strdup("{}");
+	b = code ? fx_dump(json_pack("{s:s}", "code", code)) : strdup("{}");
 	(void)snprintf(path, sizeof(path), "/api/v1/auth/email/%s", what);
-	r = uf_call_at(base, "POST", a, b, "%s", path);
+	r = fx_call_at(base, "POST", a, b, "%s", path);
 	free(b);
 	return (r);
 }
@@ -184,33 +173,33 @@ Test(email, required_verification_gates_until_the_mailed_code_is_entered,
     .timeout = 90)
 {
 	struct srv	 s;
-	struct acct	 a;
+	struct user	 a;
 	struct resp	*r;
 	json_t		*msg, *it;
 	const char	*data, *ra;
-	char		 code[7], wrong[7], to[200];
+	char		 code[7], wrong[7], to[256];
 	size_t		 i;
 	int		 sent, verified;
 
-	start(&s, smtp_env_for("required", "off"));
+	fx_srv_start(&s, smtp_env_for("required", "off"));
 	new_at(s.base, &a, "em-req-");
 	cr_expect_not(token_ev(a.token));
 
 	/* Logged in, but everything else waits for the address. */
-	r = uf_call_at(s.base, "GET", &a, NULL, "/api/v1/users/me");
-	uf_error(r, 403, "email_unverified");
+	r = fx_call_at(s.base, "GET", &a, NULL, "/api/v1/users/me");
+	fx_error(r, 403, "email_unverified");
 	resp_free(r);
-	r = uf_call_at(s.base, "GET", &a, NULL, "/api/v1/users/%s/todos",
+	r = fx_call_at(s.base, "GET", &a, NULL, "/api/v1/users/%s/todos",
 	    a.id);
-	uf_error(r, 403, "email_unverified");
+	fx_error(r, 403, "email_unverified");
 	resp_free(r);
-	r = uf_call_at(s.base, "GET", &a, NULL, "/api/v1/auth/me");
-	uf_status(r, 200);
+	r = fx_call_at(s.base, "GET", &a, NULL, "/api/v1/auth/me");
+	fx_status(r, 200);
 	cr_expect(json_is_false(jpath(r->json, "data.email_verified")));
 	resp_free(r);
 
 	r = email_call(s.base, &a, "request", NULL);
-	uf_status(r, 202);
+	fx_status(r, 202);
 	cr_expect_str_eq(jstr(r, "data.email"), a.email);
 	cr_expect_eq(jint(r, "data.expires_in"), 600);
 	cr_expect_eq(jint(r, "data.resend_after"), 60);
@@ -236,7 +225,7 @@ Test(email, required_verification_gates_until_the_mailed_code_is_entered,
 
 	/* 60 s between two codes to one address. */
 	r = email_call(s.base, &a, "request", NULL);
-	uf_error(r, 429, "rate_limited");
+	fx_error(r, 429, "rate_limited");
 	ra = resp_header(r, "retry-after");
 	cr_assert_not_null(ra);
 	cr_expect(atoi(ra) >= 1 && atoi(ra) <= 60, "retry-after %s", ra);
@@ -244,44 +233,44 @@ Test(email, required_verification_gates_until_the_mailed_code_is_entered,
 
 	other_code(code, wrong);
 	r = email_call(s.base, &a, "verify", wrong);
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "code"), "invalid");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "code"), "invalid");
 	cr_expect_eq(jint(r, "error.details.attempts_left"), 4);
 	resp_free(r);
 	r = email_call(s.base, &a, "verify", "12345");
-	uf_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	resp_free(r);
 
 	r = email_call(s.base, &a, "verify", code);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect(json_is_true(jpath(r->json, "data.email_verified")));
 	resp_free(r);
 
 	/* The same token now opens everything; a new one says so itself. */
-	r = uf_call_at(s.base, "GET", &a, NULL, "/api/v1/users/me");
-	uf_status(r, 200);
+	r = fx_call_at(s.base, "GET", &a, NULL, "/api/v1/users/me");
+	fx_status(r, 200);
 	cr_expect(json_is_true(jpath(r->json, "data.email_verified")));
 	resp_free(r);
-	r = uf_login_at(s.base, a.email, UF_PASSWORD);
-	uf_status(r, 200);
-	uf_take(&a, r);
+	r = fx_login(s.base, NULL, a.email, FX_PASSWORD);
+	fx_status(r, 200);
+	fx_take(&a, r);
 	resp_free(r);
 	cr_expect(token_ev(a.token));
-	r = uf_call_at(s.base, "GET", &a, NULL, "/api/v1/users/%s/todos",
+	r = fx_call_at(s.base, "GET", &a, NULL, "/api/v1/users/%s/todos",
 	    a.id);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
 
 	/* Verified is verified: no second code, no error. */
 	r = email_call(s.base, &a, "request", NULL);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect(json_is_true(jpath(r->json, "data.email_verified")));
 	resp_free(r);
 	r = email_call(s.base, &a, "verify", code);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
 
-	r = uf_call_at(s.base, "GET", &a, NULL, "/api/v1/users/me/audit");
+	r = fx_call_at(s.base, "GET", &a, NULL, "/api/v1/users/me/audit");
 	sent = verified = 0;
 	json_array_foreach(jpath(r->json, "data.items"), i, it) {
 		data = json_string_value(json_object_get(it, "event"));
@@ -291,54 +280,54 @@ Test(email, required_verification_gates_until_the_mailed_code_is_entered,
 	cr_expect_eq(sent, 1, "%s", r->body);
 	cr_expect_eq(verified, 1, "%s", r->body);
 	resp_free(r);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 }
 
 Test(email, a_refusing_mail_server_answers_422_or_502, .timeout = 90)
 {
 	struct srv	 s, t;
-	struct acct	 a, b, c;
+	struct user	 a, b, c;
 	struct resp	*r;
 	char		 code[7], log[192];
 
-	start(&s, smtp_env_for("optional", "off"));
+	fx_srv_start(&s, smtp_env_for("optional", "off"));
 
 	/* 550 at RCPT: this address will never take mail. */
 	new_at(s.base, &a, "reject-");
 	r = email_call(s.base, &a, "request", NULL);
-	uf_error(r, 422, "email_undeliverable");
+	fx_error(r, 422, "email_undeliverable");
 	cr_expect_eq(jint(r, "error.details.smtp_code"), 550);
 	resp_free(r);
 
 	/* 451: the mail server's trouble, not the caller's. */
 	new_at(s.base, &b, "tempfail-");
 	r = email_call(s.base, &b, "request", NULL);
-	uf_error(r, 502, "email_upstream_error");
+	fx_error(r, 502, "email_upstream_error");
 	resp_free(r);
 	cr_expect_not(smtp_code(b.email, code, NULL));
 
 	/* Optional: nothing is gated meanwhile. */
-	r = uf_call_at(s.base, "GET", &b, NULL, "/api/v1/users/me");
-	uf_status(r, 200);
+	r = fx_call_at(s.base, "GET", &b, NULL, "/api/v1/users/me");
+	fx_status(r, 200);
 	resp_free(r);
 
 	/* STARTTLS required, the server offers none: 502, no plain text. */
-	start(&t, smtp_env_for("optional", "required"));
+	fx_srv_start(&t, smtp_env_for("optional", "required"));
 	new_at(t.base, &c, "em-tls-");
 	r = email_call(t.base, &c, "request", NULL);
-	uf_error(r, 502, "email_upstream_error");
+	fx_error(r, 502, "email_upstream_error");
 	resp_free(r);
 	cr_expect_not(smtp_code(c.email, code, NULL));
 
 	/* Failures are logged, never with the SMTP password. */
 	(void)snprintf(log, sizeof(log), "%s.log", t.dir);
-	srv_stop(&t);
-	srv_stop(&s);
-	cr_expect(uf_file_has(log, "\"event\":\"email_failed\""));
-	cr_expect_not(uf_file_has(log, SMTP_PASS));
+	fx_srv_stop(&t);
+	fx_srv_stop(&s);
+	cr_expect(fx_file_has(log, "\"event\":\"email_failed\""));
+	cr_expect_not(fx_file_has(log, SMTP_PASS));
 	(void)snprintf(log, sizeof(log), "%s.log", s.dir);
-	cr_expect(uf_file_has(log, "\"event\":\"email_failed\""));
-	cr_expect_not(uf_file_has(log, SMTP_PASS));
+	cr_expect(fx_file_has(log, "\"event\":\"email_failed\""));
+	cr_expect_not(fx_file_has(log, SMTP_PASS));
 }
 
 Test(email, console_sender_and_burnt_codes, .timeout = 90)
@@ -346,16 +335,16 @@ Test(email, console_sender_and_burnt_codes, .timeout = 90)
 	static const char *const env[] = { "EMAIL_VERIFICATION=optional",
 		"EMAIL_PROVIDER=console", "JOBS_DISABLED=1", NULL };
 	struct srv	 s;
-	struct acct	 a;
+	struct user	 a;
 	struct resp	*r;
 	char		 code[7], wrong[7], log[192];
 	int		 i;
 
-	start(&s, env);
+	fx_srv_start(&s, env);
 	(void)snprintf(log, sizeof(log), "%s.log", s.dir);
 	new_at(s.base, &a, "em-con-");
 	r = email_call(s.base, &a, "request", NULL);
-	uf_status(r, 202);
+	fx_status(r, 202);
 	resp_free(r);
 	cr_assert(console_code(log, a.email, code), "no console email to %s",
 	    a.email);
@@ -364,45 +353,45 @@ Test(email, console_sender_and_burnt_codes, .timeout = 90)
 	other_code(code, wrong);
 	for (i = 4; i >= 0; i--) {
 		r = email_call(s.base, &a, "verify", wrong);
-		uf_error(r, 400, "validation_error");
-		cr_expect_str_eq(uf_issue(r, "code"), "invalid");
+		fx_error(r, 400, "validation_error");
+		cr_expect_str_eq(fx_issue(r, "code"), "invalid");
 		cr_expect_eq(jint(r, "error.details.attempts_left"), i);
 		resp_free(r);
 	}
 	r = email_call(s.base, &a, "verify", code);
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "code"), "expired");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "code"), "expired");
 	resp_free(r);
 
 	/* A new code (after the 60 s gap) works. */
-	uf_sql("UPDATE email_codes SET created_at = created_at - "
-	    "interval '61 seconds' WHERE email = $1", a.email, NULL, 0);
+	(void)fx_sql("UPDATE email_codes SET created_at = created_at - "
+	    "interval '61 seconds' WHERE email = $1", a.email);
 	r = email_call(s.base, &a, "request", NULL);
-	uf_status(r, 202);
+	fx_status(r, 202);
 	resp_free(r);
 	cr_assert(console_code(log, a.email, wrong));
 	cr_expect_str_neq(wrong, code);
 	r = email_call(s.base, &a, "verify", wrong);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 }
 
 Test(email, off_by_default)
 {
-	struct acct	 a;
+	struct user	 a;
 	struct resp	*r;
 
-	uf_new(&a, "em-off-");
+	fx_new(&a, "em-off-");
 	r = email_call(NULL, &a, "request", NULL);
-	uf_error(r, 404, "feature_disabled");
+	fx_error(r, 404, "feature_disabled");
 	resp_free(r);
 	r = email_call(NULL, &a, "verify", "123456");
-	uf_error(r, 404, "feature_disabled");
+	fx_error(r, 404, "feature_disabled");
 	resp_free(r);
 	/* Off means nothing is gated. */
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me");
-	uf_status(r, 200);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me");
+	fx_status(r, 200);
 	cr_expect(json_is_false(jpath(r->json, "data.email_verified")));
 	resp_free(r);
 }

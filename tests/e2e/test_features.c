@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auth_fixture.h"
+#include "fixture.h"
 
 /* Does kore.conf route any path under prefix (a workflows route ...)? */
 static int
@@ -38,9 +38,9 @@ expect_disabled(const char *base, const char *method, const char *path,
 {
 	struct resp	*r;
 
-	r = af_call(base, method, path, token, NULL,
+	r = fx_req(base, method, path, token, NULL,
 	    strcmp(method, "GET") ? "{}" : NULL);
-	af_expect_error(r, 404, "feature_disabled");
+	fx_error(r, 404, "feature_disabled");
 	cr_expect_str_eq(jstr(r, "error.details.feature"), feature, "%s %s",
 	    method, path);
 	cr_expect_str_eq(jstr(r, "request_id"), resp_header(r, "x-request-id"));
@@ -76,53 +76,53 @@ Test(features, switched_off_areas_answer_404_feature_disabled)
 	    "FEATURE_TODOS=false", "FEATURE_REGISTRATION=no",
 	    "FEATURE_WORKFLOWS=off", "JOBS_DISABLED=1", NULL };
 	struct srv	 s;
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	char		 path[256];
 
 	/* The account comes from the main instance (same database). */
-	af_new(&a, "feat");
-	cr_assert(srv_start(&s, env), "instance did not start");
+	fx_new(&a, "feat");
+	fx_srv_start(&s, env);
 
 	/* Before authentication: no token, still 404, not 401. */
 	expect_disabled(s.base, "GET", "/api/v1/documents", NULL,
 	    "documents");
-	expect_disabled(s.base, "GET", "/api/v1/documents", a.access,
+	expect_disabled(s.base, "GET", "/api/v1/documents", a.token,
 	    "documents");
-	expect_disabled(s.base, "POST", "/api/v1/documents", a.access,
+	expect_disabled(s.base, "POST", "/api/v1/documents", a.token,
 	    "documents");
 	expect_disabled(s.base, "GET",
 	    "/api/v1/documents/00000000-0000-4000-8000-000000000000/analysis",
-	    a.access, "documents");
+	    a.token, "documents");
 	expect_disabled(s.base, "DELETE",
 	    "/api/v1/documents/00000000-0000-4000-8000-000000000000",
-	    a.access, "documents");
+	    a.token, "documents");
 	expect_disabled(s.base, "OPTIONS", "/api/v1/documents", NULL,
 	    "documents");
 	/* Chat stays on, but its document attachments belong to documents. */
 	expect_disabled(s.base, "GET", "/api/v1/chat/conversations/"
-	    "00000000-0000-4000-8000-000000000000/documents", a.access,
+	    "00000000-0000-4000-8000-000000000000/documents", a.token,
 	    "documents");
 	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos", a.id);
-	expect_disabled(s.base, "GET", path, a.access, "todos");
-	expect_disabled(s.base, "POST", path, a.access, "todos");
+	expect_disabled(s.base, "GET", path, a.token, "todos");
+	expect_disabled(s.base, "POST", path, a.token, "todos");
 	expect_disabled(s.base, "POST", "/api/v1/auth/register", NULL,
 	    "registration");
 
 	/* What is on still works on that instance. */
-	r = af_call(s.base, "GET", "/api/v1/users/me", a.access, NULL, NULL);
+	r = fx_req(s.base, "GET", "/api/v1/users/me", a.token, NULL, NULL);
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
-	r = af_call(s.base, "GET", "/api/v1/chat/conversations", a.access,
+	r = fx_req(s.base, "GET", "/api/v1/chat/conversations", a.token,
 	    NULL, NULL);
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
-	r = af_login(s.base, NULL, a.email, AF_PASSWORD);
+	r = fx_login(s.base, NULL, a.email, FX_PASSWORD);
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 	/* An unknown path is still the plain 404. */
-	r = af_call(s.base, "GET", "/api/v1/nothing-here", NULL, NULL, NULL);
-	af_expect_error(r, 404, "not_found");
+	r = fx_req(s.base, "GET", "/api/v1/nothing-here", NULL, NULL, NULL);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
 
 	r = http_req_to(s.base, "GET", "/api/v1/features", NULL, NULL, 0);
@@ -139,10 +139,10 @@ Test(features, switched_off_areas_answer_404_feature_disabled)
 	cr_expect_str_eq(jstr(r, "data.toggles.FEATURE_CHAT"), "on");
 	resp_free(r);
 
-	srv_stop(&s);
+	fx_srv_stop(&s);
 
 	/* The main instance, toggles on, serves the same routes. */
-	r = af_call(NULL, "GET", "/api/v1/documents", a.access, NULL, NULL);
+	r = fx_req(NULL, "GET", "/api/v1/documents", a.token, NULL, NULL);
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 }

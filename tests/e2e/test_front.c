@@ -20,16 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "fixture.h"
 
 #define JSON_MAX	(1024 * 1024)		/* JSON_BODY_MAX_KB default */
 #define UPLOAD_MAX	(20 * 1024 * 1024)	/* MAX_UPLOAD_BYTES default */
-
-struct front {
-	pid_t	pid;
-	int	port;
-	char	base[64];
-};
 
 static const char *
 tls(void)
@@ -41,20 +35,9 @@ tls(void)
 static void
 expect_envelope(struct resp *r, long status, const char *code)
 {
-	const char	*rid;
-
-	cr_assert_eq(r->status, status, "%s", r->body);
-	cr_assert_not_null(r->json, "not JSON: %s", r->body);
+	fx_error(r, status, code);
 	cr_expect_str_eq(resp_header(r, "content-type"),
 	    "application/json; charset=utf-8");
-	cr_expect(json_is_false(jpath(r->json, "success")), "%s", r->body);
-	cr_expect_str_eq(err_code(r), code, "%s", r->body);
-	cr_expect_eq(jint(r, "status"), status, "%s", r->body);
-	cr_expect_not_null(jstr(r, "message"));
-	cr_expect(json_is_object(jpath(r->json, "error.details")));
-	rid = resp_header(r, "x-request-id");
-	cr_assert_not_null(rid, "no X-Request-ID");
-	cr_expect_str_eq(jstr(r, "request_id"), rid);
 	cr_expect_not_null(resp_header(r, "strict-transport-security"));
 }
 
@@ -89,26 +72,6 @@ multipart(size_t n, size_t *len)
 	return (b);
 }
 
-static int
-free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		sl;
-	int			fd, port;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(fd >= 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	sl = sizeof(sin);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	port = ntohs(sin.sin_port);
-	(void)close(fd);
-	return (port);
-}
-
 /* A listener that accepts connections (the kernel does) and never answers. */
 static int
 silent_listener(int *port)
@@ -128,67 +91,6 @@ silent_listener(int *port)
 	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
 	*port = ntohs(sin.sin_port);
 	return (fd);
-}
-
-static int
-tcp_open(int port)
-{
-	struct sockaddr_in	sin;
-	int			fd, ok;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0)
-		return (0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons(port);
-	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-	(void)close(fd);
-	return (ok);
-}
-
-/* A front of its own (scripts/nginx.sh) before upstream_port. */
-static void
-front_start(struct front *f, int upstream_port, const char *timeout_s)
-{
-	char	dir[192], port[16], up[32];
-	int	i;
-
-	f->port = free_port();
-	(void)snprintf(f->base, sizeof(f->base), "https://127.0.0.1:%d",
-	    f->port);
-	(void)snprintf(dir, sizeof(dir), "%s/front-%d",
-	    env_or("E2E_TMP", "/tmp"), f->port);
-	(void)snprintf(port, sizeof(port), "%d", f->port);
-	(void)snprintf(up, sizeof(up), "127.0.0.1:%d", upstream_port);
-	if ((f->pid = fork()) == 0) {
-		(void)setpgid(0, 0);
-		if (timeout_s != NULL)
-			(void)setenv("NGINX_PROXY_TIMEOUT_S", timeout_s, 1);
-		(void)unsetenv("NGINX_PROXY_BIND");
-		if (freopen("/dev/null", "w", stdout) == NULL)
-			_exit(127);
-		execl("/bin/sh", "sh", "scripts/nginx.sh", dir, port, up,
-		    (char *)NULL);
-		_exit(127);
-	}
-	cr_assert(f->pid > 0);
-	for (i = 0; i < 300 && !tcp_open(f->port); i++)
-		(void)usleep(50000);
-	cr_assert(tcp_open(f->port), "the front did not start");
-}
-
-static void
-front_stop(struct front *f)
-{
-	int	st;
-
-	if (f->pid <= 0)
-		return;
-	(void)kill(-f->pid, SIGTERM);
-	(void)waitpid(f->pid, &st, 0);
-	f->pid = 0;
 }
 
 Test(front, json_body_over_the_json_limit_is_413_before_authentication)
@@ -282,7 +184,7 @@ Test(front, kore_down_is_502_in_the_envelope)
 	const char	*h[2];
 
 	/* Nothing listens on the upstream port: connection refused. */
-	front_start(&f, free_port(), NULL);
+	fx_front_start(&f, fx_free_port(), NULL);
 	rid = uniq("down-");
 	(void)snprintf(hdr, sizeof(hdr), "X-Request-ID: %s", rid);
 	h[0] = hdr;
@@ -297,7 +199,7 @@ Test(front, kore_down_is_502_in_the_envelope)
 	expect_envelope(r, 502, "bad_gateway");
 	cr_expect_null(strstr(r->body, "script"), "%s", r->body);
 	resp_free(r);
-	front_stop(&f);
+	fx_front_stop(&f);
 }
 
 Test(front, kore_silent_is_504_in_the_envelope)
@@ -307,11 +209,12 @@ Test(front, kore_silent_is_504_in_the_envelope)
 	int		 fd, port;
 
 	fd = silent_listener(&port);
-	front_start(&f, port, "2");
+	fx_front_start(&f, port, (const char *const[]){
+	    "NGINX_PROXY_TIMEOUT_S=2", NULL });
 	r = http_req_to(f.base, "GET", "/health", NULL, NULL, 0);
 	expect_envelope(r, 504, "gateway_timeout");
 	cr_expect(r->seconds < 30, "%.1f s", r->seconds);
 	resp_free(r);
-	front_stop(&f);
+	fx_front_stop(&f);
 	(void)close(fd);
 }

@@ -17,9 +17,8 @@
 
 #include <libpq-fe.h>
 
-#include "harness.h"
+#include "fixture.h"
 
-#define PASSWORD	"Str0ng-Passw0rd!"
 #define WAIT_S		60
 
 static PGconn *
@@ -102,9 +101,9 @@ Test(jobs, upload_survives_a_restart_without_runner, .timeout = 120)
 	char		*queue, *v;
 	const char	*env1[3], *env2[2];
 	struct srv	 s;
+	struct user	 u;
 	struct resp	*r;
-	json_t		*b;
-	char		*body, email[160], auth[2100], id[64], mp[512];
+	char		 auth[FX_TOKEN_MAX + 32], id[64], mp[512];
 	const char	*hdrs[3];
 	int		 n;
 
@@ -112,21 +111,11 @@ Test(jobs, upload_survives_a_restart_without_runner, .timeout = 120)
 	env1[0] = env_kv("JOB_QUEUE", queue);
 	env1[1] = "JOBS_DISABLED=1";
 	env1[2] = NULL;
-	cr_assert(srv_start(&s, env1));
+	fx_srv_start(&s, env1);
 
-	(void)snprintf(email, sizeof(email), "%s@jobs.test", uniq("job-"));
-	b = json_pack("{s:s, s:s, s:s}", "email", email, "password", PASSWORD,
-	    "full_name", "Job Tester");
-	body = json_dumps(b, 0);
-	json_decref(b);
-	r = http_req_to(s.base, "POST", "/api/v1/auth/register",
-	    (const char *const[]){ "Content-Type: application/json", NULL },
-	    body, strlen(body));
-	free(body);
-	cr_assert_eq(r->status, 201, "%s", r->body);
+	fx_new_at(s.base, NULL, &u, "job-");
 	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    jstr(r, "data.access_token"));
-	resp_free(r);
+	    u.token);
 
 	n = snprintf(mp, sizeof(mp), "--XyZ\r\nContent-Disposition: "
 	    "form-data; name=\"file\"; filename=\"r.txt\"\r\n\r\n"
@@ -144,11 +133,11 @@ Test(jobs, upload_survives_a_restart_without_runner, .timeout = 120)
 	    id, NULL);
 	cr_expect_str_eq(v, "pending");
 	free(v);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 
 	env2[0] = env_kv("JOB_QUEUE", queue);
 	env2[1] = NULL;
-	cr_assert(srv_start(&s, env2));
+	fx_srv_start(&s, env2);
 	v = wait_for("SELECT processing_status FROM documents WHERE id = "
 	    "$1::uuid", id, NULL, "completed", WAIT_S);
 	cr_expect_str_eq(v, "completed");
@@ -157,7 +146,7 @@ Test(jobs, upload_survives_a_restart_without_runner, .timeout = 120)
 	    "payload->>'document_id' = $1", id, NULL);
 	cr_expect_str_eq(v, "done:1");
 	free(v);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 	free(queue);
 }
 
@@ -174,8 +163,8 @@ Test(jobs, two_instances_never_run_one_job_twice, .timeout = 180)
 	env[0] = env_kv("JOB_QUEUE", queue);
 	env[1] = "JOB_THREADS=4";
 	env[2] = NULL;
-	cr_assert(srv_start(&a, env));
-	cr_assert(srv_start(&b, env));
+	fx_srv_start(&a, env);
+	fx_srv_start(&b, env);
 	/* Both runners listen by now: one INSERT wakes them together. */
 	free(q1(sql, queue, NULL));
 	v = wait_for("SELECT count(*) FROM jobs WHERE queue = $1 AND "
@@ -201,8 +190,8 @@ Test(jobs, two_instances_never_run_one_job_twice, .timeout = 180)
 	    queue, NULL);
 	cr_expect_str_eq(v, "2");
 	free(v);
-	srv_stop(&a);
-	srv_stop(&b);
+	fx_srv_stop(&a);
+	fx_srv_stop(&b);
 	free(queue);
 }
 
@@ -216,7 +205,7 @@ Test(jobs, failing_job_ends_failed_after_max_attempts, .timeout = 120)
 	id = enqueue(queue, "noop_fail", "{\"error\": \"disk on fire\"}", 3);
 	env[0] = env_kv("JOB_QUEUE", queue);
 	env[1] = NULL;
-	cr_assert(srv_start(&s, env));
+	fx_srv_start(&s, env);
 	v = wait_for("SELECT status FROM jobs WHERE id = $1::uuid", id, NULL,
 	    "failed", WAIT_S);
 	cr_assert_str_eq(v, "failed");
@@ -229,7 +218,7 @@ Test(jobs, failing_job_ends_failed_after_max_attempts, .timeout = 120)
 	    "job_runs WHERE job_id = $1::uuid", id, NULL);
 	cr_expect_str_eq(v, "retry,retry,failed");
 	free(v);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 	free(id);
 	free(queue);
 }
@@ -247,7 +236,7 @@ Test(jobs, killed_runner_loses_its_job_after_the_lease, .timeout = 150)
 	env[0] = env_kv("JOB_QUEUE", queue);
 	env[1] = "JOB_TIMEOUT_S=5";
 	env[2] = NULL;
-	cr_assert(srv_start(&s, env));
+	fx_srv_start(&s, env);
 	v = wait_for("SELECT status FROM jobs WHERE id = $1::uuid", id, NULL,
 	    "running", WAIT_S);
 	cr_assert_str_eq(v, "running");
@@ -259,10 +248,10 @@ Test(jobs, killed_runner_loses_its_job_after_the_lease, .timeout = 150)
 	pid = (pid_t)atoi(p + 1);
 	cr_assert(pid > 1);
 	cr_assert_eq(kill(pid, SIGKILL), 0);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 
 	/* A new instance takes it over once the lease (5 + 5 s) ran out. */
-	cr_assert(srv_start(&s, env));
+	fx_srv_start(&s, env);
 	v = wait_for("SELECT status || ':' || attempts FROM jobs WHERE id = "
 	    "$1::uuid", id, NULL, "done:2", WAIT_S);
 	cr_expect_str_eq(v, "done:2");
@@ -275,7 +264,7 @@ Test(jobs, killed_runner_loses_its_job_after_the_lease, .timeout = 150)
 	    "$1::uuid", id, runner);
 	cr_expect_str_eq(v, "t");
 	free(v);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 	free(runner);
 	free(id);
 	free(queue);
@@ -291,12 +280,12 @@ Test(jobs, sigterm_gives_a_running_job_back, .timeout = 120)
 	id = enqueue(queue, "noop", "{\"sleep_ms\": 60000}", 3);
 	env[0] = env_kv("JOB_QUEUE", queue);
 	env[1] = NULL;
-	cr_assert(srv_start(&s, env));
+	fx_srv_start(&s, env);
 	v = wait_for("SELECT status FROM jobs WHERE id = $1::uuid", id, NULL,
 	    "running", WAIT_S);
 	cr_assert_str_eq(v, "running");
 	free(v);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 	v = wait_for("SELECT status || ':' || attempts || ':' || "
 	    "coalesce(locked_by, '-') FROM jobs WHERE id = $1::uuid", id,
 	    NULL, "queued:0:-", 10);
@@ -333,7 +322,7 @@ fair_run(const char *threads, int most)
 	env[0] = env_kv("JOB_QUEUE", queue);
 	env[1] = threads;
 	env[2] = NULL;
-	cr_assert(srv_start(&s, env));
+	fx_srv_start(&s, env);
 	v = wait_for("SELECT count(*) FROM jobs WHERE queue = $1 AND "
 	    "payload->>'user_id' = 'user-b' AND status = 'done'", queue, NULL,
 	    "1", WAIT_S);
@@ -349,7 +338,7 @@ fair_run(const char *threads, int most)
 	cr_expect(atoi(v) <= most, "%s of user a's jobs started before user "
 	    "b's one (%s)", v, threads);
 	free(v);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 	free(queue);
 }
 

@@ -5,7 +5,7 @@
  * key sets of each step of the procedure while tokens issued before stay
  * in use, as a rolling deployment does.
  */
-#include "auth_fixture.h"
+#include "fixture.h"
 #include "b64.h"
 
 #define SECRET_A	"rotation-secret-A-0123456789abcdef0123"
@@ -57,7 +57,7 @@ me_status(const char *base, const char *tok, char *code, size_t len)
 	struct resp	*r;
 	long		 st;
 
-	r = af_call(base, "GET", "/api/v1/users/me", tok, NULL, NULL);
+	r = fx_req(base, "GET", "/api/v1/users/me", tok, NULL, NULL);
 	st = r->status;
 	if (code != NULL)
 		(void)snprintf(code, len, "%s", st == 200 ? "" :
@@ -67,13 +67,13 @@ me_status(const char *base, const char *tok, char *code, size_t len)
 }
 
 static void
-login_at(const char *base, struct afa *a)
+login_at(const char *base, struct user *a)
 {
 	struct resp	*r;
 
-	r = af_login(base, NULL, a->email, AF_PASSWORD);
+	r = fx_login(base, NULL, a->email, FX_PASSWORD);
 	cr_assert_eq(r->status, 200, "login: %ld %s", r->status, r->body);
-	af_take(a, r);
+	fx_take(a, r);
 	resp_free(r);
 }
 
@@ -81,47 +81,47 @@ Test(key_rotation, rotating_the_signing_key_logs_nobody_out,
     .timeout = 120)
 {
 	struct srv	 s1, s2, s3;
-	struct afa	 a, b, c;
+	struct user	 a, b, c;
 	struct resp	*r;
 	char		 code[64], old_refresh[128];
 	char		*forged;
 	struct jwt_claims cl;
 
 	/* Before: one key. */
-	af_srv(&s1, only_a);
-	af_new_at(s1.base, NULL, &a, "rot");
-	cr_expect_str_eq(kid_of(a.access), "ka");
-	cr_expect_eq(me_status(s1.base, a.access, NULL, 0), 200);
+	fx_srv_start(&s1, only_a);
+	fx_new_at(s1.base, NULL, &a, "rot");
+	cr_expect_str_eq(kid_of(a.token), "ka");
+	cr_expect_eq(me_status(s1.base, a.token, NULL, 0), 200);
 
 	/* Step 1, rolled out beside s1: both verify, ka still signs. */
-	af_srv(&s2, a_signs_b_known);
+	fx_srv_start(&s2, a_signs_b_known);
 	(void)snprintf(b.email, sizeof(b.email), "%s", a.email);
 	login_at(s2.base, &b);
-	cr_expect_str_eq(kid_of(b.access), "ka");
-	cr_expect_eq(me_status(s1.base, b.access, NULL, 0), 200);
-	cr_expect_eq(me_status(s2.base, a.access, NULL, 0), 200);
-	srv_stop(&s1);
+	cr_expect_str_eq(kid_of(b.token), "ka");
+	cr_expect_eq(me_status(s1.base, b.token, NULL, 0), 200);
+	cr_expect_eq(me_status(s2.base, a.token, NULL, 0), 200);
+	fx_srv_stop(&s1);
 
 	/* Step 2: kb signs; tokens signed with ka stay in use. */
-	af_srv(&s3, b_signs_a_known);
-	cr_expect_eq(me_status(s3.base, a.access, NULL, 0), 200);
-	cr_expect_eq(me_status(s3.base, b.access, NULL, 0), 200);
+	fx_srv_start(&s3, b_signs_a_known);
+	cr_expect_eq(me_status(s3.base, a.token, NULL, 0), 200);
+	cr_expect_eq(me_status(s3.base, b.token, NULL, 0), 200);
 	(void)snprintf(c.email, sizeof(c.email), "%s", a.email);
 	login_at(s3.base, &c);
-	cr_expect_str_eq(kid_of(c.access), "kb");
+	cr_expect_str_eq(kid_of(c.token), "kb");
 	/* An instance still at step 1 accepts the new tokens. */
-	cr_expect_eq(me_status(s2.base, c.access, NULL, 0), 200);
+	cr_expect_eq(me_status(s2.base, c.token, NULL, 0), 200);
 	/* A refresh token from before the switch gets a kb token. */
 	(void)snprintf(old_refresh, sizeof(old_refresh), "%s", a.refresh);
-	r = af_refresh(s3.base, NULL, old_refresh);
+	r = fx_refresh(s3.base, NULL, old_refresh);
 	cr_assert_eq(r->status, 200, "refresh: %ld %s", r->status, r->body);
-	af_take(&a, r);
+	fx_take(&a, r);
 	resp_free(r);
-	cr_expect_str_eq(kid_of(a.access), "kb");
-	cr_expect_eq(me_status(s3.base, a.access, NULL, 0), 200);
+	cr_expect_str_eq(kid_of(a.token), "kb");
+	cr_expect_eq(me_status(s3.base, a.token, NULL, 0), 200);
 
 	/* A token naming kb but signed with ka is a forgery. */
-	cr_assert_eq(jwt_verify(c.access, (const unsigned char *)SECRET_B,
+	cr_assert_eq(jwt_verify(c.token, (const unsigned char *)SECRET_B,
 	    strlen(SECRET_B), time(NULL), &cl), JWT_OK);
 	cr_expect_str_eq(cl.kid, "kb");
 	cr_assert_eq(uuid_generate(cl.jti), 0);
@@ -130,16 +130,16 @@ Test(key_rotation, rotating_the_signing_key_logs_nobody_out,
 	cr_expect_eq(me_status(s3.base, forged, code, sizeof(code)), 401);
 	cr_expect_str_eq(code, "unauthorized");
 	free(forged);
-	srv_stop(&s2);
-	srv_stop(&s3);
+	fx_srv_stop(&s2);
+	fx_srv_stop(&s3);
 
 	/* Step 3: ka removed; what it signed no longer opens anything. */
-	af_srv(&s1, only_b);
-	cr_expect_eq(me_status(s1.base, b.access, code, sizeof(code)), 401);
+	fx_srv_start(&s1, only_b);
+	cr_expect_eq(me_status(s1.base, b.token, code, sizeof(code)), 401);
 	cr_expect_str_eq(code, "unauthorized");
-	cr_expect_eq(me_status(s1.base, c.access, NULL, 0), 200);
-	cr_expect_eq(me_status(s1.base, a.access, NULL, 0), 200);
-	srv_stop(&s1);
+	cr_expect_eq(me_status(s1.base, c.token, NULL, 0), 200);
+	cr_expect_eq(me_status(s1.base, a.token, NULL, 0), 200);
+	fx_srv_stop(&s1);
 }
 
 /*
@@ -151,28 +151,28 @@ Test(key_rotation, moving_from_jwt_secret_to_a_key_set_keeps_tokens,
 {
 	static const char *const moved[] = { "JWT_SECRET=",
 		"JOBS_DISABLED=1",
-		"JWT_KEYS=next:" SECRET_C ",default:" AF_SECRET, NULL };
+		"JWT_KEYS=next:" SECRET_C ",default:" FX_SECRET, NULL };
 	struct srv	 s;
-	struct afa	 a, b;
+	struct user	 a, b;
 	char		*legacy;
 	struct jwt_claims cl;
 
-	af_new(&a, "rotmove");
-	cr_expect_str_eq(kid_of(a.access), "default");
+	fx_new(&a, "rotmove");
+	cr_expect_str_eq(kid_of(a.token), "default");
 
-	af_srv(&s, moved);
-	cr_expect_eq(me_status(s.base, a.access, NULL, 0), 200);
+	fx_srv_start(&s, moved);
+	cr_expect_eq(me_status(s.base, a.token, NULL, 0), 200);
 	/* A token from before key ids (no kid) is tried against each key. */
-	af_claims(a.access, &cl);
-	legacy = af_forge(cl.sub, cl.sid, "user", time(NULL),
+	fx_claims(a.token, &cl);
+	legacy = fx_forge(cl.sub, cl.sid, "user", time(NULL),
 	    time(NULL) + 600, NULL);
 	cr_expect_str_eq(kid_of(legacy), "");
 	cr_expect_eq(me_status(s.base, legacy, NULL, 0), 200);
 	free(legacy);
 	(void)snprintf(b.email, sizeof(b.email), "%s", a.email);
 	login_at(s.base, &b);
-	cr_expect_str_eq(kid_of(b.access), "next");
+	cr_expect_str_eq(kid_of(b.token), "next");
 	/* The main instance does not know "next": refused, not crashed. */
-	cr_expect_eq(me_status(NULL, b.access, NULL, 0), 401);
-	srv_stop(&s);
+	cr_expect_eq(me_status(NULL, b.token, NULL, 0), 401);
+	fx_srv_stop(&s);
 }

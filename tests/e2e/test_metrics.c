@@ -6,7 +6,7 @@
  * makes (the runner shares the instance's counters through
  * ELENCHUS_METRICS_FILE).
  */
-#include "users_fixture.h"	/* first: it asks for _GNU_SOURCE */
+#include "fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,14 +45,14 @@ scrape(void)
 }
 
 static long long
-chat(const struct acct *a, const char *content, long *status)
+chat(const struct user *a, const char *content, long *status)
 {
 	struct resp	*r;
 	char		*body;
 	long long	 tokens;
 
-	body = uf_dump(json_pack("{s:s}", "content", content));
-	r = uf_call("POST", a, body, "/api/v1/chat/chat");
+	body = fx_dump(json_pack("{s:s}", "content", content));
+	r = fx_call("POST", a, body, "/api/v1/chat/chat");
 	free(body);
 	*status = r->status;
 	tokens = r->status == 200 ? jint(r, "data.usage.prompt_tokens") : 0;
@@ -61,7 +61,7 @@ chat(const struct acct *a, const char *content, long *status)
 }
 
 static void
-analysis(const struct acct *a)
+analysis(const struct user *a)
 {
 	const char	*hdrs[3];
 	struct resp	*r;
@@ -84,7 +84,7 @@ analysis(const struct acct *a)
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	resp_free(r);
 	for (i = 0; i < WAIT_S * 10; i++) {
-		r = uf_call("GET", a, NULL, "/api/v1/documents/%s", id);
+		r = fx_call("GET", a, NULL, "/api/v1/documents/%s", id);
 		(void)snprintf(st, sizeof(st), "%s",
 		    jstr(r, "data.processing_status"));
 		resp_free(r);
@@ -93,12 +93,12 @@ analysis(const struct acct *a)
 		(void)usleep(100000);
 	}
 	cr_assert_str_eq(st, "completed");
-	r = uf_call("POST", a, "{\"analysis_type\":\"summary\"}",
+	r = fx_call("POST", a, "{\"analysis_type\":\"summary\"}",
 	    "/api/v1/documents/%s/analyze", id);
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	resp_free(r);
 	for (i = 0; i < WAIT_S * 10; i++) {
-		r = uf_call("GET", a, NULL, "/api/v1/documents/%s/analysis",
+		r = fx_call("GET", a, NULL, "/api/v1/documents/%s/analysis",
 		    id);
 		(void)snprintf(st, sizeof(st), "%s", jstr(r, "data.status"));
 		resp_free(r);
@@ -124,12 +124,12 @@ analysis(const struct acct *a)
 
 Test(metrics, provider_calls_jobs_and_pool)
 {
-	struct acct	 a;
+	struct user	 a;
 	char		*m0, *m1, *m2, *m3, msg[128], calls[32], ptok[32];
 	long		 status;
 	long long	 pt;
 
-	uf_new(&a, "metrics");
+	fx_new(&a, "metrics");
 	m0 = scrape();
 	pt = chat(&a, "What makes a contract void?", &status);
 	cr_assert_eq(status, 200);
@@ -148,26 +148,28 @@ Test(metrics, provider_calls_jobs_and_pool)
 	/* Background calls: counted by the runner in the same counters. */
 	analysis(&a);
 	m2 = scrape();
-	uf_sql("SELECT count(*) FROM llm_calls WHERE user_id = $1 AND "
-	    "kind = 'analysis' AND status = 'ok'", a.id, calls,
-	    sizeof(calls));
-	uf_sql("SELECT sum(prompt_tokens) FROM llm_calls WHERE user_id = $1 "
-	    "AND kind = 'analysis'", a.id, ptok, sizeof(ptok));
+	(void)snprintf(calls, sizeof(calls), "%s",
+	    fx_sql("SELECT count(*) FROM llm_calls WHERE user_id = $1 AND "
+	    "kind = 'analysis' AND status = 'ok'", a.id));
+	(void)snprintf(ptok, sizeof(ptok), "%s",
+	    fx_sql("SELECT sum(prompt_tokens) FROM llm_calls WHERE "
+	    "user_id = $1 AND kind = 'analysis'", a.id));
 	cr_assert_gt(atoi(calls), 0);
 	cr_expect_eq(sample(m2, OK) - sample(m1, OK), atof(calls), "%s", m2);
 	cr_expect_eq(sample(m2, PTOK) - sample(m1, PTOK), atof(ptok));
 	cr_expect_geq(sample(m2, DOCDONE) - sample(m1, DOCDONE), 1.0);
 
 	/* A due job nobody serves: queued, with its age. */
-	uf_sql("INSERT INTO jobs (kind, queue, run_after) VALUES "
+	(void)snprintf(msg, sizeof(msg), "%s",
+	    fx_sql("INSERT INTO jobs (kind, queue, run_after) VALUES "
 	    "('metrics_probe', $1, now() - interval '30 s') RETURNING id",
-	    uniq("nobody"), msg, sizeof(msg));
+	    uniq("nobody")));
 	m3 = scrape();
 	cr_expect_eq(sample(m3, "elenchus_jobs_queued{kind=\"metrics_probe\"}"),
 	    1.0, "%s", m3);
 	cr_expect_geq(sample(m3, "elenchus_job_oldest_pending_seconds{kind="
 	    "\"metrics_probe\"}"), 30.0);
-	uf_sql("DELETE FROM jobs WHERE id = $1", msg, NULL, 0);
+	(void)fx_sql("DELETE FROM jobs WHERE id = $1", msg);
 	cr_expect_gt(sample(m3, "elenchus_db_pool_connections_max"), 0.0);
 	cr_expect_not_null(strstr(m3, "\nelenchus_db_pool_connections_busy "));
 	cr_expect_not_null(strstr(m3, "\nelenchus_db_pool_waiting "));

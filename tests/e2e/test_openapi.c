@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "harness.h"
+#include "fixture.h"
 
 #define ROUTES_MAX	256
 #define SAMPLE_ID	"00000000-0000-4000-8000-000000000000"

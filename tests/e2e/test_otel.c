@@ -9,7 +9,7 @@
  * that keeps requests fast while the collector is down and catches up
  * when it is back.
  */
-#include "users_fixture.h"	/* first: it asks for _GNU_SOURCE */
+#include "fixture.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -35,34 +35,34 @@ struct otlp {
 static void
 otlp_start(struct otlp *o)
 {
-	char	line[128];
-	FILE	*fp;
-	int	fd[2], port;
+	const char	*argv[] = { "python3", "-u",
+			    "tests/standins/otlp_standin.py", "--port", "0",
+			    NULL };
+	char		 out[192], line[128];
+	FILE		*fp;
+	int		 i, port;
 
-	cr_assert_eq(pipe(fd), 0);
-	if ((o->pid = fork()) == 0) {
-		(void)setpgid(0, 0);
-		(void)dup2(fd[1], 1);
-		(void)close(fd[0]);
-		execlp("python3", "python3", "-u",
-		    "tests/standins/otlp_standin.py", "--port", "0",
-		    (char *)NULL);
-		_exit(127);
+	(void)snprintf(out, sizeof(out), "%s/%s.out",
+	    env_or("E2E_TMP", "/tmp"), uniq("otlp"));
+	o->pid = fx_spawn(argv, NULL, out);
+	for (i = 0, port = 0; i < 100 && port == 0; i++) {
+		if ((fp = fopen(out, "r")) != NULL) {
+			while (port == 0 && fgets(line, sizeof(line), fp))
+				if (sscanf(line, "READY %d", &port) != 1)
+					port = 0;
+			(void)fclose(fp);
+		}
+		if (port == 0)
+			(void)usleep(100000);
 	}
-	(void)close(fd[1]);
-	fp = fdopen(fd[0], "r");
-	cr_assert_not_null(fgets(line, sizeof(line), fp), "stand-in");
-	cr_assert_eq(sscanf(line, "READY %d", &port), 1, "%s", line);
+	cr_assert_gt(port, 0, "the OTLP stand-in did not start (%s)", out);
 	(void)snprintf(o->base, sizeof(o->base), "http://127.0.0.1:%d", port);
 }
 
 static void
 otlp_stop(struct otlp *o)
 {
-	int	st;
-
-	(void)kill(-o->pid, SIGTERM);
-	(void)waitpid(o->pid, &st, 0);
+	fx_stop(&o->pid);
 }
 
 /* An instance exporting to o, with extra settings. */
@@ -79,7 +79,7 @@ instance(struct srv *s, const struct otlp *o, const char *capture)
 	    o->base);
 	/* Its own job queue: its runner, not the main one, runs its jobs. */
 	(void)snprintf(queue, sizeof(queue), "JOB_QUEUE=%s", uniq("otelq"));
-	cr_assert(srv_start(s, env), "instance did not start");
+	fx_srv_start(s, env);
 }
 
 static struct resp *
@@ -104,22 +104,9 @@ call(const struct srv *s, const char *method, const char *path,
 }
 
 static void
-account(const struct srv *s, struct acct *a)
+account(const struct srv *s, struct user *a)
 {
-	struct resp	*r;
-	char		*b;
-
-	(void)snprintf(a->email, sizeof(a->email), "%s@otel.test",
-	    uniq("otel"));
-	b = uf_dump(json_pack("{s:s, s:s, s:s}", "email", a->email,
-	    "password", UF_PASSWORD, "full_name", "Otel Tester"));
-	r = http_req_to(s->base, "POST", "/api/v1/auth/register",
-	    (const char *[]){ "Content-Type: application/json", NULL }, b,
-	    strlen(b));
-	free(b);
-	cr_assert_eq(r->status, 201, "%s", r->body);
-	uf_take(a, r);
-	resp_free(r);
+	fx_new_at(s->base, NULL, a, "otel-");
 }
 
 static const char *
@@ -185,7 +172,8 @@ spans_of(const struct otlp *o, const char *trace, size_t n)
 		cr_assert_eq(r->status, 200);
 		out = json_array();
 		json_array_foreach(r->json, i, sp) {
-			if (trace == NULL || !strcmp(sget(sp, "traceId"), trace))
+			if (trace == NULL || !strcmp(sget(sp, "traceId"),
+			    trace))
 				(void)json_array_append(out, sp);
 		}
 		resp_free(r);
@@ -224,7 +212,7 @@ no_structure_errors(const struct otlp *o)
 }
 
 static void
-analyze(const struct srv *s, const struct acct *a)
+analyze(const struct srv *s, const struct user *a)
 {
 	const char	*hdrs[3];
 	struct resp	*r;
@@ -271,7 +259,7 @@ Test(otel, provider_calls_are_genai_spans_in_the_callers_trace,
 {
 	struct otlp	 o;
 	struct srv	 s;
-	struct acct	 a;
+	struct user	 a;
 	struct resp	*r;
 	json_t		*spans, *srvsp, *llm, *job, *sp;
 	char		 msg[128], log[256], want[128];
@@ -361,9 +349,9 @@ Test(otel, provider_calls_are_genai_spans_in_the_callers_trace,
 	resp_free(r);
 	(void)snprintf(log, sizeof(log), "%s.log", s.dir);
 	(void)snprintf(want, sizeof(want), "\"trace_id\":\"%s\"", TRACE);
-	cr_expect(uf_file_has(log, want), "no %s in %s", want, log);
+	cr_expect(fx_file_has(log, want), "no %s in %s", want, log);
 	no_structure_errors(&o);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 	otlp_stop(&o);
 }
 
@@ -371,7 +359,7 @@ Test(otel, prompt_and_answer_text_only_with_capture, .timeout = 120)
 {
 	struct otlp	 o;
 	struct srv	 s;
-	struct acct	 a;
+	struct user	 a;
 	struct resp	*r;
 	json_t		*spans, *llm;
 	char		 body[128], *m;
@@ -393,24 +381,15 @@ Test(otel, prompt_and_answer_text_only_with_capture, .timeout = 120)
 	resp_free(r);
 	json_decref(spans);
 	no_structure_errors(&o);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 	otlp_stop(&o);
-}
-
-static double
-now_s(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
 
 Test(otel, export_waits_out_a_collector_outage, .timeout = 180)
 {
 	struct otlp	 o;
 	struct srv	 s;
-	struct acct	 a;
+	struct user	 a;
 	struct resp	*r;
 	json_t		*spans;
 	char		 tp[64], trace[40];
@@ -433,13 +412,13 @@ Test(otel, export_waits_out_a_collector_outage, .timeout = 180)
 			resp_free(r);
 		}
 		(void)snprintf(tp, sizeof(tp), "00-%s-%016x-01", trace, i + 1);
-		t0 = now_s();
+		t0 = fx_now();
 		r = call(&s, "POST", "/api/v1/chat/chat", a.token, tp,
 		    "{\"content\":\"Outage question\"}");
 		cr_expect_eq(r->status, 200, "%s", r->body);
 		/* The stand-in LLM answers at once: nothing waits on export. */
-		cr_expect_lt(now_s() - t0, 5.0, "chat took %.1f s",
-		    now_s() - t0);
+		cr_expect_lt(fx_now() - t0, 5.0, "chat took %.1f s",
+		    fx_now() - t0);
 		resp_free(r);
 		(void)usleep(300000);
 	}
@@ -448,6 +427,6 @@ Test(otel, export_waits_out_a_collector_outage, .timeout = 180)
 	cr_expect_eq(json_array_size(spans), 12);
 	json_decref(spans);
 	no_structure_errors(&o);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 	otlp_stop(&o);
 }

@@ -5,7 +5,7 @@
  * their own pointed at the stand-in (E2E_SMS), down to the exact request
  * Twilio receives and errors that never leak the auth token.
  */
-#include "users_fixture.h"
+#include "fixture.h"
 
 #define TW_SID		"ACtest"
 #define TW_TOKEN	"twilio-test-token"
@@ -13,26 +13,26 @@
 #define TW_BAD_TO	"+15005550001"
 
 static struct resp *
-code_request(const char *base, struct acct *a, const char *phone)
+code_request(const char *base, struct user *a, const char *phone)
 {
 	char	*b;
 	struct resp *r;
 
-	b = uf_dump(json_pack("{s:s}", "phone", phone));
-	r = uf_call_at(base, "POST", a, b, "/api/v1/auth/phone/request");
+	b = fx_dump(json_pack("{s:s}", "phone", phone));
+	r = fx_call_at(base, "POST", a, b, "/api/v1/auth/phone/request");
 	free(b);
 	return (r);
 }
 
 static struct resp *
-code_verify(const char *base, struct acct *a, const char *phone,
+code_verify(const char *base, struct user *a, const char *phone,
     const char *code)
 {
 	char	*b;
 	struct resp *r;
 
-	b = uf_dump(json_pack("{s:s, s:s}", "phone", phone, "code", code));
-	r = uf_call_at(base, "POST", a, b, "/api/v1/auth/phone/verify");
+	b = fx_dump(json_pack("{s:s, s:s}", "phone", phone, "code", code));
+	r = fx_call_at(base, "POST", a, b, "/api/v1/auth/phone/verify");
 	free(b);
 	return (r);
 }
@@ -52,57 +52,57 @@ main_log(void)
 
 Test(phone, console_code_verifies_the_phone)
 {
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 	char		phone[32], masked[32], code[7], wrong[7];
 	json_t		*it;
 	size_t		i, n;
 	int		sent, verified;
 
-	uf_new(&a, "ph-ok-");
-	uf_phone(phone, sizeof(phone));
+	fx_new(&a, "ph-ok-");
+	fx_phone(phone, sizeof(phone));
 	/* "+", two digits, a star for each digit but the last two, those. */
 	n = strlen(phone);
 	for (i = 0; i < n; i++)
 		masked[i] = (i <= 2 || i >= n - 2) ? phone[i] : '*';
 	masked[n] = '\0';
 	r = code_request(NULL, &a, phone);
-	uf_status(r, 202);
+	fx_status(r, 202);
 	cr_expect_eq(jint(r, "data.expires_in"), 600);
 	cr_expect_eq(jint(r, "data.resend_after"), 60);
 	cr_expect_null(strstr(r->body, phone + 3), "phone is masked: %s",
 	    r->body);
 	cr_expect_str_eq(jstr(r, "data.phone"), masked, "%s", r->body);
 	resp_free(r);
-	cr_assert(uf_console_code(main_log(), phone, code),
+	cr_assert(fx_console_code(main_log(), phone, code),
 	    "no console SMS to %s in the log", phone);
 
 	other_code(code, wrong);
 	r = code_verify(NULL, &a, phone, wrong);
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "code"), "invalid");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "code"), "invalid");
 	cr_expect_eq(jint(r, "error.details.attempts_left"), 4);
 	resp_free(r);
 
 	r = code_verify(NULL, &a, phone, code);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect(json_is_true(jpath(r->json, "data.phone_verified")));
 	cr_expect_str_eq(jstr(r, "data.phone"), phone);
 	resp_free(r);
 
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me");
 	cr_expect_str_eq(jstr(r, "data.phone"), phone);
 	cr_expect(json_is_true(jpath(r->json, "data.phone_verified")));
 	resp_free(r);
 
 	/* A code works once. */
 	r = code_verify(NULL, &a, phone, code);
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "code"), "expired");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "code"), "expired");
 	resp_free(r);
 
 	/* Both steps are in the caller's audit trail, phone masked. */
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me/audit");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me/audit");
 	sent = verified = 0;
 	json_array_foreach(jpath(r->json, "data.items"), i, it) {
 		const char *ev = json_string_value(json_object_get(it,
@@ -122,31 +122,31 @@ Test(phone, console_code_verifies_the_phone)
 	resp_free(r);
 
 	/* Changing the phone afterwards clears the verification. */
-	r = uf_call("PATCH", &a, "{\"phone\": \"+33612345678\"}",
+	r = fx_call("PATCH", &a, "{\"phone\": \"+33612345678\"}",
 	    "/api/v1/users/me");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect(json_is_false(jpath(r->json, "data.phone_verified")));
 	resp_free(r);
 }
 
 Test(phone, sends_are_limited_per_phone)
 {
-	struct acct	a, b;
+	struct user	a, b;
 	struct resp	*r;
 	char		phone[32];
 	const char	*ra;
 	int		i;
 
-	uf_new(&a, "ph-lim-");
-	uf_new(&b, "ph-lim2-");
-	uf_phone(phone, sizeof(phone));
+	fx_new(&a, "ph-lim-");
+	fx_new(&b, "ph-lim2-");
+	fx_phone(phone, sizeof(phone));
 	r = code_request(NULL, &a, phone);
-	uf_status(r, 202);
+	fx_status(r, 202);
 	resp_free(r);
 
 	/* 60 s between two sends, whoever asks. */
 	r = code_request(NULL, &b, phone);
-	uf_error(r, 429, "rate_limited");
+	fx_error(r, 429, "rate_limited");
 	ra = resp_header(r, "retry-after");
 	cr_assert_not_null(ra);
 	cr_expect(atoi(ra) >= 1 && atoi(ra) <= 60, "Retry-After %s", ra);
@@ -154,16 +154,16 @@ Test(phone, sends_are_limited_per_phone)
 
 	/* At most 3 in 10 minutes: age the codes past the 60 s gap. */
 	for (i = 0; i < 2; i++) {
-		uf_sql("UPDATE phone_codes SET created_at = created_at - "
-		    "interval '61 seconds' WHERE phone = $1", phone, NULL, 0);
+		(void)fx_sql("UPDATE phone_codes SET created_at = created_at - "
+		    "interval '61 seconds' WHERE phone = $1", phone);
 		r = code_request(NULL, &a, phone);
-		uf_status(r, 202);
+		fx_status(r, 202);
 		resp_free(r);
 	}
-	uf_sql("UPDATE phone_codes SET created_at = created_at - "
-	    "interval '61 seconds' WHERE phone = $1", phone, NULL, 0);
+	(void)fx_sql("UPDATE phone_codes SET created_at = created_at - "
+	    "interval '61 seconds' WHERE phone = $1", phone);
 	r = code_request(NULL, &a, phone);
-	uf_error(r, 429, "rate_limited");
+	fx_error(r, 429, "rate_limited");
 	ra = resp_header(r, "retry-after");
 	cr_assert_not_null(ra);
 	/* The oldest of the three leaves the window in about 600-183 s. */
@@ -174,126 +174,126 @@ Test(phone, sends_are_limited_per_phone)
 
 Test(phone, five_wrong_codes_burn_it_and_old_codes_stop_working)
 {
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 	char		phone[32], code[7], wrong[7];
 	int		i;
 
-	uf_new(&a, "ph-burn-");
-	uf_phone(phone, sizeof(phone));
+	fx_new(&a, "ph-burn-");
+	fx_phone(phone, sizeof(phone));
 	r = code_request(NULL, &a, phone);
-	uf_status(r, 202);
+	fx_status(r, 202);
 	resp_free(r);
-	cr_assert(uf_console_code(main_log(), phone, code));
+	cr_assert(fx_console_code(main_log(), phone, code));
 	other_code(code, wrong);
 	for (i = 0; i < 5; i++) {
 		r = code_verify(NULL, &a, phone, wrong);
-		uf_error(r, 400, "validation_error");
-		cr_expect_str_eq(uf_issue(r, "code"), "invalid");
+		fx_error(r, 400, "validation_error");
+		cr_expect_str_eq(fx_issue(r, "code"), "invalid");
 		cr_expect_eq(jint(r, "error.details.attempts_left"), 4 - i);
 		resp_free(r);
 	}
 	r = code_verify(NULL, &a, phone, code);
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "code"), "expired");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "code"), "expired");
 	resp_free(r);
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me");
 	cr_expect(json_is_false(jpath(r->json, "data.phone_verified")));
 	resp_free(r);
 }
 
 Test(phone, expired_code_is_refused)
 {
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 	char		phone[32], code[7];
 
-	uf_new(&a, "ph-exp-");
-	uf_phone(phone, sizeof(phone));
+	fx_new(&a, "ph-exp-");
+	fx_phone(phone, sizeof(phone));
 	r = code_request(NULL, &a, phone);
-	uf_status(r, 202);
+	fx_status(r, 202);
 	resp_free(r);
-	cr_assert(uf_console_code(main_log(), phone, code));
-	uf_sql("UPDATE phone_codes SET expires_at = now() - interval '1 s' "
-	    "WHERE phone = $1", phone, NULL, 0);
+	cr_assert(fx_console_code(main_log(), phone, code));
+	(void)fx_sql("UPDATE phone_codes SET expires_at = now() - "
+	    "interval '1 s' WHERE phone = $1", phone);
 	r = code_verify(NULL, &a, phone, code);
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "code"), "expired");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "code"), "expired");
 	resp_free(r);
 }
 
 Test(phone, a_code_belongs_to_its_user_and_phone)
 {
-	struct acct	a, b;
+	struct user	a, b;
 	struct resp	*r;
 	char		phone[32], other[32], code[7];
 
-	uf_new(&a, "ph-own-a-");
-	uf_new(&b, "ph-own-b-");
-	uf_phone(phone, sizeof(phone));
-	uf_phone(other, sizeof(other));
+	fx_new(&a, "ph-own-a-");
+	fx_new(&b, "ph-own-b-");
+	fx_phone(phone, sizeof(phone));
+	fx_phone(other, sizeof(other));
 	r = code_request(NULL, &a, phone);
-	uf_status(r, 202);
+	fx_status(r, 202);
 	resp_free(r);
-	cr_assert(uf_console_code(main_log(), phone, code));
+	cr_assert(fx_console_code(main_log(), phone, code));
 
 	r = code_verify(NULL, &b, phone, code);
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "code"), "expired");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "code"), "expired");
 	resp_free(r);
 	r = code_verify(NULL, &a, other, code);
-	uf_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	resp_free(r);
-	r = uf_call("GET", &b, NULL, "/api/v1/users/me");
+	r = fx_call("GET", &b, NULL, "/api/v1/users/me");
 	cr_expect(json_is_null(jpath(r->json, "data.phone")));
 	resp_free(r);
 
 	r = code_verify(NULL, &a, phone, code);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
 }
 
 Test(phone, bad_input_and_anonymous_calls_are_refused)
 {
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 
-	uf_new(&a, "ph-bad-");
-	r = uf_call("POST", NULL, "{\"phone\": \"+33612345678\"}",
+	fx_new(&a, "ph-bad-");
+	r = fx_call("POST", NULL, "{\"phone\": \"+33612345678\"}",
 	    "/api/v1/auth/phone/request");
-	uf_error(r, 401, "unauthorized");
+	fx_error(r, 401, "unauthorized");
 	resp_free(r);
-	r = uf_call("POST", NULL, "{\"phone\": \"+33612345678\", "
+	r = fx_call("POST", NULL, "{\"phone\": \"+33612345678\", "
 	    "\"code\": \"123456\"}", "/api/v1/auth/phone/verify");
-	uf_error(r, 401, "unauthorized");
+	fx_error(r, 401, "unauthorized");
 	resp_free(r);
 
-	r = uf_call("POST", &a, "{\"phone\": \"0612345678\"}",
+	r = fx_call("POST", &a, "{\"phone\": \"0612345678\"}",
 	    "/api/v1/auth/phone/request");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "phone"), "invalid");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "phone"), "invalid");
 	resp_free(r);
-	r = uf_call("POST", &a, "{\"phone\": \"+1'; DROP TABLE users;--\"}",
+	r = fx_call("POST", &a, "{\"phone\": \"+1'; DROP TABLE users;--\"}",
 	    "/api/v1/auth/phone/request");
-	uf_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	resp_free(r);
-	r = uf_call("POST", &a, "{}", "/api/v1/auth/phone/request");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "phone"), "missing");
+	r = fx_call("POST", &a, "{}", "/api/v1/auth/phone/request");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "phone"), "missing");
 	resp_free(r);
-	r = uf_call("POST", &a, "{\"phone\": \"+33612345678\", \"code\": "
+	r = fx_call("POST", &a, "{\"phone\": \"+33612345678\", \"code\": "
 	    "\"12ab56\"}", "/api/v1/auth/phone/verify");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "code"), "invalid");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "code"), "invalid");
 	resp_free(r);
-	r = uf_call("POST", &a, "{\"phone\": 33612345678, \"code\": 123456}",
+	r = fx_call("POST", &a, "{\"phone\": 33612345678, \"code\": 123456}",
 	    "/api/v1/auth/phone/verify");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "phone"), "wrong_type");
-	cr_expect_str_eq(uf_issue(r, "code"), "wrong_type");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "phone"), "wrong_type");
+	cr_expect_str_eq(fx_issue(r, "code"), "wrong_type");
 	resp_free(r);
-	r = uf_call("GET", &a, NULL, "/api/v1/auth/phone/request");
-	uf_error(r, 405, "method_not_allowed");
+	r = fx_call("GET", &a, NULL, "/api/v1/auth/phone/request");
+	fx_error(r, 405, "method_not_allowed");
 	resp_free(r);
 }
 
@@ -335,7 +335,7 @@ twilio_start(struct srv *s, const char *token)
 	env[3] = tok;
 	env[4] = "TWILIO_FROM_NUMBER=" TW_FROM;
 	env[5] = NULL;
-	cr_assert(srv_start(s, env), "instance did not start");
+	fx_srv_start(s, env);
 }
 
 static int
@@ -361,16 +361,16 @@ Test(phone, twilio_gets_the_exact_request_and_the_code_verifies,
     .timeout = 90)
 {
 	struct srv	s;
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 	json_t		*reqs, *q;
 	char		phone[32], path[128], code[7], log[256];
 
 	twilio_start(&s, TW_TOKEN);
-	uf_new(&a, "ph-tw-");
-	uf_phone(phone, sizeof(phone));
+	fx_new(&a, "ph-tw-");
+	fx_phone(phone, sizeof(phone));
 	r = code_request(s.base, &a, phone);
-	uf_status(r, 202);
+	fx_status(r, 202);
 	resp_free(r);
 
 	reqs = standin_requests(phone);
@@ -392,56 +392,55 @@ Test(phone, twilio_gets_the_exact_request_and_the_code_verifies,
 
 	/* Not on the console: the code went to Twilio only. */
 	(void)snprintf(log, sizeof(log), "%s.log", s.dir);
-	cr_expect(!uf_file_has(log, "\"provider\":\"console\""));
+	cr_expect(!fx_file_has(log, "\"provider\":\"console\""));
 
 	r = code_verify(s.base, &a, phone, code);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
-	cr_expect(!uf_file_has(log, TW_TOKEN), "token in the server log");
-	srv_stop(&s);
+	cr_expect(!fx_file_has(log, TW_TOKEN), "token in the server log");
+	fx_srv_stop(&s);
 }
 
 Test(phone, twilio_errors_are_answered_without_leaking_the_token,
     .timeout = 90)
 {
 	struct srv	s, bad;
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 	char		phone[32], log[256];
 
 	twilio_start(&s, TW_TOKEN);
-	uf_new(&a, "ph-twerr-");
+	fx_new(&a, "ph-twerr-");
 
 	/* Twilio 21211: the number itself is refused, a 400 on phone. */
-	uf_sql("DELETE FROM phone_codes WHERE phone = $1", TW_BAD_TO, NULL,
-	    0);
+	(void)fx_sql("DELETE FROM phone_codes WHERE phone = $1", TW_BAD_TO);
 	r = code_request(s.base, &a, TW_BAD_TO);
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "phone"), "undeliverable");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "phone"), "undeliverable");
 	cr_expect_null(strstr(r->body, TW_TOKEN));
 	resp_free(r);
 	(void)snprintf(log, sizeof(log), "%s.log", s.dir);
-	cr_expect(uf_file_has(log, "21211"), "the error is logged");
-	cr_expect(!uf_file_has(log, TW_TOKEN), "token in the server log");
-	srv_stop(&s);
+	cr_expect(fx_file_has(log, "21211"), "the error is logged");
+	cr_expect(!fx_file_has(log, TW_TOKEN), "token in the server log");
+	fx_srv_stop(&s);
 
 	/* Twilio refuses our credentials (20003): 502, nothing leaked. */
 	twilio_start(&bad, "twilio-wrong-token-7731");
-	uf_phone(phone, sizeof(phone));
+	fx_phone(phone, sizeof(phone));
 	r = code_request(bad.base, &a, phone);
-	uf_error(r, 502, "sms_upstream_error");
+	fx_error(r, 502, "sms_upstream_error");
 	cr_expect_null(strstr(r->body, "twilio-wrong-token-7731"));
 	cr_expect_null(strstr(r->body, TW_TOKEN));
 	resp_free(r);
 	(void)snprintf(log, sizeof(log), "%s.log", bad.dir);
-	cr_expect(uf_file_has(log, "20003"), "the error is logged");
-	cr_expect(!uf_file_has(log, "twilio-wrong-token-7731"));
-	srv_stop(&bad);
+	cr_expect(fx_file_has(log, "20003"), "the error is logged");
+	cr_expect(!fx_file_has(log, "twilio-wrong-token-7731"));
+	fx_srv_stop(&bad);
 
 	/* The undelivered code cannot be used. */
 	r = code_verify(NULL, &a, phone, "000000");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "code"), "expired");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "code"), "expired");
 	resp_free(r);
 }
 
@@ -454,7 +453,7 @@ Test(phone, twilio_errors_are_answered_without_leaking_the_token,
 Test(phone, sms_breaker_opens_and_fails_fast, .timeout = 90)
 {
 	struct srv	s;
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 	json_t		*reqs;
 	char		phone[32], base[256];
@@ -473,13 +472,13 @@ Test(phone, sms_breaker_opens_and_fails_fast, .timeout = 90)
 	env[5] = "BREAKER_THRESHOLD=2";
 	env[6] = "BREAKER_OPEN_S=60";
 	env[7] = NULL;
-	cr_assert(srv_start(&s, env), "instance did not start");
-	uf_new(&a, "ph-cb-");
+	fx_srv_start(&s, env);
+	fx_new(&a, "ph-cb-");
 
 	for (i = 0; i < 2; i++) {
-		uf_phone(phone, sizeof(phone));
+		fx_phone(phone, sizeof(phone));
 		r = code_request(s.base, &a, phone);
-		uf_error(r, 502, "sms_upstream_error");
+		fx_error(r, 502, "sms_upstream_error");
 		resp_free(r);
 	}
 	r = http_req_to(s.base, "GET", "/api/v1/health/detailed", NULL, NULL,
@@ -489,9 +488,9 @@ Test(phone, sms_breaker_opens_and_fails_fast, .timeout = 90)
 	cr_expect_eq(jint(r, "data.circuits.sms.opens"), 1);
 	resp_free(r);
 
-	uf_phone(phone, sizeof(phone));
+	fx_phone(phone, sizeof(phone));
 	r = code_request(s.base, &a, phone);
-	uf_error(r, 503, "sms_unavailable");
+	fx_error(r, 503, "sms_unavailable");
 	cr_assert_not_null(resp_header(r, "retry-after"));
 	cr_expect_gt(atoi(resp_header(r, "retry-after")), 50);
 	resp_free(r);
@@ -506,5 +505,5 @@ Test(phone, sms_breaker_opens_and_fails_fast, .timeout = 90)
 	cr_expect_not_null(strstr(r->body,
 	    "elenchus_circuit_rejected_total{dependency=\"sms\"} 1"));
 	resp_free(r);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 }

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth_fixture.h"
+#include "fixture.h"
 
 #define CHATS		10
 #define QUOTA		"20000"
@@ -29,7 +29,7 @@ fire(const char *token, const char *body)
 
 	if ((pid = fork()) != 0)
 		return (pid);
-	r = af_call(NULL, "POST", "/api/v1/chat/chat", token, NULL, body);
+	r = fx_req(NULL, "POST", "/api/v1/chat/chat", token, NULL, body);
 	rc = r->status == 200 ? 0 : r->status == 429 ? 1 : 2;
 	_exit(rc);
 }
@@ -37,15 +37,15 @@ fire(const char *token, const char *body)
 Test(quota, concurrent_chats_cannot_overshoot_the_daily_quota,
     .timeout = 120)
 {
-	struct afa	 a;
+	struct user	 a;
 	pid_t		 pid[CHATS];
 	json_t		*b;
 	char		*content, *body, *used;
 	size_t		 i, n, off;
 	int		 ok = 0, refused = 0, other = 0, st;
 
-	af_new(&a, "quota-race");
-	(void)af_sql("UPDATE users SET token_quota_daily = " QUOTA
+	fx_new(&a, "quota-race");
+	(void)fx_sql("UPDATE users SET token_quota_daily = " QUOTA
 	    " WHERE id = $1::uuid", a.id);
 	/*
 	 * Each chat spends about 4,200 tokens at the stand-in (a word is a
@@ -64,7 +64,7 @@ Test(quota, concurrent_chats_cannot_overshoot_the_daily_quota,
 	free(content);
 
 	for (i = 0; i < CHATS; i++) {
-		pid[i] = fire(a.access, body);
+		pid[i] = fire(a.token, body);
 		cr_assert(pid[i] > 0);
 	}
 	for (i = 0; i < CHATS; i++) {
@@ -80,12 +80,12 @@ Test(quota, concurrent_chats_cannot_overshoot_the_daily_quota,
 	cr_expect_eq(other, 0, "neither 200 nor 429: %d", other);
 	cr_expect(ok >= 1, "%d answered", ok);
 	cr_expect(refused >= 1, "%d refused", refused);
-	used = strdup(af_sql("SELECT llm_tokens_today($1::uuid)", a.id));
+	used = strdup(fx_sql("SELECT llm_tokens_today($1::uuid)", a.id));
 	cr_expect(atol(used) > 0 && atol(used) <= atol(QUOTA),
 	    "spent %s of " QUOTA " (%d answered, %d refused)", used, ok,
 	    refused);
 	free(used);
 	/* Every reservation was settled. */
-	cr_expect_str_eq(af_sql("SELECT count(*) FROM llm_reservations "
+	cr_expect_str_eq(fx_sql("SELECT count(*) FROM llm_reservations "
 	    "WHERE user_id = $1::uuid", a.id), "0");
 }

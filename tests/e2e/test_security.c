@@ -16,71 +16,7 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include "auth_fixture.h"
-
-/* nginx (scripts/nginx.sh) in front of an instance of our own. */
-struct front {
-	pid_t		pid;
-	char		base[64];
-};
-
-static int
-sec_free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len;
-	int			fd, port;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
-		return (-1);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	len = sizeof(sin);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) != 0)
-		port = -1;
-	else
-		port = ntohs(sin.sin_port);
-	(void)close(fd);
-	return (port);
-}
-
-static void
-front_start(struct front *f, const struct srv *s)
-{
-	char		dir[192], port[16], up[64];
-	int		p;
-
-	cr_assert((p = sec_free_port()) > 0);
-	(void)snprintf(port, sizeof(port), "%d", p);
-	(void)snprintf(up, sizeof(up), "127.0.0.1:%d", s->port);
-	(void)snprintf(dir, sizeof(dir), "%s-nginx", s->dir);
-	(void)snprintf(f->base, sizeof(f->base), "https://127.0.0.1:%d", p);
-	if ((f->pid = fork()) == 0) {
-		(void)setpgid(0, 0);
-		(void)setenv("NGINX_PROXY_BIND", "127.0.0.2", 1);
-		if (freopen("/dev/null", "w", stdout) == NULL)
-			_exit(127);
-		execl("/bin/sh", "sh", "scripts/nginx.sh", dir, port, up,
-		    (char *)NULL);
-		_exit(127);
-	}
-	cr_assert(f->pid > 0);
-	cr_assert(wait_status(f->base, "/live", 200, 20), "nginx did not start");
-}
-
-static void
-front_stop(struct front *f)
-{
-	int	st;
-
-	if (f->pid <= 0)
-		return;
-	(void)kill(-f->pid, SIGTERM);
-	(void)waitpid(f->pid, &st, 0);
-	f->pid = 0;
-}
+#include "fixture.h"
 
 /* A login with a header of any length (af_call bounds X-Forwarded-For). */
 static struct resp *
@@ -125,14 +61,15 @@ Test(security, padded_forwarded_for_does_not_escape_the_login_budget)
 	size_t		 pad;
 	int		 i, limited;
 
-	af_srv(&s, env);
-	front_start(&f, &s);
-	af_fresh_minute();
+	fx_srv_start(&s, env);
+	fx_front_start(&f, s.port, (const char *const[]){
+	    "NGINX_PROXY_BIND=127.0.0.2", NULL });
+	fx_fresh_minute();
 
 	/* Spend the budget of this client (127.0.0.1 as nginx sees it). */
 	limited = 0;
 	for (i = 0; i < 10 && !limited; i++) {
-		r = af_login(f.base, NULL, uniq("nobody"), "x");
+		r = fx_login(f.base, NULL, uniq("nobody"), "x");
 		cr_assert(r->status == 401 || r->status == 429, "%ld %s",
 		    r->status, r->body);
 		limited = r->status == 429;
@@ -153,8 +90,8 @@ Test(security, padded_forwarded_for_does_not_escape_the_login_budget)
 		resp_free(r);
 	}
 	free(xff);
-	front_stop(&f);
-	srv_stop(&s);
+	fx_front_stop(&f);
+	fx_srv_stop(&s);
 }
 
 /* #1: addresses of one IPv6 /64 share one budget. */
@@ -169,25 +106,25 @@ Test(security, ipv6_clients_are_limited_per_64)
 	char		 ip[64];
 	int		 i, net;
 
-	af_srv(&s, env);
-	af_fresh_minute();
+	fx_srv_start(&s, env);
+	fx_fresh_minute();
 	net = (int)(time(NULL) % 60000) + (int)(getpid() % 5000);
 	for (i = 0; i < 3; i++) {
 		(void)snprintf(ip, sizeof(ip), "2001:db8:%x:1::%x", net, i + 1);
-		r = af_login(s.base, ip, uniq("nobody"), "x");
+		r = fx_login(s.base, ip, uniq("nobody"), "x");
 		cr_expect_eq(r->status, 401, "%ld %s", r->status, r->body);
 		resp_free(r);
 	}
 	(void)snprintf(ip, sizeof(ip), "2001:db8:%x:1:dead:beef:0:99", net);
-	r = af_login(s.base, ip, uniq("nobody"), "x");
-	af_expect_error(r, 429, "rate_limited");
+	r = fx_login(s.base, ip, uniq("nobody"), "x");
+	fx_error(r, 429, "rate_limited");
 	resp_free(r);
 	/* the next /64 is another client */
 	(void)snprintf(ip, sizeof(ip), "2001:db8:%x:2::1", net);
-	r = af_login(s.base, ip, uniq("nobody"), "x");
+	r = fx_login(s.base, ip, uniq("nobody"), "x");
 	cr_expect_eq(r->status, 401, "%ld %s", r->status, r->body);
 	resp_free(r);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 }
 
 struct guess {
@@ -203,7 +140,7 @@ guess_run(void *arg)
 	struct guess	*g = arg;
 	struct resp	*r;
 
-	r = af_login(g->base, "198.51.100.250", g->email, g->pw);
+	r = fx_login(g->base, "198.51.100.250", g->email, g->pw);
 	g->status = r->status;
 	resp_free(r);
 	return (NULL);
@@ -222,14 +159,14 @@ Test(security, concurrent_wrong_passwords_never_exceed_the_threshold)
 		"LOCKOUT_WINDOW_S=60", "BCRYPT_COST=8", NULL
 	};
 	struct srv	 s;
-	struct afa	 a;
+	struct user	 a;
 	struct guess	 g[30];
 	pthread_t	 t[30];
 	char		 n[16];
 	int		 i, guesses, locked;
 
-	af_srv(&s, env);
-	af_new_at(s.base, NULL, &a, "race");
+	fx_srv_start(&s, env);
+	fx_new_at(s.base, NULL, &a, "race");
 	for (i = 0; i < 30; i++) {
 		g[i].base = s.base;
 		g[i].email = a.email;
@@ -249,20 +186,20 @@ Test(security, concurrent_wrong_passwords_never_exceed_the_threshold)
 	    guesses);
 	cr_expect_eq(guesses + locked, 30);
 	(void)snprintf(n, sizeof(n), "%d", guesses);
-	cr_expect_str_eq(af_sql("SELECT count(*) FROM audit_events WHERE "
+	cr_expect_str_eq(fx_sql("SELECT count(*) FROM audit_events WHERE "
 	    "user_id = $1::uuid AND event = 'login_failed'", a.id), n);
-	cr_expect_str_eq(af_sql("SELECT count(*) FROM audit_events WHERE "
+	cr_expect_str_eq(fx_sql("SELECT count(*) FROM audit_events WHERE "
 	    "user_id = $1::uuid AND event = 'account_locked'", a.id),
 	    guesses == 3 ? "1" : "0");
 	/* Locked: even the right password is refused now. */
 	{
 		struct resp	*r;
 
-		r = af_login(s.base, NULL, a.email, AF_PASSWORD);
-		af_expect_error(r, 423, "account_locked");
+		r = fx_login(s.base, NULL, a.email, FX_PASSWORD);
+		fx_error(r, 423, "account_locked");
 		resp_free(r);
 	}
-	srv_stop(&s);
+	fx_srv_stop(&s);
 }
 
 /*
@@ -278,7 +215,7 @@ Test(security, login_racing_a_password_change_loses)
 	static const char *const env4[] = { "BCRYPT_COST=4", NULL };
 	static const char *const env5[] = { "BCRYPT_COST=5", NULL };
 	struct srv	 s4, s5;
-	struct afa	 a, b;
+	struct user	 a, b;
 	struct guess	 g;
 	pthread_t	 t;
 	PGconn		*db;
@@ -288,17 +225,17 @@ Test(security, login_racing_a_password_change_loses)
 	char		 q[256];
 	int		 i, waiting;
 
-	af_srv(&s4, env4);
-	af_srv(&s5, env5);
-	af_new_at(s4.base, NULL, &a, "pwrace");
+	fx_srv_start(&s4, env4);
+	fx_srv_start(&s5, env5);
+	fx_new_at(s4.base, NULL, &a, "pwrace");
 	/* b's hash is the new password's */
 	(void)snprintf(b.email, sizeof(b.email), "%s@example.test",
 	    uniq("pwrace-new"));
-	r = af_register_raw(s4.base, NULL, json_pack("{s:s, s:s, s:s}",
+	r = fx_register(s4.base, NULL, json_pack("{s:s, s:s, s:s}",
 	    "email", b.email, "password", "N3w-Passw0rd!!", "full_name",
 	    "Auth Tester"));
 	cr_assert_eq(r->status, 201, "%s", r->body);
-	af_take(&b, r);
+	fx_take(&b, r);
 	resp_free(r);
 
 	db = PQconnectdb(env_or("DATABASE_URL", ""));
@@ -312,15 +249,15 @@ Test(security, login_racing_a_password_change_loses)
 
 	g.base = s5.base;
 	g.email = a.email;
-	g.pw = AF_PASSWORD;
+	g.pw = FX_PASSWORD;
 	g.status = 0;
 	cr_assert_eq(pthread_create(&t, NULL, guess_run, &g), 0);
 	/* until the login waits on the row, verified and rehashed */
 	waiting = 0;
 	for (i = 0; i < 200 && !waiting; i++) {
-		waiting = !strcmp(af_sql("SELECT count(*) FROM pg_stat_activity "
-		    "WHERE wait_event_type = 'Lock' AND query LIKE "
-		    "'%last_login = now()%' AND datname = current_database()",
+		waiting = !strcmp(fx_sql("SELECT count(*) FROM "
+		    "pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+		    "query LIKE '%last_login = now()%' AND datname = current_database()",
 		    NULL), "1");
 		if (!waiting)
 			(void)usleep(50000);
@@ -342,21 +279,21 @@ Test(security, login_racing_a_password_change_loses)
 	(void)pthread_join(t, NULL);
 
 	cr_expect_eq(g.status, 401, "the racing login got %ld", g.status);
-	cr_expect_str_eq(af_sql("SELECT count(*) FROM sessions WHERE "
+	cr_expect_str_eq(fx_sql("SELECT count(*) FROM sessions WHERE "
 	    "user_id = $1::uuid AND revoked_at IS NULL", a.id), "0");
 	/* the new password stands, the old one is gone */
-	r = af_login(s4.base, NULL, a.email, AF_PASSWORD);
+	r = fx_login(s4.base, NULL, a.email, FX_PASSWORD);
 	cr_expect_eq(r->status, 401, "%s", r->body);
 	resp_free(r);
-	r = af_login(s4.base, NULL, a.email, "N3w-Passw0rd!!");
+	r = fx_login(s4.base, NULL, a.email, "N3w-Passw0rd!!");
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 	(void)snprintf(q, sizeof(q), "SELECT (SELECT password_hash FROM users "
 	    "WHERE id = $1::uuid) = (SELECT password_hash FROM users "
 	    "WHERE id = '%s'::uuid)", b.id);
-	cr_expect_str_eq(af_sql(q, a.id), "t");
-	srv_stop(&s5);
-	srv_stop(&s4);
+	cr_expect_str_eq(fx_sql(q, a.id), "t");
+	fx_srv_stop(&s5);
+	fx_srv_stop(&s4);
 }
 
 /* Until the token is refused (the NOTIFY reaches the worker), or 5 s. */
@@ -369,7 +306,8 @@ sec_me_until_refused(const char *base, const char *token)
 
 	st = 0;
 	for (i = 0; i < 50; i++) {
-		r = af_call(base, "GET", "/api/v1/auth/sessions", token, NULL, NULL);
+		r = fx_req(base, "GET", "/api/v1/auth/sessions", token, NULL,
+		    NULL);
 		st = r->status;
 		resp_free(r);
 		if (st == 401)
@@ -385,38 +323,38 @@ sec_me_until_refused(const char *base, const char *token)
  */
 Test(security, demotion_by_plain_sql_revokes_sessions)
 {
-	struct afa	 a, b;
+	struct user	 a, b;
 	struct resp	*r;
 
-	af_new(&a, "demote");
-	cr_expect_str_eq(af_sql("UPDATE users SET is_superuser = true "
+	fx_new(&a, "demote");
+	cr_expect_str_eq(fx_sql("UPDATE users SET is_superuser = true "
 	    "WHERE id = $1::uuid RETURNING 'ok'", a.id), "ok");
-	r = af_login(NULL, NULL, a.email, AF_PASSWORD);
+	r = fx_login(NULL, NULL, a.email, FX_PASSWORD);
 	cr_assert_eq(r->status, 200, "%s", r->body);
-	af_take(&a, r);
+	fx_take(&a, r);
 	resp_free(r);
-	r = af_call(NULL, "GET", "/api/v1/users?limit=1", a.access, NULL, NULL);
+	r = fx_req(NULL, "GET", "/api/v1/users?limit=1", a.token, NULL, NULL);
 	cr_expect_eq(r->status, 200, "admin before: %s", r->body);
 	resp_free(r);
 
-	(void)af_sql("UPDATE users SET is_superuser = false "
+	(void)fx_sql("UPDATE users SET is_superuser = false "
 	    "WHERE id = $1::uuid", a.id);
-	cr_expect_eq(sec_me_until_refused(NULL, a.access), 401);
-	r = af_refresh(NULL, NULL, a.refresh);
+	cr_expect_eq(sec_me_until_refused(NULL, a.token), 401);
+	r = fx_refresh(NULL, NULL, a.refresh);
 	cr_expect_eq(r->status, 401, "refresh after demotion: %s", r->body);
 	resp_free(r);
 
-	af_new(&b, "rerole");
-	(void)af_sql("UPDATE users SET role = 'paralegal' "
+	fx_new(&b, "rerole");
+	(void)fx_sql("UPDATE users SET role = 'paralegal' "
 	    "WHERE id = $1::uuid", b.id);
-	cr_expect_eq(sec_me_until_refused(NULL, b.access), 401);
-	cr_expect_str_eq(af_sql("SELECT count(*) FROM sessions WHERE "
+	cr_expect_eq(sec_me_until_refused(NULL, b.token), 401);
+	cr_expect_str_eq(fx_sql("SELECT count(*) FROM sessions WHERE "
 	    "user_id = $1::uuid AND revoked_at IS NULL", b.id), "0");
 	/* an unrelated change does not */
-	af_new(&b, "rename");
-	(void)af_sql("UPDATE users SET full_name = 'Renamed' "
+	fx_new(&b, "rename");
+	(void)fx_sql("UPDATE users SET full_name = 'Renamed' "
 	    "WHERE id = $1::uuid", b.id);
-	r = af_call(NULL, "GET", "/api/v1/auth/sessions", b.access, NULL, NULL);
+	r = fx_req(NULL, "GET", "/api/v1/auth/sessions", b.token, NULL, NULL);
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 }
@@ -451,17 +389,18 @@ Test(security, refresh_grace_is_for_the_same_client_only)
 	};
 	static const char *const other[][2] = {
 		{ "198.51.100.20", "elenchus-e2e/1.0" },	/* other ip */
-		{ "198.51.100.10", "other-agent/2.0" },		/* other agent */
+		{ "198.51.100.10",
+		    "other-agent/2.0" },		/* other agent */
 	};
 	struct srv	 s;
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	char		 old[128];
 	int		 i;
 
-	af_srv(&s, env);
+	fx_srv_start(&s, env);
 	for (i = 0; i < 2; i++) {
-		af_new_at(s.base, "198.51.100.10", &a, "grace");
+		fx_new_at(s.base, "198.51.100.10", &a, "grace");
 		(void)snprintf(old, sizeof(old), "%s", a.refresh);
 		r = sec_refresh_as(s.base, "198.51.100.10", "elenchus-e2e/1.0",
 		    old);
@@ -474,12 +413,12 @@ Test(security, refresh_grace_is_for_the_same_client_only)
 		resp_free(r);
 		/* another client with the same token: reuse */
 		r = sec_refresh_as(s.base, other[i][0], other[i][1], old);
-		af_expect_error(r, 401, "token_reused");
+		fx_error(r, 401, "token_reused");
 		resp_free(r);
-		cr_expect_str_eq(af_sql("SELECT count(*) FROM sessions WHERE "
+		cr_expect_str_eq(fx_sql("SELECT count(*) FROM sessions WHERE "
 		    "user_id = $1::uuid AND revoked_at IS NULL", a.id), "0");
 	}
-	srv_stop(&s);
+	fx_srv_stop(&s);
 }
 
 /* The backends of instance app's revocation listeners (by their queries). */
@@ -524,7 +463,7 @@ Test(security, stalled_listener_falls_back_to_the_database, .timeout = 90)
 	const char	*env[4];
 	char		 url[1024], app[64];
 	struct srv	 s;
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	int		 pids[16], n, i, j, bad;
 
@@ -536,11 +475,11 @@ Test(security, stalled_listener_falls_back_to_the_database, .timeout = 90)
 	env[1] = "RATE_LIMIT_PER_MINUTE=1000000";
 	env[2] = "AUTH_RATE_LIMIT_PER_MINUTE=1000000";
 	env[3] = NULL;
-	af_srv(&s, env);
-	af_new_at(s.base, NULL, &a, "stall");
+	fx_srv_start(&s, env);
+	fx_new_at(s.base, NULL, &a, "stall");
 	/* every worker has checked the session once: the fast path */
 	for (i = 0; i < 12; i++) {
-		r = af_call(s.base, "GET", "/api/v1/auth/sessions", a.access,
+		r = fx_req(s.base, "GET", "/api/v1/auth/sessions", a.token,
 		    NULL, NULL);
 		cr_assert_eq(r->status, 200, "%s", r->body);
 		resp_free(r);
@@ -557,12 +496,12 @@ Test(security, stalled_listener_falls_back_to_the_database, .timeout = 90)
 		cr_assert_eq(kill(pids[i], SIGSTOP), 0, "SIGSTOP %d", pids[i]);
 	/* the listener stays silent a while, with no traffic */
 	(void)usleep(4500000);
-	(void)af_sql("UPDATE sessions SET revoked_at = now(), "
+	(void)fx_sql("UPDATE sessions SET revoked_at = now(), "
 	    "revoke_reason = 'test' WHERE user_id = $1::uuid", a.id);
 	/* every answer now, on any worker, refuses the session */
 	bad = 0;
 	for (j = 0; j < 8; j++) {
-		r = af_call(s.base, "GET", "/api/v1/auth/sessions", a.access,
+		r = fx_req(s.base, "GET", "/api/v1/auth/sessions", a.token,
 		    NULL, NULL);
 		if (r->status != 401)
 			bad++;
@@ -572,7 +511,7 @@ Test(security, stalled_listener_falls_back_to_the_database, .timeout = 90)
 		(void)kill(pids[i], SIGCONT);
 	cr_expect_eq(bad, 0, "%d of 8 requests accepted a revoked session "
 	    "while the listener was stalled", bad);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 }
 
 /*
@@ -582,35 +521,26 @@ Test(security, stalled_listener_falls_back_to_the_database, .timeout = 90)
 static int
 sec_refuses_to_start(const char *const *env, const char *log)
 {
-	char		 dir[192];
+	const char	*argv[] = { "sh", "scripts/serve.sh", NULL, NULL };
+	const char	*senv[16];
+	char		 dir[192], port[32];
 	pid_t		 pid;
-	int		 i, st, port;
+	int		 i, p;
 
-	cr_assert((port = sec_free_port()) > 0);
+	p = fx_free_port();
 	(void)snprintf(dir, sizeof(dir), "%s/refuse-%d",
-	    env_or("E2E_TMP", "/tmp"), port);
-	if ((pid = fork()) == 0) {
-		(void)setpgid(0, 0);
-		for (i = 0; env[i] != NULL; i++)
-			(void)putenv(strdup(env[i]));
-		(void)snprintf(dir, sizeof(dir), "%d", port);
-		(void)setenv("HTTP_PORT", dir, 1);
-		(void)snprintf(dir, sizeof(dir), "%s/refuse-%d",
-		    env_or("E2E_TMP", "/tmp"), port);
-		/* one file description: stdout must not overwrite stderr */
-		if (freopen(log, "w", stdout) == NULL || dup2(1, 2) == -1)
-			_exit(127);
-		execl("/bin/sh", "sh", "scripts/serve.sh", dir, (char *)NULL);
-		_exit(127);
-	}
-	cr_assert(pid > 0);
-	for (i = 0; i < 200; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return (1);
-		(void)usleep(100000);
-	}
-	(void)kill(-pid, SIGTERM);
-	(void)waitpid(pid, &st, 0);
+	    env_or("E2E_TMP", "/tmp"), p);
+	(void)snprintf(port, sizeof(port), "HTTP_PORT=%d", p);
+	for (i = 0; env[i] != NULL && i < 14; i++)
+		senv[i] = env[i];
+	senv[i++] = port;
+	senv[i] = NULL;
+	argv[2] = dir;
+	(void)unlink(log);
+	pid = fx_spawn(argv, senv, log);
+	if (fx_exited(&pid, 20))
+		return (1);
+	fx_stop(&pid);
 	return (0);
 }
 
@@ -644,8 +574,8 @@ Test(security, production_refuses_the_console_sms_sender)
 	cr_expect_not_null(strstr(buf, "SMS_PROVIDER: console"), "%s", buf);
 
 	/* the same with a real sender starts */
-	af_srv(&s, twilio);
-	srv_stop(&s);
+	fx_srv_start(&s, twilio);
+	fx_srv_stop(&s);
 }
 
 /* Occurrences of needle in the writable memory of the processes of pgid. */
@@ -720,7 +650,7 @@ Test(security, passwords_are_wiped_from_request_buffers)
 	char		 email[128], pw[64], pw2[64], body[512], tok[4096];
 	int		 n1, n2;
 
-	af_srv(&s, NULL);
+	fx_srv_start(&s, NULL);
 	(void)snprintf(pw, sizeof(pw), "Wipe-Me-%ld-%d", (long)time(NULL),
 	    (int)getpid());
 	(void)snprintf(pw2, sizeof(pw2), "Wiped-Too-%ld-%d", (long)time(NULL),
@@ -728,20 +658,20 @@ Test(security, passwords_are_wiped_from_request_buffers)
 	(void)snprintf(email, sizeof(email), "%s@example.test", uniq("wipe"));
 	(void)snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":"
 	    "\"%s\",\"full_name\":\"Wipe Tester\"}", email, pw);
-	r = af_call(s.base, "POST", "/api/v1/auth/register", NULL, NULL, body);
+	r = fx_req(s.base, "POST", "/api/v1/auth/register", NULL, NULL, body);
 	cr_assert_eq(r->status, 201, "%s", r->body);
 	resp_free(r);
-	r = af_login(s.base, NULL, email, pw);
+	r = fx_login(s.base, NULL, email, pw);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	(void)snprintf(tok, sizeof(tok), "%s", jstr(r, "data.access_token"));
 	resp_free(r);
 	(void)snprintf(body, sizeof(body), "{\"current_password\":\"%s\","
 	    "\"new_password\":\"%s\"}", pw, pw2);
-	r = af_call(s.base, "POST", "/api/v1/auth/password", tok, NULL, body);
+	r = fx_req(s.base, "POST", "/api/v1/auth/password", tok, NULL, body);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 	/* other traffic on the same connections */
-	r = af_call(s.base, "GET", "/api/v1/auth/sessions", tok, NULL, NULL);
+	r = fx_req(s.base, "GET", "/api/v1/auth/sessions", tok, NULL, NULL);
 	resp_free(r);
 	n1 = sec_mem_count(s.pid, pw);
 	n2 = sec_mem_count(s.pid, pw2);
@@ -752,5 +682,5 @@ Test(security, passwords_are_wiped_from_request_buffers)
 	 */
 	cr_expect(n1 <= 1 && n2 <= 1, "password copies left in the "
 	    "instance's memory: old %d, new %d", n1, n2);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 }

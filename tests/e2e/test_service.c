@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "fixture.h"
 
 static void
 assert_common_headers(struct resp *r)
@@ -19,20 +19,6 @@ assert_common_headers(struct resp *r)
 	cr_expect_str_eq(resp_header(r, "x-frame-options"), "DENY");
 	cr_expect_str_eq(resp_header(r, "referrer-policy"), "no-referrer");
 	cr_expect_not_null(resp_header(r, "content-security-policy"));
-}
-
-static void
-assert_error(struct resp *r, long status, const char *code)
-{
-	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
-	    r->body);
-	cr_assert_not_null(r->json, "body is not JSON: %s", r->body);
-	cr_expect(json_is_false(jpath(r->json, "success")));
-	cr_expect_str_eq(err_code(r), code);
-	cr_expect_eq(jint(r, "status"), status);
-	cr_expect_str_eq(jstr(r, "request_id"),
-	    resp_header(r, "x-request-id"));
-	cr_expect(json_is_object(jpath(r->json, "error.details")));
 }
 
 /* Find the access-log line carrying this request id. */
@@ -124,12 +110,12 @@ Test(service, unknown_path_is_404_in_envelope)
 	struct resp	*r;
 
 	r = http_get("/no/such/thing");
-	assert_error(r, 404, "not_found");
+	fx_error(r, 404, "not_found");
 	assert_common_headers(r);
 	resp_free(r);
 
 	r = http_json("POST", "/api/v1/nothing-here", NULL, "{}");
-	assert_error(r, 404, "not_found");
+	fx_error(r, 404, "not_found");
 	resp_free(r);
 }
 
@@ -138,12 +124,12 @@ Test(service, wrong_method_is_405_with_allow)
 	struct resp	*r;
 
 	r = http_req("DELETE", "/health", NULL, NULL, 0);
-	assert_error(r, 405, "method_not_allowed");
+	fx_error(r, 405, "method_not_allowed");
 	cr_expect_str_eq(resp_header(r, "allow"), "GET, HEAD, OPTIONS");
 	resp_free(r);
 
 	r = http_json("POST", "/metrics", NULL, "{}");
-	assert_error(r, 405, "method_not_allowed");
+	fx_error(r, 405, "method_not_allowed");
 	resp_free(r);
 }
 
@@ -311,7 +297,7 @@ Test(service, openapi_and_docs_are_served_offline)
 	resp_free(r);
 
 	r = http_get("/docs/nope.js");
-	assert_error(r, 404, "not_found");
+	fx_error(r, 404, "not_found");
 	resp_free(r);
 }
 
@@ -411,7 +397,7 @@ Test(service, api_health_answers_like_health_without_database)
 	resp_free(r);
 
 	r = http_req("POST", "/api/v1/health", NULL, "{}", 2);
-	assert_error(r, 405, "method_not_allowed");
+	fx_error(r, 405, "method_not_allowed");
 	cr_expect_not_null(strstr(resp_header(r, "allow"), "GET"));
 	resp_free(r);
 }

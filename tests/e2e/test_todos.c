@@ -12,105 +12,7 @@
 
 #include <libpq-fe.h>
 
-#include "harness.h"
-
-#define PASSWORD	"Str0ng-Passw0rd!"
-#define ADMIN_EMAIL	"admin@elenchus.test"
-#define ADMIN_PASSWORD	"Adm1n-Passw0rd!"
-#define NO_SUCH_ID	"00000000-0000-4000-8000-000000000000"
-
-struct who {
-	char		id[64];
-	char		token[4096];
-};
-
-static void
-who_take(struct who *w, struct resp *r)
-{
-	const char	*id, *tok;
-
-	id = jstr(r, "data.user.id");
-	tok = jstr(r, "data.access_token");
-	cr_assert_not_null(id, "no data.user.id: %s", r->body);
-	cr_assert_not_null(tok, "no data.access_token: %s", r->body);
-	(void)snprintf(w->id, sizeof(w->id), "%s", id);
-	(void)snprintf(w->token, sizeof(w->token), "%s", tok);
-}
-
-/* A fresh user of our own, signed in. */
-static void
-who_new(struct who *w)
-{
-	struct resp	*r;
-	json_t		*b;
-	char		*s, email[192];
-
-	(void)snprintf(email, sizeof(email), "%s@todos.test", uniq("todo-"));
-	b = json_pack("{s:s, s:s, s:s}", "email", email,
-	    "password", PASSWORD, "full_name", "Todo Tester");
-	s = json_dumps(b, 0);
-	json_decref(b);
-	r = http_json("POST", "/api/v1/auth/register", NULL, s);
-	free(s);
-	cr_assert_eq(r->status, 201, "register: %ld %s", r->status, r->body);
-	who_take(w, r);
-	resp_free(r);
-}
-
-static void
-who_admin(struct who *w)
-{
-	struct resp	*r;
-
-	r = http_json("POST", "/api/v1/auth/login", NULL,
-	    "{\"email\": \"" ADMIN_EMAIL "\", \"password\": \""
-	    ADMIN_PASSWORD "\"}");
-	cr_assert_eq(r->status, 200, "admin login: %ld %s", r->status,
-	    r->body);
-	who_take(w, r);
-	resp_free(r);
-}
-
-/* method on a path made from fmt, as w (NULL: anonymous), with body. */
-static struct resp *
-call(const char *method, const struct who *w, const char *body,
-    const char *fmt, ...)
-{
-	va_list		ap;
-	char		path[4096];
-
-	va_start(ap, fmt);
-	(void)vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	return (http_json(method, path, w ? w->token : NULL, body));
-}
-
-static void
-assert_error(struct resp *r, long status, const char *code)
-{
-	cr_assert_eq(r->status, status, "want %ld, got %ld: %s", status,
-	    r->status, r->body);
-	cr_assert_not_null(r->json, "body is not JSON: %s", r->body);
-	cr_expect(json_is_false(jpath(r->json, "success")));
-	cr_expect_str_eq(err_code(r), code);
-	cr_expect_eq(jint(r, "status"), status);
-}
-
-/* The issue recorded for field in a validation error, or NULL. */
-static const char *
-field_issue(struct resp *r, const char *field)
-{
-	json_t		*fields, *f;
-	size_t		i;
-
-	fields = jpath(r->json, "error.details.fields");
-	json_array_foreach(fields, i, f) {
-		if (!strcmp(json_string_value(json_object_get(f, "field")),
-		    field))
-			return (json_string_value(json_object_get(f, "issue")));
-	}
-	return (NULL);
-}
+#include "fixture.h"
 
 static size_t
 field_count(struct resp *r)
@@ -120,11 +22,11 @@ field_count(struct resp *r)
 
 /* Create a todo from body as w; its id into id (UUID + NUL). */
 static void
-mk(const struct who *w, const char *body, char *id)
+mk(const struct user *w, const char *body, char *id)
 {
 	struct resp	*r;
 
-	r = call("POST", w, body, "/api/v1/users/%s/todos", w->id);
+	r = fx_call("POST", w, body, "/api/v1/users/%s/todos", w->id);
 	cr_assert_eq(r->status, 201, "create: %ld %s", r->status, r->body);
 	cr_assert_not_null(jstr(r, "data.id"));
 	(void)snprintf(id, 37, "%s", jstr(r, "data.id"));
@@ -132,7 +34,7 @@ mk(const struct who *w, const char *body, char *id)
 }
 
 static void
-mk_titled(const struct who *w, const char *title, const char *prio,
+mk_titled(const struct user *w, const char *title, const char *prio,
     char *id)
 {
 	char		*s;
@@ -212,12 +114,12 @@ db_count(const char *sql, const char *param)
 
 Test(todos, create_applies_defaults_and_get_returns_it)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		id[40];
 
-	who_new(&a);
-	r = call("POST", &a, "{\"title\": \"Read the brief\"}",
+	fx_new(&a, "todo-");
+	r = fx_call("POST", &a, "{\"title\": \"Read the brief\"}",
 	    "/api/v1/users/%s/todos", a.id);
 	cr_assert_eq(r->status, 201, "%ld %s", r->status, r->body);
 	cr_expect(json_is_true(jpath(r->json, "success")));
@@ -235,7 +137,7 @@ Test(todos, create_applies_defaults_and_get_returns_it)
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
 	cr_expect_str_eq(jstr(r, "data.id"), id);
 	cr_expect_str_eq(jstr(r, "data.title"), "Read the brief");
@@ -246,11 +148,11 @@ Test(todos, create_applies_defaults_and_get_returns_it)
 
 Test(todos, create_stores_every_field)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 
-	who_new(&a);
-	r = call("POST", &a, "{\"title\": \"File motion\", \"description\": "
+	fx_new(&a, "todo-");
+	r = fx_call("POST", &a, "{\"title\": \"File motion\", \"description\": "
 	    "\"Before Friday\", \"priority\": \"high\"}",
 	    "/api/v1/users/%s/todos", a.id);
 	cr_assert_eq(r->status, 201, "%ld %s", r->status, r->body);
@@ -261,52 +163,52 @@ Test(todos, create_stores_every_field)
 
 Test(todos, create_reports_every_invalid_field)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		*desc, *body;
 
-	who_new(&a);
+	fx_new(&a, "todo-");
 	desc = repeat("d", 1001);
 	body = malloc(strlen(desc) + 128);
 	(void)sprintf(body, "{\"title\": \"   \", \"description\": \"%s\", "
 	    "\"priority\": \"urgent\"}", desc);
-	r = call("POST", &a, body, "/api/v1/users/%s/todos", a.id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_str_eq(field_issue(r, "title"), "blank");
-	cr_expect_str_eq(field_issue(r, "description"), "too_long");
-	cr_expect_str_eq(field_issue(r, "priority"), "invalid_choice");
+	r = fx_call("POST", &a, body, "/api/v1/users/%s/todos", a.id);
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "title"), "blank");
+	cr_expect_str_eq(fx_issue(r, "description"), "too_long");
+	cr_expect_str_eq(fx_issue(r, "priority"), "invalid_choice");
 	cr_expect_eq(field_count(r), 3, "%s", r->body);
 	resp_free(r);
 	free(body);
 	free(desc);
 
-	r = call("POST", &a, "{}", "/api/v1/users/%s/todos", a.id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_str_eq(field_issue(r, "title"), "missing");
+	r = fx_call("POST", &a, "{}", "/api/v1/users/%s/todos", a.id);
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "title"), "missing");
 	resp_free(r);
 
-	r = call("POST", &a, "{\"title\": \"\"}", "/api/v1/users/%s/todos",
+	r = fx_call("POST", &a, "{\"title\": \"\"}", "/api/v1/users/%s/todos",
 	    a.id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_not_null(field_issue(r, "title"));
+	fx_error(r, 400, "validation_error");
+	cr_expect_not_null(fx_issue(r, "title"));
 	resp_free(r);
 }
 
 Test(todos, title_and_description_limits_count_characters)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		*title, *desc, *s;
 	json_t		*b;
 
-	who_new(&a);
+	fx_new(&a, "todo-");
 	/* 200 two-byte characters is 400 bytes, still a valid title. */
 	title = repeat("\xc3\xa9", 200);
 	desc = repeat("\xe2\x82\xac", 1000);
 	b = json_pack("{s:s, s:s}", "title", title, "description", desc);
 	s = json_dumps(b, 0);
 	json_decref(b);
-	r = call("POST", &a, s, "/api/v1/users/%s/todos", a.id);
+	r = fx_call("POST", &a, s, "/api/v1/users/%s/todos", a.id);
 	cr_expect_eq(r->status, 201, "%ld %s", r->status, r->body);
 	cr_expect_str_eq(jstr(r, "data.title"), title);
 	cr_expect_str_eq(jstr(r, "data.description"), desc);
@@ -319,9 +221,9 @@ Test(todos, title_and_description_limits_count_characters)
 	b = json_pack("{s:s}", "title", title);
 	s = json_dumps(b, 0);
 	json_decref(b);
-	r = call("POST", &a, s, "/api/v1/users/%s/todos", a.id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_str_eq(field_issue(r, "title"), "too_long");
+	r = fx_call("POST", &a, s, "/api/v1/users/%s/todos", a.id);
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "title"), "too_long");
 	resp_free(r);
 	free(s);
 	free(title);
@@ -329,64 +231,64 @@ Test(todos, title_and_description_limits_count_characters)
 
 Test(todos, wrong_json_types_are_400_per_field)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 
-	who_new(&a);
-	r = call("POST", &a, "{\"title\": 42, \"description\": [1], "
+	fx_new(&a, "todo-");
+	r = fx_call("POST", &a, "{\"title\": 42, \"description\": [1], "
 	    "\"priority\": 3, \"completed\": \"yes\"}",
 	    "/api/v1/users/%s/todos", a.id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_str_eq(field_issue(r, "title"), "wrong_type");
-	cr_expect_str_eq(field_issue(r, "description"), "wrong_type");
-	cr_expect_str_eq(field_issue(r, "priority"), "wrong_type");
-	cr_expect_str_eq(field_issue(r, "completed"), "wrong_type");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "title"), "wrong_type");
+	cr_expect_str_eq(fx_issue(r, "description"), "wrong_type");
+	cr_expect_str_eq(fx_issue(r, "priority"), "wrong_type");
+	cr_expect_str_eq(fx_issue(r, "completed"), "wrong_type");
 	cr_expect_eq(field_count(r), 4, "%s", r->body);
 	resp_free(r);
 
-	r = call("POST", &a, "{\"title\": null}", "/api/v1/users/%s/todos",
+	r = fx_call("POST", &a, "{\"title\": null}", "/api/v1/users/%s/todos",
 	    a.id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_not_null(field_issue(r, "title"));
+	fx_error(r, 400, "validation_error");
+	cr_expect_not_null(fx_issue(r, "title"));
 	resp_free(r);
 }
 
 Test(todos, malformed_json_and_non_objects_are_400)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 
-	who_new(&a);
-	r = call("POST", &a, "{\"title\": \"x\"", "/api/v1/users/%s/todos",
+	fx_new(&a, "todo-");
+	r = fx_call("POST", &a, "{\"title\": \"x\"", "/api/v1/users/%s/todos",
 	    a.id);
-	assert_error(r, 400, "invalid_json");
+	fx_error(r, 400, "invalid_json");
 	resp_free(r);
 
-	r = call("POST", &a, "[\"title\"]", "/api/v1/users/%s/todos", a.id);
+	r = fx_call("POST", &a, "[\"title\"]", "/api/v1/users/%s/todos", a.id);
 	cr_expect_eq(r->status, 400, "%s", r->body);
 	resp_free(r);
 
-	r = call("POST", &a, "", "/api/v1/users/%s/todos", a.id);
+	r = fx_call("POST", &a, "", "/api/v1/users/%s/todos", a.id);
 	cr_expect_eq(r->status, 400, "%s", r->body);
 	resp_free(r);
 }
 
 Test(todos, unknown_fields_are_ignored)
 {
-	struct who	a, b;
+	struct user	a, b;
 	struct resp	*r;
 	char		body[512];
 
-	who_new(&a);
-	who_new(&b);
+	fx_new(&a, "todo-");
+	fx_new(&b, "todo-");
 	/* Not even user_id or id in the body can redirect the write. */
 	(void)snprintf(body, sizeof(body), "{\"title\": \"mine\", \"colour\": "
 	    "\"red\", \"user_id\": \"%s\", \"id\": \"%s\", \"tags\": [1]}",
-	    b.id, NO_SUCH_ID);
-	r = call("POST", &a, body, "/api/v1/users/%s/todos", a.id);
+	    b.id, FX_NO_SUCH_ID);
+	r = fx_call("POST", &a, body, "/api/v1/users/%s/todos", a.id);
 	cr_assert_eq(r->status, 201, "%ld %s", r->status, r->body);
 	cr_expect_str_eq(jstr(r, "data.user_id"), a.id);
-	cr_expect_str_neq(jstr(r, "data.id"), NO_SUCH_ID);
+	cr_expect_str_neq(jstr(r, "data.id"), FX_NO_SUCH_ID);
 	cr_expect_null(jpath(r->json, "data.colour"));
 	resp_free(r);
 }
@@ -395,18 +297,18 @@ Test(todos, unicode_and_sql_metacharacters_are_stored_verbatim)
 {
 	const char	*title = "Robert'); DROP TABLE todos;-- \"q\" \\ %_ "
 	    "$1 \xc3\xbc \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8e\x89";
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		id[40];
 
-	who_new(&a);
+	fx_new(&a, "todo-");
 	mk_titled(&a, title, "low", id);
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_assert_eq(r->status, 200);
 	cr_expect_str_eq(jstr(r, "data.title"), title);
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos", a.id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos", a.id);
 	cr_assert_eq(r->status, 200);
 	cr_expect_str_eq(jstr(r, "data.items.0.title"), title);
 	cr_expect_eq(jint(r, "data.total"), 1);
@@ -415,16 +317,16 @@ Test(todos, unicode_and_sql_metacharacters_are_stored_verbatim)
 
 Test(todos, list_defaults_to_newest_first_with_filters_applied)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		id[3][40], got[256], want[256];
 
-	who_new(&a);
+	fx_new(&a, "todo-");
 	mk_titled(&a, "first", "low", id[0]);
 	mk_titled(&a, "second", "high", id[1]);
 	mk_titled(&a, "third", "medium", id[2]);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos", a.id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos", a.id);
 	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
 	list_join(r, "id", got, sizeof(got));
 	(void)snprintf(want, sizeof(want), "%s,%s,%s", id[2], id[1], id[0]);
@@ -438,7 +340,7 @@ Test(todos, list_defaults_to_newest_first_with_filters_applied)
 	cr_expect_str_eq(jstr(r, "data.filters_applied.order"), "desc");
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos?order=asc", a.id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos?order=asc", a.id);
 	list_join(r, "title", got, sizeof(got));
 	cr_expect_str_eq(got, "first,second,third");
 	cr_expect_str_eq(jstr(r, "data.filters_applied.order"), "asc");
@@ -447,11 +349,11 @@ Test(todos, list_defaults_to_newest_first_with_filters_applied)
 
 Test(todos, list_is_empty_for_a_new_user)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 
-	who_new(&a);
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos", a.id);
+	fx_new(&a, "todo-");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos", a.id);
 	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
 	cr_expect(json_is_array(jpath(r->json, "data.items")));
 	cr_expect_eq(json_array_size(jpath(r->json, "data.items")), 0);
@@ -461,18 +363,18 @@ Test(todos, list_is_empty_for_a_new_user)
 
 Test(todos, list_paginates_with_limit_offset_skip_and_total)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		id[5][40], got[512], t[16];
 	int		i;
 
-	who_new(&a);
+	fx_new(&a, "todo-");
 	for (i = 0; i < 5; i++) {
 		(void)snprintf(t, sizeof(t), "t%d", i);
 		mk_titled(&a, t, "medium", id[i]);
 	}
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos?limit=2", a.id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos?limit=2", a.id);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	list_join(r, "title", got, sizeof(got));
 	cr_expect_str_eq(got, "t4,t3");
@@ -480,7 +382,7 @@ Test(todos, list_paginates_with_limit_offset_skip_and_total)
 	cr_expect_eq(jint(r, "data.limit"), 2);
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos?limit=2&offset=2",
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos?limit=2&offset=2",
 	    a.id);
 	list_join(r, "title", got, sizeof(got));
 	cr_expect_str_eq(got, "t2,t1");
@@ -488,49 +390,50 @@ Test(todos, list_paginates_with_limit_offset_skip_and_total)
 	cr_expect_eq(jint(r, "data.total"), 5);
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos?limit=2&skip=4",
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos?limit=2&skip=4",
 	    a.id);
 	list_join(r, "title", got, sizeof(got));
 	cr_expect_str_eq(got, "t0");
 	cr_expect_eq(jint(r, "data.offset"), 4);
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos?offset=10", a.id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos?offset=10", a.id);
 	cr_expect_eq(r->status, 200);
 	cr_expect_eq(json_array_size(jpath(r->json, "data.items")), 0);
 	cr_expect_eq(jint(r, "data.total"), 5);
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos?limit=0", a.id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_not_null(field_issue(r, "limit"));
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos?limit=0", a.id);
+	fx_error(r, 400, "validation_error");
+	cr_expect_not_null(fx_issue(r, "limit"));
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos?limit=101&offset=-1",
+	r = fx_call("GET", &a, NULL,
+	    "/api/v1/users/%s/todos?limit=101&offset=-1",
 	    a.id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_not_null(field_issue(r, "limit"));
-	cr_expect_not_null(field_issue(r, "offset"));
+	fx_error(r, 400, "validation_error");
+	cr_expect_not_null(fx_issue(r, "limit"));
+	cr_expect_not_null(fx_issue(r, "offset"));
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos?limit=abc", a.id);
-	assert_error(r, 400, "validation_error");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos?limit=abc", a.id);
+	fx_error(r, 400, "validation_error");
 	resp_free(r);
 }
 
 Test(todos, priority_sorts_high_medium_low_not_alphabetically)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		id[40], got[256];
 
-	who_new(&a);
+	fx_new(&a, "todo-");
 	mk_titled(&a, "l1", "low", id);
 	mk_titled(&a, "h1", "high", id);
 	mk_titled(&a, "m1", "medium", id);
 	mk_titled(&a, "l2", "low", id);
 
-	r = call("GET", &a, NULL,
+	r = fx_call("GET", &a, NULL,
 	    "/api/v1/users/%s/todos?sort_by=priority&order=desc", a.id);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	list_join(r, "priority", got, sizeof(got));
@@ -539,13 +442,13 @@ Test(todos, priority_sorts_high_medium_low_not_alphabetically)
 	resp_free(r);
 
 	/* Without order the default (desc) applies: high first. */
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos?sort_by=priority",
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos?sort_by=priority",
 	    a.id);
 	list_join(r, "priority", got, sizeof(got));
 	cr_expect_str_eq(got, "high,medium,low,low");
 	resp_free(r);
 
-	r = call("GET", &a, NULL,
+	r = fx_call("GET", &a, NULL,
 	    "/api/v1/users/%s/todos?sort_by=priority&order=asc", a.id);
 	list_join(r, "priority", got, sizeof(got));
 	cr_expect_str_eq(got, "low,low,medium,high");
@@ -554,23 +457,23 @@ Test(todos, priority_sorts_high_medium_low_not_alphabetically)
 
 Test(todos, title_sort_both_directions)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		id[40], got[256];
 
-	who_new(&a);
+	fx_new(&a, "todo-");
 	mk_titled(&a, "banana", "low", id);
 	mk_titled(&a, "apple", "low", id);
 	mk_titled(&a, "cherry", "low", id);
 
-	r = call("GET", &a, NULL,
+	r = fx_call("GET", &a, NULL,
 	    "/api/v1/users/%s/todos?sort_by=title&order=asc", a.id);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	list_join(r, "title", got, sizeof(got));
 	cr_expect_str_eq(got, "apple,banana,cherry");
 	resp_free(r);
 
-	r = call("GET", &a, NULL,
+	r = fx_call("GET", &a, NULL,
 	    "/api/v1/users/%s/todos?sort_by=title&order=desc", a.id);
 	list_join(r, "title", got, sizeof(got));
 	cr_expect_str_eq(got, "cherry,banana,apple");
@@ -579,20 +482,20 @@ Test(todos, title_sort_both_directions)
 
 Test(todos, status_filter_selects_and_counts)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		id[3][40], got[256];
 
-	who_new(&a);
+	fx_new(&a, "todo-");
 	mk_titled(&a, "p1", "low", id[0]);
 	mk_titled(&a, "c1", "low", id[1]);
 	mk_titled(&a, "p2", "low", id[2]);
-	r = call("PATCH", &a, "{\"completed\": true}",
+	r = fx_call("PATCH", &a, "{\"completed\": true}",
 	    "/api/v1/users/%s/todos/%s/complete", a.id, id[1]);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos?status=completed",
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos?status=completed",
 	    a.id);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	list_join(r, "title", got, sizeof(got));
@@ -602,26 +505,26 @@ Test(todos, status_filter_selects_and_counts)
 	cr_expect_str_eq(jstr(r, "data.filters_applied.status"), "completed");
 	resp_free(r);
 
-	r = call("GET", &a, NULL,
+	r = fx_call("GET", &a, NULL,
 	    "/api/v1/users/%s/todos?status=pending&order=asc", a.id);
 	list_join(r, "title", got, sizeof(got));
 	cr_expect_str_eq(got, "p1,p2");
 	cr_expect_eq(jint(r, "data.total"), 2);
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos?status=all", a.id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos?status=all", a.id);
 	cr_expect_eq(jint(r, "data.total"), 3);
 	resp_free(r);
 }
 
 /* The list's total for status, as w, on its own todos. */
 static long long
-list_total(const struct who *w, const char *status)
+list_total(const struct user *w, const char *status)
 {
 	struct resp	*r;
 	long long	n;
 
-	r = call("GET", w, NULL, "/api/v1/users/%s/todos?status=%s&limit=1",
+	r = fx_call("GET", w, NULL, "/api/v1/users/%s/todos?status=%s&limit=1",
 	    w->id, status);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	n = jint(r, "data.total");
@@ -631,7 +534,7 @@ list_total(const struct who *w, const char *status)
 
 /* The three totals of w against the rows themselves. */
 static void
-expect_totals(const struct who *w, long long all, long long done)
+expect_totals(const struct user *w, long long all, long long done)
 {
 	cr_expect_eq(list_total(w, "all"), all);
 	cr_expect_eq(list_total(w, "completed"), done);
@@ -645,11 +548,11 @@ expect_totals(const struct who *w, long long all, long long done)
 /* The total comes from counters (sql/014_perf.sql), not count(*). */
 Test(todos, totals_follow_every_write)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		id[4][40];
 
-	who_new(&a);
+	fx_new(&a, "todo-");
 	expect_totals(&a, 0, 0);
 	mk_titled(&a, "t0", "low", id[0]);
 	mk_titled(&a, "t1", "high", id[1]);
@@ -657,31 +560,33 @@ Test(todos, totals_follow_every_write)
 	mk_titled(&a, "t3", "medium", id[3]);
 	expect_totals(&a, 4, 1);
 
-	r = call("PATCH", &a, "{\"completed\": true}",
+	r = fx_call("PATCH", &a, "{\"completed\": true}",
 	    "/api/v1/users/%s/todos/%s/complete", a.id, id[0]);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 	expect_totals(&a, 4, 2);
 
 	/* A second completion changes nothing. */
-	r = call("PATCH", &a, "{\"completed\": true}",
+	r = fx_call("PATCH", &a, "{\"completed\": true}",
 	    "/api/v1/users/%s/todos/%s/complete", a.id, id[0]);
 	resp_free(r);
-	r = call("PATCH", &a, "{\"title\": \"t1b\"}",
+	r = fx_call("PATCH", &a, "{\"title\": \"t1b\"}",
 	    "/api/v1/users/%s/todos/%s", a.id, id[1]);
 	resp_free(r);
 	expect_totals(&a, 4, 2);
 
-	r = call("PUT", &a, "{\"title\": \"t2\", \"priority\": \"low\", "
+	r = fx_call("PUT", &a, "{\"title\": \"t2\", \"priority\": \"low\", "
 	    "\"completed\": false}", "/api/v1/users/%s/todos/%s", a.id, id[2]);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 	expect_totals(&a, 4, 1);
 
-	r = call("DELETE", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id[0]);
+	r = fx_call("DELETE", &a, NULL, "/api/v1/users/%s/todos/%s", a.id,
+	    id[0]);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
-	r = call("DELETE", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id[3]);
+	r = fx_call("DELETE", &a, NULL, "/api/v1/users/%s/todos/%s", a.id,
+	    id[3]);
 	resp_free(r);
 	expect_totals(&a, 2, 0);
 
@@ -691,14 +596,14 @@ Test(todos, totals_follow_every_write)
 
 		(void)snprintf(body, sizeof(body), "{\"action\": \"complete\", "
 		    "\"ids\": [\"%s\", \"%s\", \"%s\"]}", id[1], id[2], id[1]);
-		r = call("POST", &a, body, "/api/v1/users/%s/todos/bulk",
+		r = fx_call("POST", &a, body, "/api/v1/users/%s/todos/bulk",
 		    a.id);
 		cr_assert_eq(r->status, 200, "%s", r->body);
 		resp_free(r);
 		expect_totals(&a, 2, 2);
 		(void)snprintf(body, sizeof(body), "{\"action\": \"delete\", "
 		    "\"ids\": [\"%s\", \"%s\"]}", id[1], id[2]);
-		r = call("POST", &a, body, "/api/v1/users/%s/todos/bulk",
+		r = fx_call("POST", &a, body, "/api/v1/users/%s/todos/bulk",
 		    a.id);
 		cr_assert_eq(r->status, 200, "%s", r->body);
 		resp_free(r);
@@ -709,7 +614,7 @@ Test(todos, totals_follow_every_write)
 	}
 
 	/* A failed write (validation) counts nothing. */
-	r = call("POST", &a, "{\"title\": \"\"}", "/api/v1/users/%s/todos",
+	r = fx_call("POST", &a, "{\"title\": \"\"}", "/api/v1/users/%s/todos",
 	    a.id);
 	cr_expect_eq(r->status, 400);
 	resp_free(r);
@@ -718,45 +623,45 @@ Test(todos, totals_follow_every_write)
 
 Test(todos, list_rejects_unknown_choices)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 
-	who_new(&a);
-	r = call("GET", &a, NULL,
+	fx_new(&a, "todo-");
+	r = fx_call("GET", &a, NULL,
 	    "/api/v1/users/%s/todos?status=done&sort_by=colour&order=up",
 	    a.id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_str_eq(field_issue(r, "status"), "invalid_choice");
-	cr_expect_str_eq(field_issue(r, "sort_by"), "invalid_choice");
-	cr_expect_str_eq(field_issue(r, "order"), "invalid_choice");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "status"), "invalid_choice");
+	cr_expect_str_eq(fx_issue(r, "sort_by"), "invalid_choice");
+	cr_expect_str_eq(fx_issue(r, "order"), "invalid_choice");
 	resp_free(r);
 
 	/* Not SQL: a sort key that names a column is still refused. */
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos?sort_by=id;drop",
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos?sort_by=id;drop",
 	    a.id);
-	assert_error(r, 400, "validation_error");
+	fx_error(r, 400, "validation_error");
 	resp_free(r);
 }
 
 Test(todos, put_replaces_and_requires_title_and_priority)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		id[40];
 
-	who_new(&a);
+	fx_new(&a, "todo-");
 	mk(&a, "{\"title\": \"old\", \"description\": \"keep?\", "
 	    "\"priority\": \"low\"}", id);
 
-	r = call("PUT", &a, "{\"description\": \"only this\"}",
+	r = fx_call("PUT", &a, "{\"description\": \"only this\"}",
 	    "/api/v1/users/%s/todos/%s", a.id, id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_str_eq(field_issue(r, "title"), "missing");
-	cr_expect_str_eq(field_issue(r, "priority"), "missing");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "title"), "missing");
+	cr_expect_str_eq(fx_issue(r, "priority"), "missing");
 	resp_free(r);
 
 	/* A full replacement: description left out is cleared. */
-	r = call("PUT", &a, "{\"title\": \"new\", \"priority\": \"high\"}",
+	r = fx_call("PUT", &a, "{\"title\": \"new\", \"priority\": \"high\"}",
 	    "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
 	cr_expect_str_eq(jstr(r, "data.title"), "new");
@@ -767,35 +672,35 @@ Test(todos, put_replaces_and_requires_title_and_priority)
 	    jstr(r, "data.created_at")) >= 0);
 	resp_free(r);
 
-	r = call("PUT", &a, "{\"title\": \"newer\", \"priority\": \"low\", "
+	r = fx_call("PUT", &a, "{\"title\": \"newer\", \"priority\": \"low\", "
 	    "\"description\": \"d\"}", "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect_str_eq(jstr(r, "data.description"), "d");
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_expect_str_eq(jstr(r, "data.title"), "newer");
 	cr_expect_str_eq(jstr(r, "data.priority"), "low");
 	resp_free(r);
 
-	r = call("PUT", &a, "{\"title\": \"x\", \"priority\": \"urgent\"}",
+	r = fx_call("PUT", &a, "{\"title\": \"x\", \"priority\": \"urgent\"}",
 	    "/api/v1/users/%s/todos/%s", a.id, id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_str_eq(field_issue(r, "priority"), "invalid_choice");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "priority"), "invalid_choice");
 	resp_free(r);
 }
 
 Test(todos, patch_changes_only_the_given_fields)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		id[40];
 
-	who_new(&a);
+	fx_new(&a, "todo-");
 	mk(&a, "{\"title\": \"t\", \"description\": \"d\", "
 	    "\"priority\": \"low\"}", id);
 
-	r = call("PATCH", &a, "{\"priority\": \"high\"}",
+	r = fx_call("PATCH", &a, "{\"priority\": \"high\"}",
 	    "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
 	cr_expect_str_eq(jstr(r, "data.priority"), "high");
@@ -803,55 +708,55 @@ Test(todos, patch_changes_only_the_given_fields)
 	cr_expect_str_eq(jstr(r, "data.description"), "d");
 	resp_free(r);
 
-	r = call("PATCH", &a, "{\"title\": \"t2\"}",
+	r = fx_call("PATCH", &a, "{\"title\": \"t2\"}",
 	    "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_expect_str_eq(jstr(r, "data.title"), "t2");
 	cr_expect_str_eq(jstr(r, "data.description"), "d");
 	cr_expect_str_eq(jstr(r, "data.priority"), "high");
 	resp_free(r);
 
-	r = call("PATCH", &a, "{\"description\": null}",
+	r = fx_call("PATCH", &a, "{\"description\": null}",
 	    "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect(json_is_null(jpath(r->json, "data.description")));
 	cr_expect_str_eq(jstr(r, "data.title"), "t2");
 	resp_free(r);
 
-	r = call("PATCH", &a, "{}", "/api/v1/users/%s/todos/%s", a.id, id);
+	r = fx_call("PATCH", &a, "{}", "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect_str_eq(jstr(r, "data.title"), "t2");
 	cr_expect_str_eq(jstr(r, "data.priority"), "high");
 	resp_free(r);
 
-	r = call("PATCH", &a, "{\"completed\": true}",
+	r = fx_call("PATCH", &a, "{\"completed\": true}",
 	    "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_expect(json_is_true(jpath(r->json, "data.completed")));
 	cr_expect(is_rfc3339_utc(jstr(r, "data.completed_at")));
 	resp_free(r);
 
-	r = call("PATCH", &a, "{\"title\": \" \", \"priority\": null, "
+	r = fx_call("PATCH", &a, "{\"title\": \" \", \"priority\": null, "
 	    "\"completed\": 1}", "/api/v1/users/%s/todos/%s", a.id, id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_str_eq(field_issue(r, "title"), "blank");
-	cr_expect_str_eq(field_issue(r, "priority"), "wrong_type");
-	cr_expect_str_eq(field_issue(r, "completed"), "wrong_type");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "title"), "blank");
+	cr_expect_str_eq(fx_issue(r, "priority"), "wrong_type");
+	cr_expect_str_eq(fx_issue(r, "completed"), "wrong_type");
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_expect_str_eq(jstr(r, "data.title"), "t2");
 	resp_free(r);
 }
 
 Test(todos, complete_sets_and_clears_completed_at)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		id[40], at[40];
 
-	who_new(&a);
+	fx_new(&a, "todo-");
 	mk_titled(&a, "finish", "medium", id);
 
-	r = call("PATCH", &a, "{\"completed\": true}",
+	r = fx_call("PATCH", &a, "{\"completed\": true}",
 	    "/api/v1/users/%s/todos/%s/complete", a.id, id);
 	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
 	cr_expect(json_is_true(jpath(r->json, "data.completed")));
@@ -861,158 +766,158 @@ Test(todos, complete_sets_and_clears_completed_at)
 	resp_free(r);
 
 	/* Completing again keeps the first completion time. */
-	r = call("PATCH", &a, "{\"completed\": true}",
+	r = fx_call("PATCH", &a, "{\"completed\": true}",
 	    "/api/v1/users/%s/todos/%s/complete", a.id, id);
 	cr_expect_str_eq(jstr(r, "data.completed_at"), at);
 	resp_free(r);
 
-	r = call("PATCH", &a, "{\"completed\": false}",
+	r = fx_call("PATCH", &a, "{\"completed\": false}",
 	    "/api/v1/users/%s/todos/%s/complete", a.id, id);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect(json_is_false(jpath(r->json, "data.completed")));
 	cr_expect(json_is_null(jpath(r->json, "data.completed_at")));
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_expect(json_is_null(jpath(r->json, "data.completed_at")));
 	resp_free(r);
 
-	r = call("PATCH", &a, "{}", "/api/v1/users/%s/todos/%s/complete",
+	r = fx_call("PATCH", &a, "{}", "/api/v1/users/%s/todos/%s/complete",
 	    a.id, id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_str_eq(field_issue(r, "completed"), "missing");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "completed"), "missing");
 	resp_free(r);
 
-	r = call("PATCH", &a, "{\"completed\": \"yes\"}",
+	r = fx_call("PATCH", &a, "{\"completed\": \"yes\"}",
 	    "/api/v1/users/%s/todos/%s/complete", a.id, id);
-	assert_error(r, 400, "validation_error");
-	cr_expect_str_eq(field_issue(r, "completed"), "wrong_type");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "completed"), "wrong_type");
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos/%s/complete",
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos/%s/complete",
 	    a.id, id);
-	assert_error(r, 405, "method_not_allowed");
+	fx_error(r, 405, "method_not_allowed");
 	cr_expect_str_eq(resp_header(r, "allow"), "PATCH, OPTIONS");
 	resp_free(r);
 }
 
 Test(todos, delete_answers_deleted_id_then_404)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		id[40];
 
-	who_new(&a);
+	fx_new(&a, "todo-");
 	mk_titled(&a, "gone soon", "low", id);
 
-	r = call("DELETE", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	r = fx_call("DELETE", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
 	cr_expect_str_eq(jstr(r, "data.deleted_id"), id);
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
-	assert_error(r, 404, "not_found");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = call("DELETE", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
-	assert_error(r, 404, "not_found");
+	r = fx_call("DELETE", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = call("PUT", &a, "{\"title\": \"x\", \"priority\": \"low\"}",
+	r = fx_call("PUT", &a, "{\"title\": \"x\", \"priority\": \"low\"}",
 	    "/api/v1/users/%s/todos/%s", a.id, id);
-	assert_error(r, 404, "not_found");
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = call("PATCH", &a, "{\"completed\": true}",
+	r = fx_call("PATCH", &a, "{\"completed\": true}",
 	    "/api/v1/users/%s/todos/%s/complete", a.id, id);
-	assert_error(r, 404, "not_found");
+	fx_error(r, 404, "not_found");
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos", a.id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos", a.id);
 	cr_expect_eq(jint(r, "data.total"), 0);
 	resp_free(r);
 }
 
 Test(todos, another_users_path_is_403_for_every_method)
 {
-	struct who	a, b;
+	struct user	a, b;
 	struct resp	*r;
 	char		id[40];
 
-	who_new(&a);
-	who_new(&b);
+	fx_new(&a, "todo-");
+	fx_new(&b, "todo-");
 	mk_titled(&a, "private", "high", id);
 
-	r = call("GET", &b, NULL, "/api/v1/users/%s/todos", a.id);
-	assert_error(r, 403, "forbidden");
+	r = fx_call("GET", &b, NULL, "/api/v1/users/%s/todos", a.id);
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
-	r = call("POST", &b, "{\"title\": \"intrude\"}",
+	r = fx_call("POST", &b, "{\"title\": \"intrude\"}",
 	    "/api/v1/users/%s/todos", a.id);
-	assert_error(r, 403, "forbidden");
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
-	r = call("GET", &b, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
-	assert_error(r, 403, "forbidden");
+	r = fx_call("GET", &b, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
-	r = call("PUT", &b, "{\"title\": \"x\", \"priority\": \"low\"}",
+	r = fx_call("PUT", &b, "{\"title\": \"x\", \"priority\": \"low\"}",
 	    "/api/v1/users/%s/todos/%s", a.id, id);
-	assert_error(r, 403, "forbidden");
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
-	r = call("PATCH", &b, "{\"title\": \"x\"}",
+	r = fx_call("PATCH", &b, "{\"title\": \"x\"}",
 	    "/api/v1/users/%s/todos/%s", a.id, id);
-	assert_error(r, 403, "forbidden");
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
-	r = call("PATCH", &b, "{\"completed\": true}",
+	r = fx_call("PATCH", &b, "{\"completed\": true}",
 	    "/api/v1/users/%s/todos/%s/complete", a.id, id);
-	assert_error(r, 403, "forbidden");
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
-	r = call("DELETE", &b, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
-	assert_error(r, 403, "forbidden");
+	r = fx_call("DELETE", &b, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
 	/* A user_id that is not even a UUID is not the caller's either. */
-	r = call("GET", &b, NULL, "/api/v1/users/not-a-uuid/todos");
-	assert_error(r, 403, "forbidden");
+	r = fx_call("GET", &b, NULL, "/api/v1/users/not-a-uuid/todos");
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_expect_eq(r->status, 200);
 	cr_expect_str_eq(jstr(r, "data.title"), "private");
 	cr_expect(json_is_false(jpath(r->json, "data.completed")));
 	resp_free(r);
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos", a.id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos", a.id);
 	cr_expect_eq(jint(r, "data.total"), 1);
 	resp_free(r);
 }
 
 Test(todos, another_users_todo_under_own_path_is_404)
 {
-	struct who	a, b;
+	struct user	a, b;
 	struct resp	*r;
 	char		id[40];
 
-	who_new(&a);
-	who_new(&b);
+	fx_new(&a, "todo-");
+	fx_new(&b, "todo-");
 	mk_titled(&a, "not yours", "high", id);
 
-	r = call("GET", &b, NULL, "/api/v1/users/%s/todos/%s", b.id, id);
-	assert_error(r, 404, "not_found");
+	r = fx_call("GET", &b, NULL, "/api/v1/users/%s/todos/%s", b.id, id);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = call("PUT", &b, "{\"title\": \"x\", \"priority\": \"low\"}",
+	r = fx_call("PUT", &b, "{\"title\": \"x\", \"priority\": \"low\"}",
 	    "/api/v1/users/%s/todos/%s", b.id, id);
-	assert_error(r, 404, "not_found");
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = call("PATCH", &b, "{\"title\": \"x\"}",
+	r = fx_call("PATCH", &b, "{\"title\": \"x\"}",
 	    "/api/v1/users/%s/todos/%s", b.id, id);
-	assert_error(r, 404, "not_found");
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = call("PATCH", &b, "{\"completed\": true}",
+	r = fx_call("PATCH", &b, "{\"completed\": true}",
 	    "/api/v1/users/%s/todos/%s/complete", b.id, id);
-	assert_error(r, 404, "not_found");
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = call("DELETE", &b, NULL, "/api/v1/users/%s/todos/%s", b.id, id);
-	assert_error(r, 404, "not_found");
+	r = fx_call("DELETE", &b, NULL, "/api/v1/users/%s/todos/%s", b.id, id);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = call("GET", &b, NULL, "/api/v1/users/%s/todos", b.id);
+	r = fx_call("GET", &b, NULL, "/api/v1/users/%s/todos", b.id);
 	cr_expect_eq(jint(r, "data.total"), 0);
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_expect_eq(r->status, 200);
 	cr_expect_str_eq(jstr(r, "data.title"), "not yours");
 	resp_free(r);
@@ -1020,30 +925,30 @@ Test(todos, another_users_todo_under_own_path_is_404)
 
 Test(todos, malformed_or_unknown_todo_id_is_404)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 	char		*lng;
 
-	who_new(&a);
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos/not-a-uuid", a.id);
-	assert_error(r, 404, "not_found");
+	fx_new(&a, "todo-");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos/not-a-uuid", a.id);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = call("GET", &a, NULL,
+	r = fx_call("GET", &a, NULL,
 	    "/api/v1/users/%s/todos/zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz",
 	    a.id);
-	assert_error(r, 404, "not_found");
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = call("DELETE", &a, NULL, "/api/v1/users/%s/todos/%s", a.id,
-	    NO_SUCH_ID);
-	assert_error(r, 404, "not_found");
+	r = fx_call("DELETE", &a, NULL, "/api/v1/users/%s/todos/%s", a.id,
+	    FX_NO_SUCH_ID);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = call("PATCH", &a, "{\"title\": \"x\"}",
+	r = fx_call("PATCH", &a, "{\"title\": \"x\"}",
 	    "/api/v1/users/%s/todos/12'%%3B--", a.id);
-	assert_error(r, 404, "not_found");
+	fx_error(r, 404, "not_found");
 	resp_free(r);
 	lng = repeat("a", 300);
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, lng);
-	assert_error(r, 404, "not_found");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, lng);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
 	free(lng);
 }
@@ -1052,73 +957,74 @@ Test(todos, without_a_token_is_401)
 {
 	struct resp	*r;
 
-	r = call("GET", NULL, NULL, "/api/v1/users/%s/todos", NO_SUCH_ID);
-	assert_error(r, 401, "unauthorized");
+	r = fx_call("GET", NULL, NULL, "/api/v1/users/%s/todos", FX_NO_SUCH_ID);
+	fx_error(r, 401, "unauthorized");
 	cr_expect_not_null(resp_header(r, "www-authenticate"));
 	resp_free(r);
-	r = call("POST", NULL, "{\"title\": \"x\"}", "/api/v1/users/%s/todos",
-	    NO_SUCH_ID);
-	assert_error(r, 401, "unauthorized");
+	r = fx_call("POST", NULL, "{\"title\": \"x\"}",
+	    "/api/v1/users/%s/todos",
+	    FX_NO_SUCH_ID);
+	fx_error(r, 401, "unauthorized");
 	resp_free(r);
 }
 
 Test(todos, wrong_method_is_405_with_allow)
 {
-	struct who	a;
+	struct user	a;
 	struct resp	*r;
 
-	who_new(&a);
-	r = call("POST", &a, "{}", "/api/v1/users/%s/todos/%s", a.id,
-	    NO_SUCH_ID);
-	assert_error(r, 405, "method_not_allowed");
+	fx_new(&a, "todo-");
+	r = fx_call("POST", &a, "{}", "/api/v1/users/%s/todos/%s", a.id,
+	    FX_NO_SUCH_ID);
+	fx_error(r, 405, "method_not_allowed");
 	cr_expect_str_eq(resp_header(r, "allow"),
 	    "GET, HEAD, PUT, PATCH, DELETE, OPTIONS");
 	resp_free(r);
-	r = call("DELETE", &a, NULL, "/api/v1/users/%s/todos", a.id);
-	assert_error(r, 405, "method_not_allowed");
+	r = fx_call("DELETE", &a, NULL, "/api/v1/users/%s/todos", a.id);
+	fx_error(r, 405, "method_not_allowed");
 	cr_expect_str_eq(resp_header(r, "allow"), "GET, HEAD, POST, OPTIONS");
 	resp_free(r);
 }
 
 Test(todos, admin_may_use_any_user_id)
 {
-	struct who	a, adm;
+	struct user	a, adm;
 	struct resp	*r;
 	char		id[40];
 
-	who_new(&a);
-	who_admin(&adm);
+	fx_new(&a, "todo-");
+	fx_admin(&adm);
 	mk_titled(&a, "seen by admin", "low", id);
 
-	r = call("GET", &adm, NULL, "/api/v1/users/%s/todos", a.id);
+	r = fx_call("GET", &adm, NULL, "/api/v1/users/%s/todos", a.id);
 	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
 	cr_expect_eq(jint(r, "data.total"), 1);
 	cr_expect_str_eq(jstr(r, "data.items.0.id"), id);
 	resp_free(r);
 
-	r = call("GET", &adm, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	r = fx_call("GET", &adm, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 
-	r = call("POST", &adm, "{\"title\": \"from admin\"}",
+	r = fx_call("POST", &adm, "{\"title\": \"from admin\"}",
 	    "/api/v1/users/%s/todos", a.id);
 	cr_assert_eq(r->status, 201, "%ld %s", r->status, r->body);
 	cr_expect_str_eq(jstr(r, "data.user_id"), a.id);
 	resp_free(r);
 
 	/* A user that does not exist has no todos to show or to take. */
-	r = call("GET", &adm, NULL, "/api/v1/users/%s/todos", NO_SUCH_ID);
-	assert_error(r, 404, "not_found");
+	r = fx_call("GET", &adm, NULL, "/api/v1/users/%s/todos", FX_NO_SUCH_ID);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = call("POST", &adm, "{\"title\": \"orphan\"}",
-	    "/api/v1/users/%s/todos", NO_SUCH_ID);
-	assert_error(r, 404, "not_found");
+	r = fx_call("POST", &adm, "{\"title\": \"orphan\"}",
+	    "/api/v1/users/%s/todos", FX_NO_SUCH_ID);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
-	r = call("GET", &adm, NULL, "/api/v1/users/not-a-uuid/todos");
-	assert_error(r, 404, "not_found");
+	r = fx_call("GET", &adm, NULL, "/api/v1/users/not-a-uuid/todos");
+	fx_error(r, 404, "not_found");
 	resp_free(r);
 
-	r = call("GET", &a, NULL, "/api/v1/users/%s/todos", a.id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos", a.id);
 	cr_expect_eq(jint(r, "data.total"), 2);
 	resp_free(r);
 }
@@ -1127,17 +1033,17 @@ Test(todos, purging_a_user_removes_their_todos)
 {
 	const char	*count =
 	    "SELECT count(*) FROM todos WHERE user_id = $1";
-	struct who	a, adm;
+	struct user	a, adm;
 	struct resp	*r;
 	char		id[40];
 
-	who_new(&a);
-	who_admin(&adm);
+	fx_new(&a, "todo-");
+	fx_admin(&adm);
 	mk_titled(&a, "one", "low", id);
 	mk_titled(&a, "two", "high", id);
 	cr_assert_eq(db_count(count, a.id), 2);
 
-	r = call("DELETE", &adm, NULL, "/api/v1/users/%s", a.id);
+	r = fx_call("DELETE", &adm, NULL, "/api/v1/users/%s", a.id);
 	cr_assert_eq(r->status, 200, "purge: %ld %s", r->status, r->body);
 	resp_free(r);
 
@@ -1146,7 +1052,7 @@ Test(todos, purging_a_user_removes_their_todos)
 	    0);
 	cr_expect_eq(db_count("SELECT count(*) FROM todo_counts "
 	    "WHERE user_id = $1", a.id), 0);
-	r = call("GET", &adm, NULL, "/api/v1/users/%s/todos", a.id);
-	assert_error(r, 404, "not_found");
+	r = fx_call("GET", &adm, NULL, "/api/v1/users/%s/todos", a.id);
+	fx_error(r, 404, "not_found");
 	resp_free(r);
 }

@@ -3,7 +3,7 @@
  * object, profile changes, soft delete, settings, the caller's audit
  * trail, and that one user never reaches another's.
  */
-#include "users_fixture.h"
+#include "fixture.h"
 
 static const char *const user_keys[] = { "id", "email", "email_verified",
     "username", "full_name",
@@ -30,14 +30,14 @@ is_rfc3339(const char *s)
 
 Test(users, me_answers_exactly_the_user_object)
 {
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 	json_t		*d;
 	size_t		i;
 
-	uf_new(&a, "me-");
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me");
-	uf_status(r, 200);
+	fx_new(&a, "me-");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me");
+	fx_status(r, 200);
 	d = jpath(r->json, "data");
 	for (i = 0; user_keys[i] != NULL; i++)
 		cr_expect_not_null(json_object_get(d, user_keys[i]),
@@ -59,56 +59,56 @@ Test(users, me_answers_exactly_the_user_object)
 
 Test(users, me_without_or_with_bad_token_is_401)
 {
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 
-	r = uf_call("GET", NULL, NULL, "/api/v1/users/me");
-	uf_error(r, 401, "unauthorized");
+	r = fx_call("GET", NULL, NULL, "/api/v1/users/me");
+	fx_error(r, 401, "unauthorized");
 	cr_expect_not_null(resp_header(r, "www-authenticate"));
 	resp_free(r);
 
 	(void)snprintf(a.token, sizeof(a.token), "not.a.jwt");
-	r = uf_call("PATCH", &a, "{\"full_name\":\"Nobody\"}",
+	r = fx_call("PATCH", &a, "{\"full_name\":\"Nobody\"}",
 	    "/api/v1/users/me");
 	cr_expect_eq(r->status, 401, "%s", r->body);
 	resp_free(r);
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me/settings");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me/settings");
 	cr_expect_eq(r->status, 401);
 	resp_free(r);
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me/audit");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me/audit");
 	cr_expect_eq(r->status, 401);
 	resp_free(r);
 }
 
 Test(users, wrong_method_is_405_with_allow)
 {
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 
-	uf_new(&a, "m405-");
-	r = uf_call("POST", &a, "{}", "/api/v1/users/me");
-	uf_error(r, 405, "method_not_allowed");
+	fx_new(&a, "m405-");
+	r = fx_call("POST", &a, "{}", "/api/v1/users/me");
+	fx_error(r, 405, "method_not_allowed");
 	cr_expect_str_eq(resp_header(r, "allow"),
 	    "GET, HEAD, PATCH, DELETE, OPTIONS");
 	resp_free(r);
-	r = uf_call("DELETE", &a, NULL, "/api/v1/users/me/settings");
-	uf_error(r, 405, "method_not_allowed");
+	r = fx_call("DELETE", &a, NULL, "/api/v1/users/me/settings");
+	fx_error(r, 405, "method_not_allowed");
 	resp_free(r);
 }
 
 Test(users, patch_me_changes_profile_fields)
 {
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 	char		*b;
 
-	uf_new(&a, "patch-");
-	b = uf_dump(json_pack("{s:s, s:s, s:s, s:{s:s, s:i}}",
+	fx_new(&a, "patch-");
+	b = fx_dump(json_pack("{s:s, s:s, s:s, s:{s:s, s:i}}",
 	    "full_name", "Ada Lovelace", "organization", "Analytical Ltd",
 	    "phone", "+33612345678", "preferences", "lang", "fr", "page", 3));
-	r = uf_call("PATCH", &a, b, "/api/v1/users/me");
+	r = fx_call("PATCH", &a, b, "/api/v1/users/me");
 	free(b);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_str_eq(jstr(r, "data.full_name"), "Ada Lovelace");
 	cr_expect_str_eq(jstr(r, "data.organization"), "Analytical Ltd");
 	cr_expect_str_eq(jstr(r, "data.phone"), "+33612345678");
@@ -118,15 +118,15 @@ Test(users, patch_me_changes_profile_fields)
 	resp_free(r);
 
 	/* Only what is sent changes; null clears a nullable field. */
-	r = uf_call("PATCH", &a, "{\"organization\": null}",
+	r = fx_call("PATCH", &a, "{\"organization\": null}",
 	    "/api/v1/users/me");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect(json_is_null(jpath(r->json, "data.organization")));
 	cr_expect_str_eq(jstr(r, "data.full_name"), "Ada Lovelace");
 	cr_expect_str_eq(jstr(r, "data.phone"), "+33612345678");
 	resp_free(r);
 
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me");
 	cr_expect_str_eq(jstr(r, "data.full_name"), "Ada Lovelace");
 	cr_expect_str_eq(jstr(r, "data.preferences.lang"), "fr");
 	resp_free(r);
@@ -134,53 +134,53 @@ Test(users, patch_me_changes_profile_fields)
 
 Test(users, patch_me_reports_every_invalid_field)
 {
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 	char		org[260], *b;
 
-	uf_new(&a, "inval-");
+	fx_new(&a, "inval-");
 	memset(org, 'o', 201);
 	org[201] = '\0';
-	b = uf_dump(json_pack("{s:s, s:s, s:s, s:s}", "full_name", "A",
+	b = fx_dump(json_pack("{s:s, s:s, s:s, s:s}", "full_name", "A",
 	    "organization", org, "phone", "0612345678",
 	    "preferences", "not an object"));
-	r = uf_call("PATCH", &a, b, "/api/v1/users/me");
+	r = fx_call("PATCH", &a, b, "/api/v1/users/me");
 	free(b);
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "full_name"), "too_short");
-	cr_expect_str_eq(uf_issue(r, "organization"), "too_long");
-	cr_expect_str_eq(uf_issue(r, "phone"), "invalid");
-	cr_expect_str_eq(uf_issue(r, "preferences"), "wrong_type");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "full_name"), "too_short");
+	cr_expect_str_eq(fx_issue(r, "organization"), "too_long");
+	cr_expect_str_eq(fx_issue(r, "phone"), "invalid");
+	cr_expect_str_eq(fx_issue(r, "preferences"), "wrong_type");
 	resp_free(r);
 
-	r = uf_call("PATCH", &a, "{\"full_name\": \"   \"}",
+	r = fx_call("PATCH", &a, "{\"full_name\": \"   \"}",
 	    "/api/v1/users/me");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "full_name"), "blank");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "full_name"), "blank");
 	resp_free(r);
 
-	r = uf_call("PATCH", &a, "{\"full_name\": 42, \"email\": \"x@y\"}",
+	r = fx_call("PATCH", &a, "{\"full_name\": 42, \"email\": \"x@y\"}",
 	    "/api/v1/users/me");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "full_name"), "wrong_type");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "full_name"), "wrong_type");
 	resp_free(r);
 
-	r = uf_call("PATCH", &a, "{}", "/api/v1/users/me");
-	uf_error(r, 400, "validation_error");
+	r = fx_call("PATCH", &a, "{}", "/api/v1/users/me");
+	fx_error(r, 400, "validation_error");
 	resp_free(r);
 
-	r = uf_call("PATCH", &a, "{\"full_name\": ", "/api/v1/users/me");
-	uf_error(r, 400, "invalid_json");
+	r = fx_call("PATCH", &a, "{\"full_name\": ", "/api/v1/users/me");
+	fx_error(r, 400, "invalid_json");
 	resp_free(r);
 
-	r = uf_call("PATCH", &a, "[1, 2]", "/api/v1/users/me");
+	r = fx_call("PATCH", &a, "[1, 2]", "/api/v1/users/me");
 	cr_expect_eq(r->status, 400);
 	resp_free(r);
 
 	/* The email is not a profile field: unchanged. */
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me");
 	cr_expect_str_eq(jstr(r, "data.email"), a.email);
-	cr_expect_str_eq(jstr(r, "data.full_name"), "Users Tester");
+	cr_expect_str_eq(jstr(r, "data.full_name"), FX_FULL_NAME);
 	resp_free(r);
 }
 
@@ -238,20 +238,20 @@ Test(users, phone_is_checked_alike_everywhere)
 
 Test(users, preferences_have_a_size_bound)
 {
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 	char		*big, *b;
 
-	uf_new(&a, "prefs-");
+	fx_new(&a, "prefs-");
 	big = malloc(20000);
 	memset(big, 'x', 19999);
 	big[19999] = '\0';
-	b = uf_dump(json_pack("{s:{s:s}}", "preferences", "blob", big));
+	b = fx_dump(json_pack("{s:{s:s}}", "preferences", "blob", big));
 	free(big);
-	r = uf_call("PATCH", &a, b, "/api/v1/users/me");
+	r = fx_call("PATCH", &a, b, "/api/v1/users/me");
 	free(b);
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "preferences"), "too_large");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "preferences"), "too_large");
 	resp_free(r);
 }
 
@@ -263,22 +263,22 @@ Test(users, hostile_and_unicode_input_is_stored_verbatim)
 	    "Łukasz Żółć 日本語の名前 🚀🚀 عربى",
 	    "$1 $2 ::jsonb %s %n {{}}",
 	    NULL };
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 	char		*b, name100[512];
 	size_t		i;
 
-	uf_new(&a, "hostile-");
+	fx_new(&a, "hostile-");
 	for (i = 0; names[i] != NULL; i++) {
-		b = uf_dump(json_pack("{s:s, s:s, s:{s:s}}", "full_name",
+		b = fx_dump(json_pack("{s:s, s:s, s:{s:s}}", "full_name",
 		    names[i], "organization", names[i], "preferences",
 		    names[i], names[i]));
-		r = uf_call("PATCH", &a, b, "/api/v1/users/me");
+		r = fx_call("PATCH", &a, b, "/api/v1/users/me");
 		free(b);
-		uf_status(r, 200);
+		fx_status(r, 200);
 		resp_free(r);
-		r = uf_call("GET", &a, NULL, "/api/v1/users/me");
-		uf_status(r, 200);
+		r = fx_call("GET", &a, NULL, "/api/v1/users/me");
+		fx_status(r, 200);
 		cr_expect_str_eq(jstr(r, "data.full_name"), names[i]);
 		cr_expect_str_eq(jstr(r, "data.organization"), names[i]);
 		cr_expect_str_eq(json_string_value(json_object_get(jpath(
@@ -290,26 +290,26 @@ Test(users, hostile_and_unicode_input_is_stored_verbatim)
 	name100[0] = '\0';
 	for (i = 0; i < 100; i++)
 		(void)strcat(name100, "\xf0\x9f\x98\x80");
-	b = uf_dump(json_pack("{s:s}", "full_name", name100));
-	r = uf_call("PATCH", &a, b, "/api/v1/users/me");
+	b = fx_dump(json_pack("{s:s}", "full_name", name100));
+	r = fx_call("PATCH", &a, b, "/api/v1/users/me");
 	free(b);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_str_eq(jstr(r, "data.full_name"), name100);
 	resp_free(r);
 	(void)strcat(name100, "\xf0\x9f\x98\x80");
-	b = uf_dump(json_pack("{s:s}", "full_name", name100));
-	r = uf_call("PATCH", &a, b, "/api/v1/users/me");
+	b = fx_dump(json_pack("{s:s}", "full_name", name100));
+	r = fx_call("PATCH", &a, b, "/api/v1/users/me");
 	free(b);
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "full_name"), "too_long");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "full_name"), "too_long");
 	resp_free(r);
 
 	/* Invalid UTF-8 in a string is a 400, never a 500. */
-	r = uf_call("PATCH", &a, "{\"full_name\": \"ab\xff\xfe\"}",
+	r = fx_call("PATCH", &a, "{\"full_name\": \"ab\xff\xfe\"}",
 	    "/api/v1/users/me");
 	cr_expect_eq(r->status, 400, "%s", r->body);
 	resp_free(r);
-	r = uf_call("PATCH", &a, "{\"full_name\": \"ab\\u0000cd\"}",
+	r = fx_call("PATCH", &a, "{\"full_name\": \"ab\\u0000cd\"}",
 	    "/api/v1/users/me");
 	cr_expect_eq(r->status, 400, "%s", r->body);
 	resp_free(r);
@@ -317,52 +317,54 @@ Test(users, hostile_and_unicode_input_is_stored_verbatim)
 
 Test(users, delete_me_soft_deletes_and_locks_the_account_at_once)
 {
-	struct acct	a, adm;
+	struct user	a, adm;
 	struct resp	*r;
 	char		*b, deleted[64];
 
-	uf_new(&a, "softdel-");
-	r = uf_call("DELETE", &a, NULL, "/api/v1/users/me");
-	uf_status(r, 200);
+	fx_new(&a, "softdel-");
+	r = fx_call("DELETE", &a, NULL, "/api/v1/users/me");
+	fx_status(r, 200);
 	cr_expect(json_is_true(jpath(r->json, "data.deleted")));
 	cr_expect_str_eq(jstr(r, "data.id"), a.id);
 	resp_free(r);
 
 	/* The same access token stops working at once. */
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me");
 	cr_expect_eq(r->status, 401, "%s", r->body);
 	resp_free(r);
 
 	/* Login is refused; the email stays taken. */
-	r = uf_login_at(NULL, a.email, UF_PASSWORD);
+	r = fx_login(NULL, NULL, a.email, FX_PASSWORD);
 	cr_expect_neq(r->status, 200, "%s", r->body);
 	cr_expect(r->status >= 400 && r->status < 500);
 	resp_free(r);
-	b = uf_dump(json_pack("{s:s, s:s, s:s}", "email", a.email,
-	    "password", UF_PASSWORD, "full_name", "Second Try"));
+	b = fx_dump(json_pack("{s:s, s:s, s:s}", "email", a.email,
+	    "password", FX_PASSWORD, "full_name", "Second Try"));
 	r = http_json("POST", "/api/v1/auth/register", NULL, b);
 	free(b);
-	uf_error(r, 409, "email_taken");
+	fx_error(r, 409, "email_taken");
 	resp_free(r);
 
 	/* The row stays, marked; its sessions are revoked. */
-	uf_sql("SELECT (deleted_at IS NOT NULL AND NOT is_active)::text "
-	    "FROM users WHERE id = $1", a.id, deleted, sizeof(deleted));
+	(void)snprintf(deleted, sizeof(deleted), "%s",
+	    fx_sql("SELECT (deleted_at IS NOT NULL AND NOT is_active)::text "
+	    "FROM users WHERE id = $1", a.id));
 	cr_expect_str_eq(deleted, "true");
-	uf_sql("SELECT count(*) FROM sessions WHERE user_id = $1 AND "
-	    "revoked_at IS NULL", a.id, deleted, sizeof(deleted));
+	(void)snprintf(deleted, sizeof(deleted), "%s",
+	    fx_sql("SELECT count(*) FROM sessions WHERE user_id = $1 AND "
+	    "revoked_at IS NULL", a.id));
 	cr_expect_str_eq(deleted, "0");
 
 	/* The admin still sees it, with deleted_at. */
-	uf_admin(&adm);
-	r = uf_call("GET", &adm, NULL, "/api/v1/users/%s", a.id);
-	uf_status(r, 200);
+	fx_admin(&adm);
+	r = fx_call("GET", &adm, NULL, "/api/v1/users/%s", a.id);
+	fx_status(r, 200);
 	cr_expect_not_null(jstr(r, "data.deleted_at"));
 	cr_expect(json_is_false(jpath(r->json, "data.is_active")));
 	resp_free(r);
-	r = uf_call("GET", &adm, NULL, "/api/v1/audit?user_id=%s&event="
+	r = fx_call("GET", &adm, NULL, "/api/v1/audit?user_id=%s&event="
 	    "user_deleted", a.id);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_eq(jint(r, "data.total"), 1);
 	cr_expect(json_is_true(jpath(r->json, "data.items.0.details.soft")));
 	resp_free(r);
@@ -370,13 +372,13 @@ Test(users, delete_me_soft_deletes_and_locks_the_account_at_once)
 
 Test(users, settings_have_defaults_and_round_trip)
 {
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 	char		*b;
 
-	uf_new(&a, "set-");
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me/settings");
-	uf_status(r, 200);
+	fx_new(&a, "set-");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me/settings");
+	fx_status(r, 200);
 	cr_expect_str_eq(jstr(r, "data.language"), "en");
 	cr_expect_str_eq(jstr(r, "data.timezone"), "UTC");
 	cr_expect_str_eq(jstr(r, "data.theme"), "system");
@@ -385,18 +387,18 @@ Test(users, settings_have_defaults_and_round_trip)
 	cr_expect(json_is_false(jpath(r->json, "data.privacy.share_usage")));
 	resp_free(r);
 
-	b = uf_dump(json_pack("{s:s, s:s, s:s, s:{s:b, s:b}, s:{s:i, s:b}}",
+	b = fx_dump(json_pack("{s:s, s:s, s:s, s:{s:b, s:b}, s:{s:i, s:b}}",
 	    "language", "fr-CA", "timezone", "Europe/Paris", "theme", "dark",
 	    "notifications", "email", 1, "sms", 0,
 	    "privacy", "data_retention_days", 30, "share_usage", 1));
-	r = uf_call("PUT", &a, b, "/api/v1/users/me/settings");
+	r = fx_call("PUT", &a, b, "/api/v1/users/me/settings");
 	free(b);
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_str_eq(jstr(r, "data.language"), "fr-CA");
 	resp_free(r);
 
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me/settings");
-	uf_status(r, 200);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me/settings");
+	fx_status(r, 200);
 	cr_expect_str_eq(jstr(r, "data.language"), "fr-CA");
 	cr_expect_str_eq(jstr(r, "data.timezone"), "Europe/Paris");
 	cr_expect_str_eq(jstr(r, "data.theme"), "dark");
@@ -407,9 +409,9 @@ Test(users, settings_have_defaults_and_round_trip)
 	resp_free(r);
 
 	/* PUT replaces: what is left out returns to its default. */
-	r = uf_call("PUT", &a, "{\"theme\": \"light\"}",
+	r = fx_call("PUT", &a, "{\"theme\": \"light\"}",
 	    "/api/v1/users/me/settings");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_str_eq(jstr(r, "data.theme"), "light");
 	cr_expect_str_eq(jstr(r, "data.language"), "en");
 	cr_expect_str_eq(jstr(r, "data.timezone"), "UTC");
@@ -419,63 +421,63 @@ Test(users, settings_have_defaults_and_round_trip)
 
 Test(users, settings_reject_bad_values)
 {
-	struct acct	a;
+	struct user	a;
 	struct resp	*r;
 
-	uf_new(&a, "setbad-");
-	r = uf_call("PUT", &a, "{\"language\": \"english!\", \"theme\": "
+	fx_new(&a, "setbad-");
+	r = fx_call("PUT", &a, "{\"language\": \"english!\", \"theme\": "
 	    "\"neon\", \"timezone\": \"Europe/Paris'; --\", "
 	    "\"notifications\": {\"email\": \"yes\"}, "
 	    "\"privacy\": {\"data_retention_days\": 0, \"share_usage\": 1}}",
 	    "/api/v1/users/me/settings");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "language"), "invalid");
-	cr_expect_str_eq(uf_issue(r, "theme"), "invalid_choice");
-	cr_expect_str_eq(uf_issue(r, "timezone"), "invalid");
-	cr_expect_str_eq(uf_issue(r, "notifications"), "invalid_type");
-	cr_expect_str_eq(uf_issue(r, "data_retention_days"), "out_of_range");
-	cr_expect_str_eq(uf_issue(r, "share_usage"), "wrong_type");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "language"), "invalid");
+	cr_expect_str_eq(fx_issue(r, "theme"), "invalid_choice");
+	cr_expect_str_eq(fx_issue(r, "timezone"), "invalid");
+	cr_expect_str_eq(fx_issue(r, "notifications"), "invalid_type");
+	cr_expect_str_eq(fx_issue(r, "data_retention_days"), "out_of_range");
+	cr_expect_str_eq(fx_issue(r, "share_usage"), "wrong_type");
 	resp_free(r);
 
 	/* Well formed, but not a zone PostgreSQL knows. */
-	r = uf_call("PUT", &a, "{\"timezone\": \"Mars/Olympus_Mons\"}",
+	r = fx_call("PUT", &a, "{\"timezone\": \"Mars/Olympus_Mons\"}",
 	    "/api/v1/users/me/settings");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "timezone"), "invalid");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "timezone"), "invalid");
 	resp_free(r);
 
-	r = uf_call("PUT", &a, "{\"privacy\": [1]}",
+	r = fx_call("PUT", &a, "{\"privacy\": [1]}",
 	    "/api/v1/users/me/settings");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "privacy"), "wrong_type");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "privacy"), "wrong_type");
 	resp_free(r);
 
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me/settings");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me/settings");
 	cr_expect_str_eq(jstr(r, "data.timezone"), "UTC");
 	resp_free(r);
 }
 
 Test(users, audit_lists_only_the_callers_events_with_paging)
 {
-	struct acct	a, b;
+	struct user	a, b;
 	struct resp	*r;
 	json_t		*it;
 	const char	*uid;
 	size_t		i;
 
-	uf_new(&a, "auda-");
-	uf_new(&b, "audb-");
-	r = uf_call("PATCH", &a, "{\"full_name\": \"Audit One\"}",
+	fx_new(&a, "auda-");
+	fx_new(&b, "audb-");
+	r = fx_call("PATCH", &a, "{\"full_name\": \"Audit One\"}",
 	    "/api/v1/users/me");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
-	r = uf_call("PATCH", &a, "{\"full_name\": \"Audit Two\"}",
+	r = fx_call("PATCH", &a, "{\"full_name\": \"Audit Two\"}",
 	    "/api/v1/users/me");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
 
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me/audit");
-	uf_status(r, 200);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me/audit");
+	fx_status(r, 200);
 	cr_expect(jint(r, "data.total") >= 2, "%s", r->body);
 	cr_expect_eq(jint(r, "data.limit"), 50);
 	cr_expect_eq(jint(r, "data.offset"), 0);
@@ -495,68 +497,68 @@ Test(users, audit_lists_only_the_callers_events_with_paging)
 	}
 	resp_free(r);
 
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me/audit?limit=1&"
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me/audit?limit=1&"
 	    "offset=1");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	cr_expect_eq(json_array_size(jpath(r->json, "data.items")), 1);
 	cr_expect_eq(jint(r, "data.limit"), 1);
 	cr_expect_eq(jint(r, "data.offset"), 1);
 	resp_free(r);
 
 	/* B sees none of A's events (B's only: registration). */
-	r = uf_call("GET", &b, NULL, "/api/v1/users/me/audit?limit=100");
-	uf_status(r, 200);
+	r = fx_call("GET", &b, NULL, "/api/v1/users/me/audit?limit=100");
+	fx_status(r, 200);
 	json_array_foreach(jpath(r->json, "data.items"), i, it)
 		cr_expect_str_neq(json_string_value(json_object_get(it,
 		    "event")), "user_updated", "%s", r->body);
 	resp_free(r);
 
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me/audit?limit=0");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "limit"), "out_of_range");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me/audit?limit=0");
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "limit"), "out_of_range");
 	resp_free(r);
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me/audit?offset=-1");
-	uf_error(r, 400, "validation_error");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me/audit?offset=-1");
+	fx_error(r, 400, "validation_error");
 	resp_free(r);
 }
 
 Test(users, a_user_never_reaches_another_or_admin_routes)
 {
-	struct acct	a, b;
+	struct user	a, b;
 	struct resp	*r;
 
-	uf_new(&a, "iso-a-");
-	uf_new(&b, "iso-b-");
+	fx_new(&a, "iso-a-");
+	fx_new(&b, "iso-b-");
 
-	r = uf_call("GET", &a, NULL, "/api/v1/users/%s", b.id);
-	uf_error(r, 403, "forbidden");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s", b.id);
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
-	r = uf_call("PATCH", &a, "{\"full_name\": \"Hijacked\"}",
+	r = fx_call("PATCH", &a, "{\"full_name\": \"Hijacked\"}",
 	    "/api/v1/users/%s", b.id);
-	uf_error(r, 403, "forbidden");
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
-	r = uf_call("DELETE", &a, NULL, "/api/v1/users/%s", b.id);
-	uf_error(r, 403, "forbidden");
+	r = fx_call("DELETE", &a, NULL, "/api/v1/users/%s", b.id);
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
-	r = uf_call("GET", &a, NULL, "/api/v1/users?search=iso");
-	uf_error(r, 403, "forbidden");
+	r = fx_call("GET", &a, NULL, "/api/v1/users?search=iso");
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
-	r = uf_call("GET", &a, NULL, "/api/v1/audit?user_id=%s", b.id);
-	uf_error(r, 403, "forbidden");
+	r = fx_call("GET", &a, NULL, "/api/v1/audit?user_id=%s", b.id);
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
 	/* Not even one's own id on the admin path. */
-	r = uf_call("PATCH", &a, "{\"is_superuser\": true}",
+	r = fx_call("PATCH", &a, "{\"is_superuser\": true}",
 	    "/api/v1/users/%s", a.id);
-	uf_error(r, 403, "forbidden");
+	fx_error(r, 403, "forbidden");
 	resp_free(r);
 
 	/* B is untouched. */
-	r = uf_call("GET", &b, NULL, "/api/v1/users/me");
-	uf_status(r, 200);
-	cr_expect_str_eq(jstr(r, "data.full_name"), "Users Tester");
+	r = fx_call("GET", &b, NULL, "/api/v1/users/me");
+	fx_status(r, 200);
+	cr_expect_str_eq(jstr(r, "data.full_name"), FX_FULL_NAME);
 	cr_expect(json_is_false(jpath(r->json, "data.is_superuser")));
 	resp_free(r);
-	r = uf_call("GET", &a, NULL, "/api/v1/users/me");
+	r = fx_call("GET", &a, NULL, "/api/v1/users/me");
 	cr_expect(json_is_false(jpath(r->json, "data.is_superuser")));
 	resp_free(r);
 }

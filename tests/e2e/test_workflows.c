@@ -19,7 +19,7 @@
 
 #include <curl/curl.h>
 
-#include "auth_fixture.h"
+#include "fixture.h"
 
 #define WF		"/api/v1/workflows"
 #define EXECS		WF "/executions"
@@ -33,7 +33,7 @@ static struct resp *
 call(const char *base, const char *method, const char *path,
     const char *tok, const char *body)
 {
-	return (af_call(base, method, path, tok, NULL, body));
+	return (fx_req(base, method, path, tok, NULL, body));
 }
 
 /* POST /executions for contract_review with contract_text = text. */
@@ -154,7 +154,7 @@ step_requests(json_t *reqs, const char *name)
 static char *
 q1(const char *sql, const char *p)
 {
-	return (strdup(af_sql(sql, p)));
+	return (strdup(fx_sql(sql, p)));
 }
 
 static void
@@ -200,7 +200,7 @@ env_kv(const char *k, const char *v)
 
 Test(workflows, templates_have_their_shape)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	json_t		*items, *t, *st, *s;
 	const char	*want[] = { "contract_review", "case_brief",
@@ -208,8 +208,8 @@ Test(workflows, templates_have_their_shape)
 	size_t		 i, k;
 	int		 found;
 
-	af_new(&a, "wf-tpl");
-	r = call(NULL, "GET", WF "/templates", a.access, NULL);
+	fx_new(&a, "wf-tpl");
+	r = call(NULL, "GET", WF "/templates", a.token, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	items = jpath(r->json, "data.items");
 	cr_assert(json_array_size(items) >= 4);
@@ -250,18 +250,18 @@ Test(workflows, templates_have_their_shape)
 
 Test(workflows, execution_completes_with_every_step, .timeout = 90)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	json_t		*reqs, *steps, *s;
 	char		 id[64], text[256];
 	const char	*m, *out0;
 	size_t		 i;
 
-	af_new(&a, "wf-run");
+	fx_new(&a, "wf-run");
 	m = uniq("mk");
 	(void)snprintf(text, sizeof(text), "Lease %s: the tenant pays rent "
 	    "monthly; clause 7 caps liability.", m);
-	r = submit_review(NULL, a.access, text);
+	r = submit_review(NULL, a.token, text);
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	cr_expect_str_eq(jstr(r, "data.template"), "contract_review");
 	cr_expect_str_eq(jstr(r, "data.status"), "pending");
@@ -273,7 +273,7 @@ Test(workflows, execution_completes_with_every_step, .timeout = 90)
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	resp_free(r);
 
-	r = wait_exec(NULL, a.access, id, "completed", WAIT_S);
+	r = wait_exec(NULL, a.token, id, "completed", WAIT_S);
 	cr_expect_eq(jint(r, "data.current_step"), 3);
 	cr_expect(json_real_value(jpath(r->json, "data.progress_percentage"))
 	    == 100.0 || jint(r, "data.progress_percentage") == 100, "%s",
@@ -341,7 +341,7 @@ Test(workflows, execution_completes_with_every_step, .timeout = 90)
 Test(workflows, transient_failure_is_retried_not_finished_steps,
     .timeout = 90)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	json_t		*reqs, *it;
 	char		 id[64], text[256];
@@ -349,15 +349,15 @@ Test(workflows, transient_failure_is_retried_not_finished_steps,
 	double		 t[8];
 	size_t		 i, n;
 
-	af_new(&a, "wf-retry");
+	fx_new(&a, "wf-retry");
 	m = uniq("mk");
 	(void)snprintf(text, sizeof(text), "Contract %s [[when:step="
 	    "assess_risks fail-times:2 status:429 retry-after:1]]", m);
-	r = submit_review(NULL, a.access, text);
+	r = submit_review(NULL, a.token, text);
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	resp_free(r);
-	r = wait_exec(NULL, a.access, id, "completed", WAIT_S);
+	r = wait_exec(NULL, a.token, id, "completed", WAIT_S);
 	cr_expect_eq(jint(r, "data.steps.1.attempts"), 1);
 	resp_free(r);
 	reqs = llm_requests(m);
@@ -381,21 +381,21 @@ Test(workflows, transient_failure_is_retried_not_finished_steps,
 
 Test(workflows, permanent_failure_stops_the_later_steps, .timeout = 90)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	json_t		*reqs;
 	char		 id[64], text[256];
 	const char	*m;
 
-	af_new(&a, "wf-fail");
+	fx_new(&a, "wf-fail");
 	m = uniq("mk");
 	(void)snprintf(text, sizeof(text), "Contract %s [[when:step="
 	    "assess_risks status:400]]", m);
-	r = submit_review(NULL, a.access, text);
+	r = submit_review(NULL, a.token, text);
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	resp_free(r);
-	r = wait_exec(NULL, a.access, id, "failed", WAIT_S);
+	r = wait_exec(NULL, a.token, id, "failed", WAIT_S);
 	cr_expect_eq(jint(r, "data.error_step"), 1);
 	cr_expect(jstr(r, "data.error_message") != NULL &&
 	    strlen(jstr(r, "data.error_message")) > 0);
@@ -417,19 +417,19 @@ Test(workflows, permanent_failure_stops_the_later_steps, .timeout = 90)
 
 Test(workflows, cancel_aborts_a_slow_step_in_flight, .timeout = 90)
 {
-	struct afa	 a, b;
+	struct user	 a, b;
 	struct resp	*r;
 	json_t		*reqs;
 	char		 id[64], text[256], path[256];
 	const char	*m;
 	int		 i;
 
-	af_new(&a, "wf-cancel");
-	af_new(&b, "wf-other");
+	fx_new(&a, "wf-cancel");
+	fx_new(&b, "wf-other");
 	m = uniq("mk");
 	(void)snprintf(text, sizeof(text), "Contract %s [[when:step="
 	    "assess_risks delay:30000]]", m);
-	r = submit_review(NULL, a.access, text);
+	r = submit_review(NULL, a.token, text);
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	resp_free(r);
@@ -442,10 +442,10 @@ Test(workflows, cancel_aborts_a_slow_step_in_flight, .timeout = 90)
 		(void)usleep(100000);
 	}
 	exec_path(path, sizeof(path), id, "/cancel");
-	r = call(NULL, "POST", path, b.access, "");
+	r = call(NULL, "POST", path, b.token, "");
 	cr_expect_eq(r->status, 404, "another user's execution");
 	resp_free(r);
-	r = call(NULL, "POST", path, a.access, "");
+	r = call(NULL, "POST", path, a.token, "");
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect_str_eq(jstr(r, "data.status"), "cancelled");
 	cr_expect_str_eq(jstr(r, "data.steps.0.status"), "completed");
@@ -457,7 +457,7 @@ Test(workflows, cancel_aborts_a_slow_step_in_flight, .timeout = 90)
 	    "coalesce(error_code, ''), ','), '') FROM llm_calls WHERE "
 	    "execution_id = $1::uuid AND step_index = 1", id,
 	    "failed:cancelled", 10);
-	r = call(NULL, "POST", path, a.access, "");
+	r = call(NULL, "POST", path, a.token, "");
 	cr_expect_eq(r->status, 409, "%s", r->body);
 	cr_expect_str_eq(err_code(r), "conflict");
 	resp_free(r);
@@ -465,7 +465,7 @@ Test(workflows, cancel_aborts_a_slow_step_in_flight, .timeout = 90)
 	reqs = llm_requests(m);
 	cr_expect_eq(step_requests(reqs, "recommend_changes"), 0);
 	json_decref(reqs);
-	r = wait_exec(NULL, a.access, id, "cancelled", 1);
+	r = wait_exec(NULL, a.token, id, "cancelled", 1);
 	cr_expect_str_eq(jstr(r, "data.steps.2.status"), "cancelled");
 	resp_free(r);
 	expect_q("SELECT count(*) FROM audit_events WHERE event = "
@@ -474,26 +474,26 @@ Test(workflows, cancel_aborts_a_slow_step_in_flight, .timeout = 90)
 
 Test(workflows, listing_filters_and_isolates, .timeout = 90)
 {
-	struct afa	 a, b;
+	struct user	 a, b;
 	struct resp	*r;
 	char		 id1[64], id2[64], path[256];
 
-	af_new(&a, "wf-list");
-	af_new(&b, "wf-list-b");
-	r = submit_review(NULL, a.access, "First [[delay:1500]]");
+	fx_new(&a, "wf-list");
+	fx_new(&b, "wf-list-b");
+	r = submit_review(NULL, a.token, "First [[delay:1500]]");
 	cr_assert_eq(r->status, 202);
 	(void)snprintf(id1, sizeof(id1), "%s", jstr(r, "data.id"));
 	resp_free(r);
-	r = submit_review(NULL, a.access, "Second [[delay:1500]]");
+	r = submit_review(NULL, a.token, "Second [[delay:1500]]");
 	cr_assert_eq(r->status, 202);
 	(void)snprintf(id2, sizeof(id2), "%s", jstr(r, "data.id"));
 	resp_free(r);
 	exec_path(path, sizeof(path), id2, "/cancel");
-	r = call(NULL, "POST", path, a.access, "");
+	r = call(NULL, "POST", path, a.token, "");
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 
-	r = call(NULL, "GET", EXECS, a.access, NULL);
+	r = call(NULL, "GET", EXECS, a.token, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect_eq(jint(r, "data.total"), 2);
 	cr_expect_str_eq(jstr(r, "data.items.0.id"), id2, "newest first");
@@ -501,52 +501,52 @@ Test(workflows, listing_filters_and_isolates, .timeout = 90)
 	    !json_is_null(jpath(r->json, "data.items.0.steps")) ?
 	    jpath(r->json, "data.items.0.steps") : NULL);
 	resp_free(r);
-	r = call(NULL, "GET", EXECS "?status=cancelled", a.access, NULL);
+	r = call(NULL, "GET", EXECS "?status=cancelled", a.token, NULL);
 	cr_expect_eq(jint(r, "data.total"), 1);
 	cr_expect_str_eq(jstr(r, "data.items.0.id"), id2);
 	resp_free(r);
-	r = call(NULL, "GET", EXECS "?limit=1&offset=1", a.access, NULL);
+	r = call(NULL, "GET", EXECS "?limit=1&offset=1", a.token, NULL);
 	cr_expect_eq(jint(r, "data.total"), 2);
 	cr_expect_eq(json_array_size(jpath(r->json, "data.items")), 1);
 	cr_expect_str_eq(jstr(r, "data.items.0.id"), id1);
 	resp_free(r);
-	r = call(NULL, "GET", EXECS "?status=done", a.access, NULL);
+	r = call(NULL, "GET", EXECS "?status=done", a.token, NULL);
 	cr_expect_eq(r->status, 400);
 	cr_expect_str_eq(err_code(r), "validation_error");
 	resp_free(r);
 
-	r = call(NULL, "GET", EXECS, b.access, NULL);
+	r = call(NULL, "GET", EXECS, b.token, NULL);
 	cr_expect_eq(jint(r, "data.total"), 0);
 	resp_free(r);
 	exec_path(path, sizeof(path), id1, NULL);
-	r = call(NULL, "GET", path, b.access, NULL);
+	r = call(NULL, "GET", path, b.token, NULL);
 	cr_expect_eq(r->status, 404);
 	resp_free(r);
-	r = call(NULL, "GET", EXECS "/not-a-uuid", a.access, NULL);
+	r = call(NULL, "GET", EXECS "/not-a-uuid", a.token, NULL);
 	cr_expect_eq(r->status, 404);
 	resp_free(r);
 	r = call(NULL, "GET", EXECS, NULL, NULL);
 	cr_expect_eq(r->status, 401);
 	resp_free(r);
-	resp_free(wait_exec(NULL, a.access, id1, "completed", WAIT_S));
+	resp_free(wait_exec(NULL, a.token, id1, "completed", WAIT_S));
 }
 
 Test(workflows, bad_input_is_400_with_every_field)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	json_t		*f;
 	char		*n;
 
-	af_new(&a, "wf-bad");
-	r = call(NULL, "POST", EXECS, a.access, "{\"template\": "
+	fx_new(&a, "wf-bad");
+	r = call(NULL, "POST", EXECS, a.token, "{\"template\": "
 	    "\"no_such_template\", \"input\": {}}");
 	cr_expect_eq(r->status, 400, "%s", r->body);
 	cr_expect_str_eq(err_code(r), "validation_error");
 	cr_expect_str_eq(jstr(r, "error.details.fields.0.field"), "template");
 	resp_free(r);
 
-	r = call(NULL, "POST", EXECS, a.access, "{\"template\": "
+	r = call(NULL, "POST", EXECS, a.token, "{\"template\": "
 	    "\"contract_review\", \"input\": {\"party\": 7, "
 	    "\"risk_tolerance\": \"reckless\", \"document_ids\": "
 	    "[\"not-a-uuid\"]}}");
@@ -561,14 +561,14 @@ Test(workflows, bad_input_is_400_with_every_field)
 	free(n);
 	resp_free(r);
 
-	r = call(NULL, "POST", EXECS, a.access, "{\"template\": "
+	r = call(NULL, "POST", EXECS, a.token, "{\"template\": "
 	    "\"contract_review\", \"input\": \"text\"}");
 	cr_expect_eq(r->status, 400);
 	resp_free(r);
-	r = call(NULL, "POST", EXECS, a.access, "{\"input\": {}}");
+	r = call(NULL, "POST", EXECS, a.token, "{\"input\": {}}");
 	cr_expect_eq(r->status, 400);
 	resp_free(r);
-	r = call(NULL, "POST", EXECS, a.access, "{nope");
+	r = call(NULL, "POST", EXECS, a.token, "{nope");
 	cr_expect_eq(r->status, 400);
 	resp_free(r);
 	r = call(NULL, "POST", EXECS, NULL, "{\"template\": "
@@ -581,16 +581,16 @@ Test(workflows, bad_input_is_400_with_every_field)
 
 Test(workflows, quota_is_checked_at_submission)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 
-	af_new(&a, "wf-quota");
-	(void)af_sql("WITH u AS (UPDATE users SET token_quota_daily = 100 "
+	fx_new(&a, "wf-quota");
+	(void)fx_sql("WITH u AS (UPDATE users SET token_quota_daily = 100 "
 	    "WHERE id = $1::uuid RETURNING id) INSERT INTO llm_calls "
 	    "(user_id, kind, provider, model, total_tokens, status) "
 	    "SELECT id, 'chat', 'openai', 'gpt-test', 100, 'ok' FROM u",
 	    a.id);
-	r = submit_review(NULL, a.access, "Over quota");
+	r = submit_review(NULL, a.token, "Over quota");
 	cr_expect_eq(r->status, 429, "%s", r->body);
 	cr_expect_str_eq(err_code(r), "quota_exceeded");
 	cr_expect_not_null(resp_header(r, "retry-after"));
@@ -601,7 +601,7 @@ Test(workflows, quota_is_checked_at_submission)
 
 Test(workflows, killed_runner_resumes_at_the_step, .timeout = 180)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct srv	 s;
 	struct resp	*r;
 	json_t		*reqs;
@@ -614,12 +614,12 @@ Test(workflows, killed_runner_resumes_at_the_step, .timeout = 180)
 	env[0] = env_kv("JOB_QUEUE", queue);
 	env[1] = "JOB_TIMEOUT_S=5";
 	env[2] = NULL;
-	af_srv(&s, env);
-	af_new_at(s.base, NULL, &a, "wf-kill");
+	fx_srv_start(&s, env);
+	fx_new_at(s.base, NULL, &a, "wf-kill");
 	m = uniq("mk");
 	(void)snprintf(text, sizeof(text), "Contract %s [[when:step="
 	    "assess_risks delay-times:1 delay:60000]]", m);
-	r = submit_review(s.base, a.access, text);
+	r = submit_review(s.base, a.token, text);
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	resp_free(r);
@@ -633,11 +633,11 @@ Test(workflows, killed_runner_resumes_at_the_step, .timeout = 180)
 	cr_assert(pid > 1);
 	(void)sleep(1);
 	cr_assert_eq(kill(pid, SIGKILL), 0);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 
 	/* A new instance takes the step over once the lease ran out. */
-	af_srv(&s, env);
-	r = wait_exec(s.base, a.access, id, "completed", 90);
+	fx_srv_start(&s, env);
+	r = wait_exec(s.base, a.token, id, "completed", 90);
 	cr_expect_eq(jint(r, "data.steps.0.attempts"), 1);
 	cr_expect_eq(jint(r, "data.steps.1.attempts"), 2);
 	cr_expect_eq(jint(r, "data.steps.2.attempts"), 1);
@@ -654,14 +654,14 @@ Test(workflows, killed_runner_resumes_at_the_step, .timeout = 180)
 	    "j.payload->>'step_index' = '1'", id, "lost,done");
 	expect_q("SELECT count(*) FROM llm_calls WHERE execution_id = $1::uuid "
 	    "AND status = 'ok'", id, "3");
-	srv_stop(&s);
+	fx_srv_stop(&s);
 	free(runner);
 	free(queue);
 }
 
 Test(workflows, two_instances_run_every_step_once, .timeout = 180)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct srv	 s1, s2;
 	struct resp	*r;
 	json_t		*reqs;
@@ -673,21 +673,21 @@ Test(workflows, two_instances_run_every_step_once, .timeout = 180)
 	env[0] = env_kv("JOB_QUEUE", queue);
 	env[1] = "JOB_THREADS=2";
 	env[2] = NULL;
-	af_srv(&s1, env);
-	af_srv(&s2, env);
-	af_new_at(s1.base, NULL, &a, "wf-pair");
+	fx_srv_start(&s1, env);
+	fx_srv_start(&s2, env);
+	fx_new_at(s1.base, NULL, &a, "wf-pair");
 	m = uniq("mk");
 	for (i = 0; i < 8; i++) {
 		(void)snprintf(text, sizeof(text), "Contract %s number %d "
 		    "[[delay:200]]", m, i);
-		r = submit_review(i % 2 ? s2.base : s1.base, a.access, text);
+		r = submit_review(i % 2 ? s2.base : s1.base, a.token, text);
 		cr_assert_eq(r->status, 202, "%s", r->body);
 		(void)snprintf(ids[i], sizeof(ids[i]), "%s",
 		    jstr(r, "data.id"));
 		resp_free(r);
 	}
 	for (i = 0; i < 8; i++)
-		resp_free(wait_exec(s1.base, a.access, ids[i], "completed",
+		resp_free(wait_exec(s1.base, a.token, ids[i], "completed",
 		    90));
 	expect_q("SELECT count(*) || ':' || count(DISTINCT (execution_id, "
 	    "step_index)) FROM llm_calls WHERE user_id = $1::uuid", a.id,
@@ -708,33 +708,33 @@ Test(workflows, two_instances_run_every_step_once, .timeout = 180)
 	expect_q("SELECT count(DISTINCT split_part(r.runner, ':', 2)) FROM "
 	    "job_runs r JOIN jobs j ON j.id = r.job_id WHERE j.queue = $1",
 	    queue, "2");
-	srv_stop(&s1);
-	srv_stop(&s2);
+	fx_srv_stop(&s1);
+	fx_srv_stop(&s2);
 	free(queue);
 }
 
 Test(workflows, progress_streams_through_nginx, .timeout = 90)
 {
-	struct afa	 a, b;
+	struct user	 a, b;
 	struct resp	*r;
 	const char	*hdrs[4], *tls, *p, *ev[9];
-	char		 id[64], path[256], auth[AF_TOKEN_MAX + 64], text[256];
+	char		 id[64], path[256], auth[FX_TOKEN_MAX + 64], text[256];
 	int		 i, n;
 
 	tls = env_or("E2E_TLS", "");
 	cr_assert(tls[0] != '\0');
-	af_new(&a, "wf-sse");
-	af_new(&b, "wf-sse-b");
+	fx_new(&a, "wf-sse");
+	fx_new(&b, "wf-sse-b");
 	(void)snprintf(text, sizeof(text), "Stream %s [[delay:300]]",
 	    uniq("mk"));
-	r = submit_review(NULL, a.access, text);
+	r = submit_review(NULL, a.token, text);
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	resp_free(r);
 
 	exec_path(path, sizeof(path), id, "/events");
 	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    a.access);
+	    a.token);
 	hdrs[0] = auth;
 	hdrs[1] = "Accept: text/event-stream";
 	hdrs[2] = NULL;
@@ -767,7 +767,7 @@ Test(workflows, progress_streams_through_nginx, .timeout = 90)
 	resp_free(r);
 
 	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    b.access);
+	    b.token);
 	r = http_req_to(tls, "GET", path, hdrs, NULL, 0);
 	cr_expect_eq(r->status, 404, "another user's stream");
 	resp_free(r);
@@ -775,16 +775,16 @@ Test(workflows, progress_streams_through_nginx, .timeout = 90)
 
 Test(workflows, runner_checks_the_quota_before_each_step)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	char		 path[256];
 	int		 i;
 
-	af_new(&a, "quota-step");
+	fx_new(&a, "quota-step");
 	/* Below one step's estimate: submission passes, the step may not. */
-	(void)af_sql("UPDATE users SET token_quota_daily = 500 WHERE id = "
+	(void)fx_sql("UPDATE users SET token_quota_daily = 500 WHERE id = "
 	    "$1::uuid", a.id);
-	r = af_call(NULL, "POST", "/api/v1/workflows/executions", a.access,
+	r = fx_req(NULL, "POST", "/api/v1/workflows/executions", a.token,
 	    NULL, "{\"template\": \"legal_research_memo\", \"input\": "
 	    "{\"question\": \"May a landlord keep the deposit?\"}}");
 	cr_assert_eq(r->status, 202, "%s", r->body);
@@ -792,7 +792,7 @@ Test(workflows, runner_checks_the_quota_before_each_step)
 	    jstr(r, "data.id"));
 	resp_free(r);
 	for (i = 0; i < 600; i++) {
-		r = af_call(NULL, "GET", path, a.access, NULL, NULL);
+		r = fx_req(NULL, "GET", path, a.token, NULL, NULL);
 		if (strcmp(jstr(r, "data.status"), "failed") == 0)
 			break;
 		resp_free(r);
@@ -804,28 +804,28 @@ Test(workflows, runner_checks_the_quota_before_each_step)
 	cr_expect(strstr(jstr(r, "data.error_message"), "quota") != NULL,
 	    "%s", r->body);
 	resp_free(r);
-	cr_expect_str_eq(af_sql("SELECT count(*) FROM llm_calls WHERE "
+	cr_expect_str_eq(fx_sql("SELECT count(*) FROM llm_calls WHERE "
 	    "user_id = $1::uuid", a.id), "0", "no provider call was made");
 }
 
 Test(workflows, steps_cite_the_documents_named_in_the_input, .timeout = 90)
 {
-	struct afa	 a, o;
+	struct user	 a, o;
 	struct resp	*r;
 	json_t		*reqs, *b;
 	const char	*hdrs[3], *m;
-	char		 auth[AF_TOKEN_MAX + 64], mp[1024], doc[64], path[256];
+	char		 auth[FX_TOKEN_MAX + 64], mp[1024], doc[64], path[256];
 	char		 id[64], *s;
 	int		 n, i;
 
-	af_new(&a, "wf-docs");
+	fx_new(&a, "wf-docs");
 	m = uniq("mk");
 	n = snprintf(mp, sizeof(mp), "--XyZ\r\nContent-Disposition: "
 	    "form-data; name=\"file\"; filename=\"lease.txt\"\r\n\r\n"
 	    "Clause 9.4 Indemnity: the tenant indemnifies the landlord "
 	    "against every claim arising from %s.\r\n--XyZ--\r\n", m);
 	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    a.access);
+	    a.token);
 	hdrs[0] = "Content-Type: multipart/form-data; boundary=XyZ";
 	hdrs[1] = auth;
 	hdrs[2] = NULL;
@@ -835,7 +835,7 @@ Test(workflows, steps_cite_the_documents_named_in_the_input, .timeout = 90)
 	resp_free(r);
 	(void)snprintf(path, sizeof(path), "/api/v1/documents/%s", doc);
 	for (i = 0; i < WAIT_S * 10; i++) {
-		r = call(NULL, "GET", path, a.access, NULL);
+		r = call(NULL, "GET", path, a.token, NULL);
 		if (strcmp(jstr(r, "data.processing_status"), "completed") == 0)
 			i = WAIT_S * 10;
 		resp_free(r);
@@ -847,12 +847,12 @@ Test(workflows, steps_cite_the_documents_named_in_the_input, .timeout = 90)
 	    "indemnity.", "document_ids", doc);
 	s = json_dumps(b, 0);
 	json_decref(b);
-	r = call(NULL, "POST", EXECS, a.access, s);
+	r = call(NULL, "POST", EXECS, a.token, s);
 	free(s);
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	resp_free(r);
-	r = wait_exec(NULL, a.access, id, "completed", WAIT_S);
+	r = wait_exec(NULL, a.token, id, "completed", WAIT_S);
 	cr_expect_str_eq(jstr(r, "data.steps.0.citations.0.document_id"), doc,
 	    "%s", r->body);
 	cr_expect_str_eq(jstr(r, "data.steps.0.citations.0.filename"),
@@ -864,18 +864,18 @@ Test(workflows, steps_cite_the_documents_named_in_the_input, .timeout = 90)
 	json_decref(reqs);
 
 	/* Another user naming that document gets nothing of it. */
-	af_new(&o, "wf-docs-b");
+	fx_new(&o, "wf-docs-b");
 	b = json_pack("{s:s, s:{s:s, s:[s]}}", "template", "contract_review",
 	    "input", "contract_text", "Somebody else's lease.",
 	    "document_ids", doc);
 	s = json_dumps(b, 0);
 	json_decref(b);
-	r = call(NULL, "POST", EXECS, o.access, s);
+	r = call(NULL, "POST", EXECS, o.token, s);
 	free(s);
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	resp_free(r);
-	r = wait_exec(NULL, o.access, id, "completed", WAIT_S);
+	r = wait_exec(NULL, o.token, id, "completed", WAIT_S);
 	cr_expect_eq(json_array_size(jpath(r->json,
 	    "data.steps.0.citations")), 0);
 	resp_free(r);
@@ -895,20 +895,20 @@ sink_drop(char *p, size_t sz, size_t n, void *arg)
 
 Test(workflows, a_client_leaving_the_stream_costs_nothing, .timeout = 90)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	struct curl_slist *h = NULL;
 	CURL		*c;
-	char		 id[64], url[512], auth[AF_TOKEN_MAX + 64], path[256];
+	char		 id[64], url[512], auth[FX_TOKEN_MAX + 64], path[256];
 	int		 i;
 
-	af_new(&a, "wf-leave");
-	r = submit_review(NULL, a.access, "Slow [[delay:4000]]");
+	fx_new(&a, "wf-leave");
+	r = submit_review(NULL, a.token, "Slow [[delay:4000]]");
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	resp_free(r);
 	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    a.access);
+	    a.token);
 	h = curl_slist_append(h, auth);
 	for (i = 0; i < 5; i++) {
 		(void)snprintf(url, sizeof(url), "%s" EXECS "/%s/events",
@@ -930,22 +930,22 @@ Test(workflows, a_client_leaving_the_stream_costs_nothing, .timeout = 90)
 	cr_expect_eq(r->status, 200);
 	resp_free(r);
 	exec_path(path, sizeof(path), id, "/cancel");
-	r = call(NULL, "POST", path, a.access, "");
+	r = call(NULL, "POST", path, a.token, "");
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 }
 
 Test(workflows, progress_is_true_while_a_step_runs, .timeout = 90)
 {
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	char		 id[64], text[256], path[256];
 	double		 d1, d2;
 
-	af_new(&a, "wf-progress");
+	fx_new(&a, "wf-progress");
 	(void)snprintf(text, sizeof(text), "Contract %s [[when:step="
 	    "assess_risks delay:4000]]", uniq("mk"));
-	r = submit_review(NULL, a.access, text);
+	r = submit_review(NULL, a.token, text);
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	cr_expect_null(jpath(r->json, "data.started_at") &&
@@ -955,7 +955,7 @@ Test(workflows, progress_is_true_while_a_step_runs, .timeout = 90)
 	wait_q("SELECT status FROM workflow_steps WHERE execution_id = "
 	    "$1::uuid AND step_index = 1", id, "running", WAIT_S);
 	exec_path(path, sizeof(path), id, NULL);
-	r = call(NULL, "GET", path, a.access, NULL);
+	r = call(NULL, "GET", path, a.token, NULL);
 	cr_expect_str_eq(jstr(r, "data.status"), "running");
 	cr_expect_eq(jint(r, "data.current_step"), 1);
 	cr_expect(json_number_value(jpath(r->json,
@@ -965,17 +965,17 @@ Test(workflows, progress_is_true_while_a_step_runs, .timeout = 90)
 	d1 = json_number_value(jpath(r->json, "data.duration_seconds"));
 	resp_free(r);
 	(void)sleep(1);
-	r = call(NULL, "GET", path, a.access, NULL);
+	r = call(NULL, "GET", path, a.token, NULL);
 	d2 = json_number_value(jpath(r->json, "data.duration_seconds"));
 	cr_expect(d2 >= d1 + 0.9, "duration runs: %.3f then %.3f", d1, d2);
 	cr_expect(json_number_value(jpath(r->json,
 	    "data.steps.1.duration_seconds")) >= 0.9);
 	resp_free(r);
-	r = wait_exec(NULL, a.access, id, "completed", WAIT_S);
+	r = wait_exec(NULL, a.token, id, "completed", WAIT_S);
 	d1 = json_number_value(jpath(r->json, "data.duration_seconds"));
 	resp_free(r);
 	(void)sleep(1);
-	r = call(NULL, "GET", path, a.access, NULL);
+	r = call(NULL, "GET", path, a.token, NULL);
 	cr_expect(json_number_value(jpath(r->json, "data.duration_seconds"))
 	    == d1, "a finished execution's duration stays");
 	resp_free(r);

@@ -1,4 +1,7 @@
 /*
+ * DEPRECATED: new and converted suites use fixture.h (one user type, one
+ * error check); this header goes once no suite includes it.
+ *
  * Shared pieces of the users, admin and phone suites: accounts of their
  * own (registered through the real API), calls as one of them, error
  * checks, and reading the server log and the database.
@@ -20,7 +23,7 @@
 
 #include <libpq-fe.h>
 
-#include "harness.h"
+#include "fixture.h"
 
 #define UF_PASSWORD		"Str0ng-Passw0rd!"
 #define UF_ADMIN_EMAIL		"admin@elenchus.test"

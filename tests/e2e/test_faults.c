@@ -16,7 +16,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 
-#include "auth_fixture.h"
+#include "fixture.h"
 
 #define WRITERS		4
 #define WRITES_MAX	4000
@@ -31,31 +31,6 @@ struct load {
 	int		 failed;
 };
 
-static double
-now_s(void)
-{
-	struct timeval	tv;
-
-	(void)gettimeofday(&tv, NULL);
-	return ((double)tv.tv_sec + (double)tv.tv_usec / 1e6);
-}
-
-static int
-free_tcp_port(void)
-{
-	FILE	*fp;
-	int	 port = -1;
-
-	fp = popen("python3 -c 'import socket; s=socket.socket(); "
-	    "s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'", "r");
-	cr_assert_not_null(fp);
-	if (fscanf(fp, "%d", &port) != 1)
-		port = -1;
-	(void)pclose(fp);
-	cr_assert_gt(port, 0);
-	return (port);
-}
-
 /* Writers: POST todos until told to stop; keep the ids acknowledged. */
 static void *
 writer(void *arg)
@@ -68,7 +43,7 @@ writer(void *arg)
 
 	for (i = 0; !*l->stop && l->nids < WRITES_MAX / WRITERS; i++) {
 		(void)snprintf(body, sizeof(body), "{\"title\":\"w %d\"}", i);
-		r = af_call(l->base, "POST", l->path, l->token, NULL, body);
+		r = fx_req(l->base, "POST", l->path, l->token, NULL, body);
 		if (r->status == 201 && (id = jstr(r, "data.id")) != NULL)
 			(void)snprintf(l->ids[l->nids++], 40, "%s", id);
 		else if (r->status / 100 == 5 && r->status != 503)
@@ -101,22 +76,6 @@ workers_of(struct srv *s, pid_t *out, int max)
 	return (n);
 }
 
-static int
-count_in(const char *file, const char *needle)
-{
-	char	 line[4096];
-	FILE	*fp;
-	int	 n = 0;
-
-	if ((fp = fopen(file, "r")) == NULL)
-		return (-1);
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (strstr(line, needle) != NULL)
-			n++;
-	(void)fclose(fp);
-	return (n);
-}
-
 Test(faults, worker_killed_under_write_load_loses_no_acknowledged_write,
     .timeout = 180)
 {
@@ -125,7 +84,7 @@ Test(faults, worker_killed_under_write_load_loses_no_acknowledged_write,
 	struct load	 l[WRITERS];
 	pthread_t	 th[WRITERS];
 	struct srv	 s;
-	struct afa	 a;
+	struct user	 a;
 	struct resp	*r;
 	pid_t		 w[8];
 	volatile int	 stop = 0;
@@ -134,15 +93,15 @@ Test(faults, worker_killed_under_write_load_loses_no_acknowledged_write,
 	size_t		 cap, o;
 	int		 i, j, n, total;
 
-	cr_assert(srv_start(&s, env), "instance did not start");
+	fx_srv_start(&s, env);
 	(void)snprintf(log, sizeof(log), "%s.log", s.dir);
-	af_new_at(s.base, NULL, &a, "fault-kill-");
+	fx_new_at(s.base, NULL, &a, "fault-kill-");
 	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos", a.id);
 
 	for (i = 0; i < WRITERS; i++) {
 		memset(&l[i], 0, sizeof(l[i]));
 		l[i].base = s.base;
-		l[i].token = a.access;
+		l[i].token = a.token;
 		l[i].path = path;
 		l[i].stop = &stop;
 		l[i].ids = ids[i];
@@ -158,7 +117,8 @@ Test(faults, worker_killed_under_write_load_loses_no_acknowledged_write,
 		(void)pthread_join(th[i], NULL);
 
 	/* Still serving, on a replacement worker. */
-	r = af_call(s.base, "POST", path, a.access, NULL, "{\"title\":\"after\"}");
+	r = fx_req(s.base, "POST", path, a.token, NULL,
+	    "{\"title\":\"after\"}");
 	cr_expect_eq(r->status, 201, "after the kill: %ld %s", r->status,
 	    r->body);
 	resp_free(r);
@@ -180,7 +140,7 @@ Test(faults, worker_killed_under_write_load_loses_no_acknowledged_write,
 	}
 	(void)snprintf(list + o, cap - o, "}");
 	cr_assert_gt(total, 10, "too little load: %d writes", total);
-	v = af_sql("SELECT count(*) FROM todos WHERE id = ANY($1::uuid[])",
+	v = fx_sql("SELECT count(*) FROM todos WHERE id = ANY($1::uuid[])",
 	    list);
 	cr_expect_eq(atoi(v), total, "%s of %d acknowledged writes present",
 	    v, total);
@@ -188,48 +148,30 @@ Test(faults, worker_killed_under_write_load_loses_no_acknowledged_write,
 	    "kill, %s present\n", total, v);
 	fflush(stdout);
 	free(list);
-	srv_stop(&s);
+	fx_srv_stop(&s);
 	/* Kore's log reaches the file when the parent exits. */
-	cr_expect_geq(count_in(log, ") gone"), 1,
+	cr_expect_geq(fx_count_in(log, ") gone"), 1,
 	    "the kill did not reach a worker");
 }
 
 Test(faults, kore_down_behind_nginx_is_502_or_503_then_recovers,
     .timeout = 120)
 {
-	char		 dir[256], tls[80], port[32], up[64], envport[40];
+	char		 envport[40];
 	const char	*env[] = { "JOBS_DISABLED=1", NULL, NULL };
+	struct front	 f;
 	struct srv	 s;
 	struct resp	*r;
-	pid_t		 ng;
-	int		 tport, st, i, up_again;
+	int		 i;
 
-	cr_assert(srv_start(&s, env), "instance did not start");
-	tport = free_tcp_port();
-	(void)snprintf(dir, sizeof(dir), "%s/faults-nginx-%d",
-	    env_or("E2E_TMP", "/tmp"), tport);
-	(void)snprintf(port, sizeof(port), "%d", tport);
-	(void)snprintf(up, sizeof(up), "127.0.0.1:%d", s.port);
-	(void)snprintf(tls, sizeof(tls), "https://127.0.0.1:%d", tport);
-	if ((ng = fork()) == 0) {
-		(void)setpgid(0, 0);
-		(void)unsetenv("NGINX_PROXY_BIND");
-		if (freopen("/dev/null", "w", stdout) == NULL)
-			_exit(127);
-		execl("/bin/sh", "sh", "scripts/nginx.sh", dir, port, up,
-		    (char *)NULL);
-		_exit(127);
-	}
-	if (ng < 0 || !wait_status(tls, "/live", 200, 30)) {
-		srv_stop(&s);
-		if (ng > 0)
-			(void)kill(-ng, SIGTERM);
-		cr_assert_fail("nginx did not start");
-	}
+	fx_srv_start(&s, env);
+	fx_front_start(&f, s.port, NULL);
+	cr_assert(wait_status(f.base, "/live", 200, 30), "nginx did not start");
 
-	srv_stop(&s);
+	fx_srv_stop(&s);
 	for (i = 0; i < 5; i++) {
-		r = http_req_to(tls, "GET", "/api/v1/auth/me", NULL, NULL, 0);
+		r = http_req_to(f.base, "GET", "/api/v1/auth/me", NULL, NULL,
+		    0);
 		cr_expect(r->status == 502 || r->status == 503,
 		    "Kore down: %ld %s", r->status, r->body);
 		/* nginx's own errors are JSON once the front says so. */
@@ -241,24 +183,11 @@ Test(faults, kore_down_behind_nginx_is_502_or_503_then_recovers,
 	/* Kore back on the same port: nginx finds it again. */
 	(void)snprintf(envport, sizeof(envport), "HTTP_PORT=%d", s.port);
 	env[1] = envport;
-	up_again = srv_start(&s, env);
-	cr_expect(up_again, "instance did not restart");
-	if (up_again)
-		cr_expect(wait_status(tls, "/ready", 200, 20),
-		    "nginx did not recover");
-	srv_stop(&s);
-	(void)kill(-ng, SIGTERM);
-	(void)waitpid(ng, &st, 0);
-}
-
-static void
-pg_at(const char *dir, int port, const char *cmd)
-{
-	char	sh[1024];
-
-	(void)snprintf(sh, sizeof(sh), "PG_DIR=%s PG_PORT=%d scripts/pg.sh "
-	    "%s >/dev/null", dir, port, cmd);
-	cr_assert_eq(system(sh), 0, "%s failed", sh);
+	fx_srv_start(&s, env);
+	cr_expect(wait_status(f.base, "/ready", 200, 20),
+	    "nginx did not recover");
+	fx_srv_stop(&s);
+	fx_front_stop(&f);
 }
 
 struct prober {
@@ -279,11 +208,11 @@ prober(void *arg)
 	struct resp	*r;
 
 	while (!*p->stop) {
-		r = af_call(p->base, "GET", "/api/v1/users/me", p->token, NULL,
+		r = fx_req(p->base, "GET", "/api/v1/users/me", p->token, NULL,
 		    NULL);
 		p->calls++;
 		if (r->status == 200 && p->since > 0 && p->first_ok == 0)
-			p->first_ok = now_s();
+			p->first_ok = fx_now();
 		if (r->status / 100 == 5 && r->status != 503 &&
 		    r->status != 504)
 			p->bad5xx++;
@@ -296,51 +225,39 @@ prober(void *arg)
 Test(faults, postgres_restarted_under_load_recovers_within_a_second,
     .timeout = 180)
 {
-	char		 dir[256], url[512], envurl[600], sh[800], log[300];
+	char		 envurl[600], log[300];
 	const char	*env[3];
 	struct prober	 p[2];
 	pthread_t	 th[2];
+	struct pgc	 pg;
 	struct srv	 s;
-	struct afa	 a;
+	struct user	 a;
 	volatile int	 stop = 0;
 	double		 back, worst = 0;
-	int		 port, i;
+	int		 i;
 
-	port = free_tcp_port();
-	(void)snprintf(dir, sizeof(dir), "%s/faults-pg-%d",
-	    env_or("E2E_TMP", "/tmp"), port);
-	pg_at(dir, port, "start");
-	pg_at(dir, port, "createdb elenchus_faults");
-	(void)snprintf(url, sizeof(url),
-	    "postgresql://elenchus@/elenchus_faults?host=%s&port=%d", dir,
-	    port);
-	(void)snprintf(sh, sizeof(sh), "scripts/migrate.sh '%s' >/dev/null",
-	    url);
-	cr_assert_eq(system(sh), 0);
-	(void)snprintf(envurl, sizeof(envurl), "DATABASE_URL=%s", url);
+	fx_pg_start(&pg, "elenchus_faults");
+	(void)snprintf(envurl, sizeof(envurl), "DATABASE_URL=%s", pg.url);
 	env[0] = envurl;
 	env[1] = "JOBS_DISABLED=1";
 	env[2] = NULL;
-	if (!srv_start(&s, env)) {
-		pg_at(dir, port, "stop");
-		cr_assert_fail("instance did not start");
-	}
+	fx_srv_start(&s, env);
 	(void)snprintf(log, sizeof(log), "%s.log", s.dir);
 	cr_expect(wait_status(s.base, "/ready", 200, 20));
-	af_new_at(s.base, NULL, &a, "fault-pg-");
+	fx_new_at(s.base, NULL, &a, "fault-pg-");
 
 	for (i = 0; i < 2; i++) {
 		memset(&p[i], 0, sizeof(p[i]));
 		p[i].base = s.base;
-		p[i].token = a.access;
+		p[i].token = a.token;
 		p[i].stop = &stop;
 		cr_assert_eq(pthread_create(&th[i], NULL, prober, &p[i]), 0);
 	}
 	(void)usleep(500000);
-	pg_at(dir, port, "stop");
+	fx_pg_ctl(&pg, "stop");
 	(void)usleep(1500000);
-	pg_at(dir, port, "start");	/* returns once it accepts */
-	back = now_s();
+	fx_pg_ctl(&pg, "start");	/* returns once it accepts */
+	back = fx_now();
 	for (i = 0; i < 2; i++)
 		p[i].since = back;
 	(void)usleep(3000000);
@@ -358,7 +275,7 @@ Test(faults, postgres_restarted_under_load_recovers_within_a_second,
 	    p[1].calls);
 	fflush(stdout);
 	cr_expect_leq(worst, 1.0, "recovery took %.3f s", worst);
-	srv_stop(&s);
-	cr_expect_eq(count_in(log, ") gone"), 0, "a worker died");
-	pg_at(dir, port, "stop");
+	fx_srv_stop(&s);
+	cr_expect_eq(fx_count_in(log, ") gone"), 0, "a worker died");
+	fx_pg_stop(&pg);
 }
