@@ -2,9 +2,12 @@
 # make test: a fresh test database on the local cluster, the stand-in
 # providers, one Kore instance with nginx in front, then every Criterion
 # suite: unit first, a short smoke of every fuzz target, then end-to-end
-# (sequentially; the outage drill, which stops PostgreSQL, sorts last).
-# Prints one summary line.
+# (one suite at a time, in any order: a suite that stops PostgreSQL or
+# Kore does so to a cluster or an instance of its own).  Prints one
+# summary line.
 #   test.sh [all|unit|fuzz|e2e] ["suite-name-filter ..."]
+# E2E_SHUFFLE=1 runs the e2e suites in a random order (printed with its
+# seed); E2E_SHUFFLE=<seed> repeats one.
 # ELENCHUS_SAN=1 serves build/san/elenchus.so (make build SAN=1) with the
 # ASan runtime preloaded; any ASan or UBSan report fails the run.
 set -u
@@ -14,7 +17,7 @@ what=${1:-all}
 filter=${2:-}
 B=$ROOT/build
 T=$(mktemp -d /tmp/elenchus-test.XXXXXX)
-chmod 755 "$T"	# the postgres user walks into it (outage drill)
+chmod 755 "$T"	# the postgres user walks into it (clusters of suites)
 export E2E_TMP=$T
 pids=""
 passed=0
@@ -23,6 +26,7 @@ failures=""
 
 dropdb_at_exit=""
 cleanup() {
+	sweep "an interrupted run"
 	for p in $pids; do kill "$p" 2>/dev/null; done
 	for p in $pids; do
 		kill -- "-$p" 2>/dev/null
@@ -37,6 +41,39 @@ cleanup() {
 	[ -n "${KEEP_TEST_TMP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
+
+# What a suite's test process left running when it died before its stop
+# (a timeout, a crash): the fixture records every process group and
+# cluster it starts under $T/live (tests/e2e/fixture.c) until stopped.
+sweep() {
+	for f in "$T"/live/*; do
+		[ -f "$f" ] || continue
+		read -r kind a b <"$f"
+		case $kind in
+		pid)
+			kill -TERM -- "-$a" 2>/dev/null
+			sleep 1
+			kill -KILL -- "-$a" 2>/dev/null
+			;;
+		pg)
+			PG_DIR=$a PG_PORT=$b "$ROOT/scripts/pg.sh" stop \
+			    >/dev/null 2>&1
+			;;
+		esac
+		echo "    left running by $1, now stopped: $kind $a"
+		rm -f "$f"
+	done
+}
+
+# The e2e suites, in name order or shuffled (E2E_SHUFFLE).
+e2e_order() {
+	ls "$B"/tests/e2e/test_* 2>/dev/null | if [ -n "${E2E_SHUFFLE:-}" ]; then
+		awk -v seed="$1" 'BEGIN { srand(seed) } { print rand() "\t" $0 }' |
+		    sort -n | cut -f 2
+	else
+		cat
+	fi
+}
 
 # Run one Criterion binary; add its synthesis to the totals.
 suite() {
@@ -64,6 +101,7 @@ suite() {
 		grep -v "^\[----\].*Running" "$out" | grep -E "\[FAIL\]|\[----\]|Assertion|CRASH|Timeout|Error|error" | head -n 60
 	fi
 	printf '%-28s %s\n' "$name" "${syn:-no synthesis (exit $rc)}"
+	sweep "$name"
 	# What a suite measured ("e2e-report: ..." lines).
 	grep -h "^e2e-report:" "$out" | sed 's/^e2e-report: /    /'
 }
@@ -198,7 +236,13 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
 	# The kodev build of the same sources is ready against this database.
 	check kodev_ready "$ROOT/scripts/kodev_check.sh" "$T/kodev"
 
-	for t in "$B"/tests/e2e/test_*; do
+	seed=""
+	if [ -n "${E2E_SHUFFLE:-}" ]; then
+		seed=$E2E_SHUFFLE
+		[ "$seed" = 1 ] && seed=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+		echo "   (suites shuffled: E2E_SHUFFLE=$seed repeats this order)"
+	fi
+	for t in $(e2e_order "$seed"); do
 		[ -x "$t" ] && suite "$t"
 	done
 
