@@ -257,8 +257,16 @@ kodev-conf: conf/build.conf
 		kore.conf > conf/$(notdir $(CURDIR)).conf
 	@echo "conf/$(notdir $(CURDIR)).conf written; now: DATABASE_URL=... kodev run"
 
-clean:
-	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/elenchus.so $(BUILD)/elenchus-extract
+# Every build product: all of build/ (objects, the module, the executables,
+# the test and fuzz binaries, the OpenAPI document, swagger-ui and the npm
+# packages it is copied from) and the files make and kodev write in the
+# tree.  .run/ is state, not build output (the local cluster's databases,
+# the TLS key, the run logs): only distclean removes it.
+KODEV_OUT	:= $(filter-out conf/nginx-site.conf,conf/$(notdir $(CURDIR)).conf) \
+		   .objs .flavor $(notdir $(CURDIR)).so
 
-distclean:
-	rm -rf $(BUILD) .run
+clean:
+	rm -rf $(BUILD) conf/build.conf $(KODEV_OUT)
+
+distclean: clean
+	rm -rf .run
