@@ -29,7 +29,7 @@ cleanup() {
 	sweep "an interrupted run"
 	for p in $pids; do kill "$p" 2>/dev/null; done
 	for p in $pids; do
-		kill -- "-$p" 2>/dev/null
+		kill -TERM "-$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	if [ -n "$dropdb_at_exit" ]; then
@@ -51,9 +51,9 @@ sweep() {
 		read -r kind a b <"$f"
 		case $kind in
 		pid)
-			kill -TERM -- "-$a" 2>/dev/null
+			kill -TERM "-$a" 2>/dev/null
 			sleep 1
-			kill -KILL -- "-$a" 2>/dev/null
+			kill -KILL "-$a" 2>/dev/null
 			;;
 		pg)
 			PG_DIR=$a PG_PORT=$b "$ROOT/scripts/pg.sh" stop \
