@@ -18,7 +18,7 @@
 
 #include "fixture.h"
 
-/* A login with a header of any length (af_call bounds X-Forwarded-For). */
+/* A login with a header of any length (fx_req bounds X-Forwarded-For). */
 static struct resp *
 sec_login_xff(const char *base, const char *xff)
 {

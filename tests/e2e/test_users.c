@@ -191,48 +191,49 @@ Test(users, phone_is_checked_alike_everywhere)
 	    "+123456789012345678", "+33 6 12 34 56 78", NULL };
 	static const char *const path[] = { "/api/v1/users/me",
 	    "/api/v1/auth/phone/request" };
-	struct acct	 a;
+	struct user	 a;
 	struct resp	*r;
 	char		*b, email[128];
 	int		 i, j;
 
-	uf_new(&a, "phone-rule-");
+	fx_new(&a, "phone-rule-");
 	for (i = 0; bad[i] != NULL; i++) {
-		b = uf_dump(json_pack("{s:s}", "phone", bad[i]));
+		b = fx_dump(json_pack("{s:s}", "phone", bad[i]));
 		for (j = 0; j < 2; j++) {
-			r = uf_call(j == 0 ? "PATCH" : "POST", &a, b, path[j]);
-			uf_error(r, 400, "validation_error");
-			cr_expect_str_eq(uf_issue(r, "phone"), "invalid",
+			r = fx_call(j == 0 ? "PATCH" : "POST", &a, b, "%s",
+			    path[j]);
+			fx_error(r, 400, "validation_error");
+			cr_expect_str_eq(fx_issue(r, "phone"), "invalid",
 			    "%s %s: %s", path[j], bad[i], r->body);
 			resp_free(r);
 		}
 		free(b);
 		(void)snprintf(email, sizeof(email), "%s-%d@example.test",
 		    uniq("phone-rule"), i);
-		b = uf_dump(json_pack("{s:s, s:s, s:s, s:s}", "email", email,
-		    "password", UF_PASSWORD, "full_name", "Ada Lovelace",
+		b = fx_dump(json_pack("{s:s, s:s, s:s, s:s}", "email", email,
+		    "password", FX_PASSWORD, "full_name", "Ada Lovelace",
 		    "phone", bad[i]));
 		r = http_json("POST", "/api/v1/auth/register", NULL, b);
 		free(b);
-		uf_error(r, 400, "validation_error");
-		cr_expect_str_eq(uf_issue(r, "phone"), "invalid", "register "
+		fx_error(r, 400, "validation_error");
+		cr_expect_str_eq(fx_issue(r, "phone"), "invalid", "register "
 		    "%s: %s", bad[i], r->body);
 		resp_free(r);
 	}
 
 	/* An empty phone is none where a phone is optional. */
-	r = uf_call("PATCH", &a, "{\"phone\": \"+33612345678\"}",
+	r = fx_call("PATCH", &a, "{\"phone\": \"+33612345678\"}",
 	    "/api/v1/users/me");
-	uf_status(r, 200);
+	fx_status(r, 200);
 	resp_free(r);
-	r = uf_call("PATCH", &a, "{\"phone\": \"\"}", "/api/v1/users/me");
-	uf_status(r, 200);
+	r = fx_call("PATCH", &a, "{\"phone\": \"\"}", "/api/v1/users/me");
+	fx_status(r, 200);
 	cr_expect(json_is_null(jpath(r->json, "data.phone")), "%s", r->body);
 	resp_free(r);
-	r = uf_call("POST", &a, "{\"phone\": \"\"}",
+	r = fx_call("POST", &a, "{\"phone\": \"\"}",
 	    "/api/v1/auth/phone/request");
-	uf_error(r, 400, "validation_error");
-	cr_expect_str_eq(uf_issue(r, "phone"), "blank", "%s", r->body);
+	fx_error(r, 400, "validation_error");
+	cr_expect_str_eq(fx_issue(r, "phone"), "blank", "%s", r->body);
 	resp_free(r);
 }
 
