@@ -5,16 +5,31 @@
  * finished (nothing goes through the task channel).  A request that goes
  * away while its task runs leaves the job on an orphan list; Kore
  * destroys the task when it ends, and a sweep frees the memory after that.
+ *
+ * A login flood must not slow the event loops (measured with make bench:
+ * /health p99 during a flood of 16 logins, docs/SCALING.md).  Two things
+ * keep it so.  At most PWJOB_CAP hashes run at once per worker (one a
+ * worker on a machine with as many cores as workers): the other jobs wait
+ * in their task thread, asleep, instead of sixteen bcrypt threads taking
+ * turns on the cores.  And the hash itself runs in a short-lived thread
+ * under SCHED_IDLE, which the kernel preempts as soon as any normal
+ * thread wants the core.  Only that thread is SCHED_IDLE: the task thread
+ * runs Kore's task code (locks the event loop takes too) at normal
+ * priority, so the loop never waits for a starved thread to let go of a
+ * lock, and an unprivileged thread could not come back from SCHED_IDLE.
  */
-#include <sys/queue.h>
-#include <sys/resource.h>
+#define _GNU_SOURCE		/* SCHED_IDLE */
 
+#include <sys/queue.h>
+
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <string.h>
 
 #include "cfg.h"
 #include "pwjob.h"
 
-#define PWJOB_NICE		19
 #define PWJOB_SWEEP_MS		1000
 #define PWJOB_PRIME_MS		100
 
@@ -22,6 +37,10 @@ TAILQ_HEAD(pwjob_list, pwjob);
 static struct pwjob_list	pwjob_orphans =
     TAILQ_HEAD_INITIALIZER(pwjob_orphans);
 static int			pwjob_sweeping;
+static sem_t			pwjob_slots;
+
+static void	pwjob_compute(struct pwjob *);
+static void	*pwjob_idle(void *);
 
 static int	pwjob_run(struct kore_task *);
 static void	pwjob_sweep(void *, u_int64_t);
@@ -31,6 +50,14 @@ static void	pwjob_prime_done(struct kore_task *);
 void
 pwjob_init(void)
 {
+	unsigned int	cap;
+
+	/* (cores - 1) hashes per instance, at least one per worker. */
+	cap = worker_count > 0 ? (cpu_count - 1) / worker_count : 1;
+	if (cap < 1)
+		cap = 1;
+	if (sem_init(&pwjob_slots, 0, cap) == -1)
+		fatal("pwjob: sem_init: %s", errno_s);
 	(void)kore_timer_add(pwjob_prime, PWJOB_PRIME_MS, NULL,
 	    KORE_TIMER_ONESHOT);
 }
@@ -105,22 +132,41 @@ pwjob_release(struct pwjob **slot)
 }
 
 /*
- * Task thread: bcrypt into the job's own memory.  The thread runs at the
- * lowest priority (nice 19, per thread on Linux) so that a login flood
- * takes mostly the CPU the event loops leave, yet still progresses when
- * they are saturated.
+ * Task thread: wait for a slot, then hash in a SCHED_IDLE thread of its
+ * own (in this one, at its priority, if no thread can be made).
  */
 static int
 pwjob_run(struct kore_task *t)
 {
-	static __thread int	 niced;
-	struct pwjob		*j = (struct pwjob *)t;
-	const char		*h;
+	struct pwjob	*j = (struct pwjob *)t;
+	pthread_t	 th;
 
-	if (!niced) {
-		niced = 1;
-		(void)setpriority(PRIO_PROCESS, 0, PWJOB_NICE);
-	}
+	while (sem_wait(&pwjob_slots) == -1)
+		;	/* EINTR */
+	if (pthread_create(&th, NULL, pwjob_idle, j) == 0)
+		(void)pthread_join(th, NULL);
+	else
+		pwjob_compute(j);
+	(void)sem_post(&pwjob_slots);
+	return (KORE_RESULT_OK);
+}
+
+static void *
+pwjob_idle(void *arg)
+{
+	struct sched_param	sp;
+
+	memset(&sp, 0, sizeof(sp));
+	(void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+	pwjob_compute(arg);
+	return (NULL);
+}
+
+/* bcrypt into the job's own memory. */
+static void
+pwjob_compute(struct pwjob *j)
+{
+	const char	*h;
 
 	switch (j->op) {
 	case PWJOB_PRIME:
@@ -145,7 +191,6 @@ pwjob_run(struct kore_task *t)
 			    sizeof(j->out)) != 0;
 		break;
 	}
-	return (KORE_RESULT_OK);
 }
 
 /* Free orphaned jobs whose task Kore has destroyed (its fds closed). */
