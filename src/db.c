@@ -51,6 +51,10 @@ static int	db_prepare(PGconn *, int, const struct dbq *);
 static void	db_schedule(struct http_request *, struct dbq *);
 
 static int	db_send(struct http_request *, struct dbq *);
+static int	db_send_query(struct http_request *, struct dbq *);
+static void	db_enqueue(struct dbq *);
+static void	db_failed(struct dbq *);
+static int	db_finish(struct dbq *, int);
 static void	db_params_free(struct dbq *);
 static void	db_wake_head(void);
 static void	db_uncount(struct dbq *);
@@ -103,11 +107,6 @@ db_start_bin(struct http_request *req, struct dbq *q, const char *query,
 static int
 db_send(struct http_request *req, struct dbq *q)
 {
-	const char	*pv[DB_MAX_PARAMS];
-	PGconn		*conn;
-	char		name[16];
-	int		i, id;
-
 	kore_pgsql_cleanup(&q->sql);
 	kore_pgsql_init(&q->sql);
 	kore_pgsql_bind_request(&q->sql, req);
@@ -116,10 +115,7 @@ db_send(struct http_request *req, struct dbq *q)
 	/* Behind whoever waits already (woken by Kore out of turn too). */
 	q->req = req;
 	if (!TAILQ_EMPTY(&db_waitq) && TAILQ_FIRST(&db_waitq) != q) {
-		if (!q->waiting) {
-			TAILQ_INSERT_TAIL(&db_waitq, q, wait);
-			q->waiting = 1;
-		}
+		db_enqueue(q);
 		db_wake_head();
 		http_request_sleep(req);
 		return (0);
@@ -130,10 +126,7 @@ db_send(struct http_request *req, struct dbq *q)
 		/* INIT means Kore queued us until a connection frees up. */
 		if (q->sql.state == KORE_PGSQL_STATE_INIT) {
 			q->tries--;
-			if (!q->waiting) {
-				TAILQ_INSERT_TAIL(&db_waitq, q, wait);
-				q->waiting = 1;
-			}
+			db_enqueue(q);
 			metrics_db_waiting(pgsql_queue_count);
 			return (0);
 		}
@@ -146,14 +139,47 @@ db_send(struct http_request *req, struct dbq *q)
 		db_unqueue(q);
 		db_wake_head();
 	}
-	for (i = 0; i < q->nparams; i++)
-		pv[i] = q->vals[i];
-
 	if (!db_conn_usable(&q->sql)) {
 		q->lost = 1;
 		q->sql.state = KORE_PGSQL_STATE_ERROR;
 		return (0);
 	}
+	if (!db_send_query(req, q))
+		return (0);
+	q->sent = 1;
+	if (!q->counted) {
+		q->counted = 1;
+		metrics_db_busy(1);
+	}
+	metrics_db_waiting(pgsql_queue_count);
+	return (1);
+}
+
+/* Into the worker's FIFO for a connection, once. */
+static void
+db_enqueue(struct dbq *q)
+{
+	if (q->waiting)
+		return;
+	TAILQ_INSERT_TAIL(&db_waitq, q, wait);
+	q->waiting = 1;
+}
+
+/*
+ * Send q's statement on the connection q->sql holds: prepared when it
+ * can be, else through Kore.  0 on failure (q->lost when the connection
+ * is gone).
+ */
+static int
+db_send_query(struct http_request *req, struct dbq *q)
+{
+	const char	*pv[DB_MAX_PARAMS];
+	PGconn		*conn;
+	char		name[16];
+	int		i, id;
+
+	for (i = 0; i < q->nparams; i++)
+		pv[i] = q->vals[i];
 	conn = q->sql.conn->db;
 	if ((id = db_stmt_id(q->query)) >= 0 && db_prepare(conn, id, q)) {
 		(void)snprintf(name, sizeof(name), "e%d", id);
@@ -170,12 +196,6 @@ db_send(struct http_request *req, struct dbq *q)
 		    PQstatus(q->sql.conn->db) == CONNECTION_BAD;
 		return (0);
 	}
-	q->sent = 1;
-	if (!q->counted) {
-		q->counted = 1;
-		metrics_db_busy(1);
-	}
-	metrics_db_waiting(pgsql_queue_count);
 	return (1);
 }
 
@@ -292,8 +312,6 @@ db_prepare(PGconn *conn, int id, const struct dbq *q)
 int
 db_poll(struct http_request *req, struct dbq *q)
 {
-	const char	*st;
-
 	/* Finished: the same answer again (callers may poll twice). */
 	if (!q->busy && q->outcome != 0)
 		return (q->outcome);
@@ -318,34 +336,10 @@ db_poll(struct http_request *req, struct dbq *q)
 			kore_pgsql_continue(&q->sql);
 			continue;
 		case KORE_PGSQL_STATE_COMPLETE:
-			kore_pgsql_cleanup(&q->sql);
-			kore_pgsql_init(&q->sql);
-			db_wake_head();
-			q->busy = 0;
-			q->outcome = DB_OK;
-			db_uncount(q);
-			db_params_free(q);
-			return (DB_OK);
+			return (db_finish(q, DB_OK));
 		case KORE_PGSQL_STATE_ERROR:
 		default:
-			q->sqlstate[0] = '\0';
-			q->constraint[0] = '\0';
-			if (q->sql.result != NULL &&
-			    (st = PQresultErrorField(q->sql.result,
-			    PG_DIAG_SQLSTATE)) != NULL)
-				(void)kore_strlcpy(q->sqlstate, st,
-				    sizeof(q->sqlstate));
-			if (q->sql.result != NULL &&
-			    (st = PQresultErrorField(q->sql.result,
-			    PG_DIAG_CONSTRAINT_NAME)) != NULL)
-				(void)kore_strlcpy(q->constraint, st,
-				    sizeof(q->constraint));
-			q->lost = q->sqlstate[0] == '\0' ||
-			    !strncmp(q->sqlstate, "08", 2) ||
-			    !strncmp(q->sqlstate, "57P", 3);
-			if (q->sql.conn != NULL &&
-			    PQstatus(q->sql.conn->db) == CONNECTION_BAD)
-				q->lost = 1;
+			db_failed(q);
 			if (q->lost && q->tries < DB_TRIES) {
 				kore_log(LOG_NOTICE, "db: retrying after: %s",
 				    q->sql.error ? q->sql.error : "?");
@@ -356,16 +350,43 @@ db_poll(struct http_request *req, struct dbq *q)
 				metrics_db_error();
 			kore_log(LOG_NOTICE, "db error [%s]: %s", q->sqlstate,
 			    q->sql.error ? q->sql.error : "unknown");
-			kore_pgsql_cleanup(&q->sql);
-			kore_pgsql_init(&q->sql);
-			db_wake_head();
-			q->busy = 0;
-			q->outcome = DB_FAIL;
-			db_uncount(q);
-			db_params_free(q);
-			return (DB_FAIL);
+			return (db_finish(q, DB_FAIL));
 		}
 	}
+}
+
+/* What failed: the SQLSTATE and constraint, and whether it was the link. */
+static void
+db_failed(struct dbq *q)
+{
+	const char	*st;
+
+	q->sqlstate[0] = '\0';
+	q->constraint[0] = '\0';
+	if (q->sql.result != NULL && (st = PQresultErrorField(q->sql.result,
+	    PG_DIAG_SQLSTATE)) != NULL)
+		(void)kore_strlcpy(q->sqlstate, st, sizeof(q->sqlstate));
+	if (q->sql.result != NULL && (st = PQresultErrorField(q->sql.result,
+	    PG_DIAG_CONSTRAINT_NAME)) != NULL)
+		(void)kore_strlcpy(q->constraint, st, sizeof(q->constraint));
+	q->lost = q->sqlstate[0] == '\0' || !strncmp(q->sqlstate, "08", 2) ||
+	    !strncmp(q->sqlstate, "57P", 3);
+	if (q->sql.conn != NULL && PQstatus(q->sql.conn->db) == CONNECTION_BAD)
+		q->lost = 1;
+}
+
+/* Give the connection back; the query's outcome is final. */
+static int
+db_finish(struct dbq *q, int outcome)
+{
+	kore_pgsql_cleanup(&q->sql);
+	kore_pgsql_init(&q->sql);
+	db_wake_head();
+	q->busy = 0;
+	q->outcome = outcome;
+	db_uncount(q);
+	db_params_free(q);
+	return (outcome);
 }
 
 /* Out of the line (served, failed, or its request is going away). */

@@ -56,7 +56,11 @@ static struct llmstat		*llm;
 
 static void	metrics_lock(void);
 static void	metrics_unlock(void);
+static void	metrics_render_status(struct kore_buf *, int);
+static void	metrics_render_latency(struct kore_buf *, int);
 static void	metrics_render_llm(struct kore_buf *);
+static void	metrics_render_llm_latency(struct kore_buf *, int);
+static u_int64_t metrics_llm_sum(int, int, int);
 static void	metrics_render_db(struct kore_buf *);
 static struct metrics_worker *metrics_worker(void);
 
@@ -170,12 +174,40 @@ metrics_db_waiting(u_int32_t n)
 void
 metrics_render(struct kore_buf *b, long queue_depth)
 {
-	struct metrics_route	*r;
-	u_int64_t		cum, n;
-	size_t			j;
-	int			i, nr;
+	int		nr;
 
 	nr = __atomic_load_n(&shm->nroutes, __ATOMIC_ACQUIRE);
+	metrics_render_status(b, nr);
+	metrics_render_latency(b, nr);
+
+	kore_buf_appendf(b, "# HELP elenchus_http_requests_in_flight "
+	    "Requests being served.\n"
+	    "# TYPE elenchus_http_requests_in_flight gauge\n"
+	    "elenchus_http_requests_in_flight %lld\n",
+	    (long long)__atomic_load_n(&shm->inflight, __ATOMIC_RELAXED));
+	kore_buf_appendf(b, "# HELP elenchus_db_errors_total "
+	    "Queries that failed for want of the database.\n"
+	    "# TYPE elenchus_db_errors_total counter\n"
+	    "elenchus_db_errors_total %llu\n", (unsigned long long)
+	    __atomic_load_n(&shm->db_errors, __ATOMIC_RELAXED));
+
+	metrics_render_llm(b);
+	metrics_render_db(b);
+
+	kore_buf_appendf(b, "# HELP elenchus_job_queue_depth "
+	    "Jobs waiting or running.\n"
+	    "# TYPE elenchus_job_queue_depth gauge\n"
+	    "elenchus_job_queue_depth %ld\n", queue_depth);
+}
+
+/* Requests by route and status, for the first nr routes. */
+static void
+metrics_render_status(struct kore_buf *b, int nr)
+{
+	struct metrics_route	*r;
+	u_int64_t		n;
+	size_t			j;
+	int			i;
 
 	kore_buf_appendf(b, "# HELP elenchus_http_requests_total "
 	    "HTTP requests by route and status.\n"
@@ -197,6 +229,16 @@ metrics_render(struct kore_buf *b, long queue_depth)
 				    (unsigned long long)n);
 		}
 	}
+}
+
+/* The latency histogram of the first nr routes. */
+static void
+metrics_render_latency(struct kore_buf *b, int nr)
+{
+	struct metrics_route	*r;
+	u_int64_t		cum;
+	size_t			j;
+	int			i;
 
 	kore_buf_appendf(b, "# HELP elenchus_http_request_duration_seconds "
 	    "Request latency by route.\n"
@@ -224,33 +266,14 @@ metrics_render(struct kore_buf *b, long queue_depth)
 		    "count{route=\"%s\"} %llu\n", r->label,
 		    (unsigned long long)cum);
 	}
-
-	kore_buf_appendf(b, "# HELP elenchus_http_requests_in_flight "
-	    "Requests being served.\n"
-	    "# TYPE elenchus_http_requests_in_flight gauge\n"
-	    "elenchus_http_requests_in_flight %lld\n",
-	    (long long)__atomic_load_n(&shm->inflight, __ATOMIC_RELAXED));
-	kore_buf_appendf(b, "# HELP elenchus_db_errors_total "
-	    "Queries that failed for want of the database.\n"
-	    "# TYPE elenchus_db_errors_total counter\n"
-	    "elenchus_db_errors_total %llu\n", (unsigned long long)
-	    __atomic_load_n(&shm->db_errors, __ATOMIC_RELAXED));
-
-	metrics_render_llm(b);
-	metrics_render_db(b);
-
-	kore_buf_appendf(b, "# HELP elenchus_job_queue_depth "
-	    "Jobs waiting or running.\n"
-	    "# TYPE elenchus_job_queue_depth gauge\n"
-	    "elenchus_job_queue_depth %ld\n", queue_depth);
 }
 
 static void
 metrics_render_llm(struct kore_buf *b)
 {
 	const struct llmstat_entry	*e;
-	u_int64_t			 cum, v;
-	int				 i, j, k, n, dup;
+	u_int64_t			 v;
+	int				 i, j, n;
 
 	n = llmstat_count(llm);
 	kore_buf_appendf(b, "# HELP elenchus_llm_requests_total Provider calls "
@@ -284,7 +307,16 @@ metrics_render_llm(struct kore_buf *b)
 		    __ATOMIC_RELAXED));
 	}
 
-	/* One histogram per provider: its models' buckets added up. */
+	metrics_render_llm_latency(b, n);
+}
+
+/* One histogram per provider: its models' buckets added up. */
+static void
+metrics_render_llm_latency(struct kore_buf *b, int n)
+{
+	u_int64_t	cum;
+	int		i, j, k, dup;
+
 	kore_buf_appendf(b, "# HELP elenchus_llm_request_duration_seconds "
 	    "Provider call latency, retries included.\n"
 	    "# TYPE elenchus_llm_request_duration_seconds histogram\n");
@@ -295,13 +327,7 @@ metrics_render_llm(struct kore_buf *b)
 			continue;
 		cum = 0;
 		for (j = 0; j <= LLMSTAT_NBUCKET; j++) {
-			for (k = i; k < n; k++) {
-				if (!strcmp(llm->e[k].provider,
-				    llm->e[i].provider))
-					cum += __atomic_load_n(
-					    &llm->e[k].bucket[j],
-					    __ATOMIC_RELAXED);
-			}
+			cum += metrics_llm_sum(i, n, j);
 			if (j < LLMSTAT_NBUCKET)
 				kore_buf_appendf(b, "elenchus_llm_request_"
 				    "duration_seconds_bucket{provider=\"%s\","
@@ -314,19 +340,35 @@ metrics_render_llm(struct kore_buf *b)
 				    "le=\"+Inf\"} %llu\n", llm->e[i].provider,
 				    (unsigned long long)cum);
 		}
-		v = 0;
-		for (k = i; k < n; k++) {
-			if (!strcmp(llm->e[k].provider, llm->e[i].provider))
-				v += __atomic_load_n(&llm->e[k].ms_sum,
-				    __ATOMIC_RELAXED);
-		}
 		kore_buf_appendf(b, "elenchus_llm_request_duration_seconds_sum{"
 		    "provider=\"%s\"} %.3f\n"
 		    "elenchus_llm_request_duration_seconds_count{"
 		    "provider=\"%s\"} %llu\n", llm->e[i].provider,
-		    (double)v / 1e3, llm->e[i].provider,
-		    (unsigned long long)cum);
+		    (double)metrics_llm_sum(i, n, -1) / 1e3,
+		    llm->e[i].provider, (unsigned long long)cum);
 	}
+}
+
+/*
+ * Bucket j (-1: the milliseconds summed) of entries i..n-1 that have
+ * entry i's provider.
+ */
+static u_int64_t
+metrics_llm_sum(int i, int n, int j)
+{
+	const struct llmstat_entry	*e;
+	u_int64_t			 v;
+	int				 k;
+
+	v = 0;
+	for (k = i; k < n; k++) {
+		e = &llm->e[k];
+		if (strcmp(e->provider, llm->e[i].provider))
+			continue;
+		v += __atomic_load_n(j < 0 ? &e->ms_sum : &e->bucket[j],
+		    __ATOMIC_RELAXED);
+	}
+	return (v);
 }
 
 static void
