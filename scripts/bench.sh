@@ -501,7 +501,8 @@ cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
 	echo "pgbench: \`pgbench -n -M {extended,prepared} -c $CONNS -j $THREADS -T $SECS -f get.sql\`"
 	echo "with get.sql the server's own single-todo SELECT for one (id, user_id)."
 	echo "The machine may be shared: compare the ratios of one run, not"
-	echo "absolute numbers across runs."
+	echo "absolute numbers across runs.  What each lever bought, and the"
+	echo "scale-out limits: docs/SCALING.md."
 } > "$OUT"
 echo
 cat "$OUT"
