@@ -24,8 +24,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "auth_int.h"
-#include "lib/hex.h"
-#include "lib/utf8.h"
+#include "lib/form.h"
 
 /* An OAuth2 login form is a few short fields. */
 #define AUTH_FORM_MAX		4096
@@ -47,7 +46,6 @@ static int	auth_login_input(struct http_request *, struct rq *,
 static void	auth_form_check(struct auth_st *, struct verr *);
 static int	auth_form(struct http_request *, struct rq *,
 		    struct auth_st *);
-static int	auth_urldecode(char *);
 
 ROUTE(page_auth_login, "/api/v1/auth/login",
     { HTTP_METHOD_POST, auth_login, RQ_PUBLIC | RQ_RAWBODY | RQ_IPLIMIT })
@@ -331,15 +329,15 @@ auth_form_check(struct auth_st *st, struct verr *v)
  * Reads an application/x-www-form-urlencoded body into st->form_*:
  * username, password, and grant_type (must be "password" when given).
  * Bounded by AUTH_FORM_MAX; every value percent-decoded and checked to
- * be UTF-8 without NUL.  On a bad body it has answered and returns 0.
+ * be UTF-8 without NUL (lib/form.h).  On a bad body it has answered and returns 0.
  */
 static int
 auth_form(struct http_request *req, struct rq *rq, struct auth_st *st)
 {
-	char		*buf, *pair, *val, *save, *p;
+	char		*buf, *name, *val, *p;
 	size_t		 len, off;
-	ssize_t		 r;
-	int		 bad;
+	ssize_t		 n;
+	int		 bad, r;
 
 	len = req->http_body_length;
 	if (len > AUTH_FORM_MAX) {
@@ -350,29 +348,22 @@ auth_form(struct http_request *req, struct rq *rq, struct auth_st *st)
 	buf = kore_malloc(len + 1);
 	off = 0;
 	while (off < len) {
-		r = http_body_read(req, buf + off, len - off);
-		if (r <= 0)
+		n = http_body_read(req, buf + off, len - off);
+		if (n <= 0)
 			break;
-		off += (size_t)r;
+		off += (size_t)n;
 	}
 	buf[off] = '\0';
 
 	bad = strlen(buf) != off;
-	for (p = buf; !bad && (pair = strtok_r(p, "&", &save)) != NULL;
-	    p = NULL) {
-		if ((val = strchr(pair, '=')) != NULL)
-			*val++ = '\0';
-		else
-			val = pair + strlen(pair);
-		if (!auth_urldecode(pair) || !auth_urldecode(val)) {
+	for (p = buf; !bad && (r = form_next(&p, &name, &val)) != 0; ) {
+		if (r < 0)
 			bad = 1;
-			break;
-		}
-		if (!strcmp(pair, "username") && st->form_user == NULL)
+		else if (!strcmp(name, "username") && st->form_user == NULL)
 			st->form_user = kore_strdup(val);
-		else if (!strcmp(pair, "password") && st->form_pw == NULL)
+		else if (!strcmp(name, "password") && st->form_pw == NULL)
 			st->form_pw = kore_strdup(val);
-		else if (!strcmp(pair, "grant_type") && *val != '\0' &&
+		else if (!strcmp(name, "grant_type") && *val != '\0' &&
 		    strcmp(val, "password") != 0)
 			bad = 2;
 	}
@@ -385,29 +376,4 @@ auth_form(struct http_request *req, struct rq *rq, struct auth_st *st)
 		return (0);
 	}
 	return (1);
-}
-
-/* In place: '+' is a space, %XX a byte; 0 on a bad escape, NUL, bad UTF-8. */
-static int
-auth_urldecode(char *s)
-{
-	char		*o, *p;
-	int		 hi, lo;
-
-	for (p = o = s; *p != '\0'; p++) {
-		if (*p == '+') {
-			*o++ = ' ';
-		} else if (*p == '%') {
-			if ((hi = hex_val((unsigned char)p[1])) < 0 ||
-			    (lo = hex_val((unsigned char)p[2])) < 0 ||
-			    (hi == 0 && lo == 0))
-				return (0);
-			*o++ = (char)(hi << 4 | lo);
-			p += 2;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-	return (utf8_valid(s, (size_t)(o - s)));
 }

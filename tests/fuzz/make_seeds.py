@@ -89,6 +89,11 @@ put("jwt", "signed_kid_ev", b"\x00" + hdr_kid + b"\x00" +
     json.dumps(dict(claims, ev=True)).encode())
 
 # Usernames
+put("form", "login", "grant_type=password&username=ada%40example.test"
+    "&password=S3cr%21t+x")
+put("form", "empty_pairs", "&&a&=b&c=")
+put("form", "bad_escape", "username=%zz&password=%4")
+put("form", "utf8", "n=%C3%A9t%C3%A9&x=%E2%82%AC")
 put("username", "ok", "Jean-Luc.m_2")
 put("username", "reserved", "ADMIN")
 put("username", "double_punct", "a..b")
