@@ -30,6 +30,7 @@
 #include "uuid.h"
 
 #define LIVE_MAX	32
+#define BOUNDARY	"----elenchus-e2e-boundary-7MA4YWxkTrZu0gW"
 
 static void	 live_add(pid_t, const struct pgc *);
 static void	 live_del(pid_t, const struct pgc *);
@@ -323,6 +324,112 @@ fx_sql(const char *sql, const char *p1)
 	return (out);
 }
 
+struct resp *
+fx_upload(const char *base, const struct user *u, const char *filename,
+    const char *data, size_t len, const char *category)
+{
+	const char	*hdrs[3];
+	struct resp	*r;
+	char		*body, head[128], auth[FX_TOKEN_MAX + 32];
+	size_t		 n, cap;
+
+	cap = len + 4096;
+	cr_assert_not_null(body = malloc(cap));
+	n = 0;
+	if (category != NULL)
+		n += (size_t)snprintf(body, cap, "--%s\r\nContent-Disposition: "
+		    "form-data; name=\"document_category\"\r\n\r\n%s\r\n",
+		    BOUNDARY, category);
+	n += (size_t)snprintf(body + n, cap - n, "--%s\r\n"
+	    "Content-Disposition: form-data; name=\"file\"; "
+	    "filename=\"%s\"\r\n"
+	    "Content-Type: application/octet-stream\r\n\r\n", BOUNDARY,
+	    filename);
+	memcpy(body + n, data, len);
+	n += len;
+	n += (size_t)snprintf(body + n, cap - n, "\r\n--%s--\r\n", BOUNDARY);
+	(void)snprintf(head, sizeof(head),
+	    "Content-Type: multipart/form-data; boundary=%s", BOUNDARY);
+	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+	    u->token);
+	hdrs[0] = head;
+	hdrs[1] = auth;
+	hdrs[2] = NULL;
+	r = http_req_to(fx_base(base), "POST", "/api/v1/documents", hdrs,
+	    body, n);
+	free(body);
+	return (r);
+}
+
+void
+fx_doc_new(const char *base, const struct user *u, const char *filename,
+    const char *text, char *id, size_t len)
+{
+	struct resp	*r;
+
+	r = fx_upload(base, u, filename, text, strlen(text), NULL);
+	cr_assert_eq(r->status, 201, "upload: %ld %s", r->status, r->body);
+	cr_assert_not_null(jstr(r, "data.id"), "%s", r->body);
+	(void)snprintf(id, len, "%s", jstr(r, "data.id"));
+	resp_free(r);
+}
+
+const char *
+fx_doc_wait(const char *base, const struct user *u, const char *id,
+    int seconds)
+{
+	static char	 st[32];
+	struct resp	*r;
+	int		 i;
+
+	for (i = 0; i < seconds * 10; i++) {
+		r = fx_call_at(base, "GET", u, NULL, "/api/v1/documents/%s",
+		    id);
+		(void)snprintf(st, sizeof(st), "%s",
+		    jstr(r, "data.processing_status") ?
+		    jstr(r, "data.processing_status") : "");
+		resp_free(r);
+		if (!strcmp(st, "completed") || !strcmp(st, "failed"))
+			return (st);
+		(void)usleep(100000);
+	}
+	return ("timeout");
+}
+
+json_t *
+fx_llm_requests(const char *marker)
+{
+	struct resp	*r;
+	json_t		*out, *it;
+	size_t		 i;
+	char		*s;
+
+	r = http_req_to(env_or("E2E_LLM", ""), "GET", "/__requests", NULL,
+	    NULL, 0);
+	cr_assert_eq(r->status, 200);
+	out = json_array();
+	json_array_foreach(r->json, i, it) {
+		s = json_dumps(json_object_get(it, "body"), JSON_COMPACT);
+		if (s != NULL && strstr(s, marker) != NULL)
+			(void)json_array_append(out, it);
+		free(s);
+	}
+	resp_free(r);
+	return (out);
+}
+
+const char *
+fx_env(const char *k, const char *v)
+{
+	static char	buf[8][256];
+	static int	n;
+	char		*p;
+
+	p = buf[n++ % 8];
+	(void)snprintf(p, sizeof(buf[0]), "%s=%s", k, v);
+	return (p);
+}
+
 void
 fx_fresh_minute(void)
 {
@@ -349,22 +456,23 @@ fx_phone(char *out, size_t len)
 
 /* Waits up to ~5 s for the line to appear. */
 int
-fx_console_code(const char *log, const char *phone, char code[7])
+fx_console_code(const char *log, const char *channel, const char *to,
+    char code[7])
 {
-	char		line[8192], want[64], *p;
+	char		line[8192], want[256], event[64], *p;
 	FILE		*fp;
 	int		i, found;
 
-	(void)snprintf(want, sizeof(want), "\"to\":\"%s\"", phone);
+	(void)snprintf(want, sizeof(want), "\"to\":\"%s\"", to);
+	(void)snprintf(event, sizeof(event), "\"event\":\"%s\"", channel);
 	for (i = 0; i < 50; i++) {
 		found = 0;
 		if ((fp = fopen(log, "r")) == NULL)
 			return (0);
 		while (fgets(line, sizeof(line), fp) != NULL) {
-			if (strstr(line, "\"event\":\"sms\"") == NULL ||
-			    strstr(line, want) == NULL)
-				continue;
-			if ((p = strstr(line, "code is ")) == NULL)
+			if (strstr(line, event) == NULL ||
+			    strstr(line, want) == NULL ||
+			    (p = strstr(line, "code is ")) == NULL)
 				continue;
 			memcpy(code, p + 8, 6);
 			code[6] = '\0';

@@ -115,13 +115,35 @@ void		 fx_claims(const char *token, struct jwt_claims *);
 /* One statement on DATABASE_URL; its first value or "" (static). */
 const char	*fx_sql(const char *sql, const char *p1);
 
+/*
+ * A file uploaded to /api/v1/documents at base as u (multipart as a
+ * browser sends it; category NULL: none).  The server types it by content.
+ */
+struct resp	*fx_upload(const char *base, const struct user *u,
+		    const char *filename, const char *data, size_t len,
+		    const char *category);
+/* A text document of u's (201); its id into id. */
+void		 fx_doc_new(const char *base, const struct user *u,
+		    const char *filename, const char *text, char *id,
+		    size_t len);
+/* Its processing_status once "completed" or "failed"; "timeout" after s. */
+const char	*fx_doc_wait(const char *base, const struct user *u,
+		    const char *id, int seconds);
+/* The LLM stand-in's requests whose body holds marker, oldest first. */
+json_t		*fx_llm_requests(const char *marker);
+/* "k=v" for an instance's env (static, 8 at a time). */
+const char	*fx_env(const char *k, const char *v);
+
 /* Fixed one-minute rate windows: don't start a count near a boundary. */
 void		 fx_fresh_minute(void);
 /* A phone number nobody else uses in this run: +1555 and 7 digits. */
 void		 fx_phone(char *out, size_t len);
-/* The 6-digit code of the last console SMS to phone in log; 1 if found. */
-int		 fx_console_code(const char *log, const char *phone,
-		    char code[7]);
+/*
+ * The 6-digit code of the last console message (channel "sms" or "email")
+ * to `to` in the server log; 1 if found.
+ */
+int		 fx_console_code(const char *log, const char *channel,
+		    const char *to, char code[7]);
 int		 fx_file_has(const char *path, const char *needle);
 /* Lines of file containing needle; -1 when it cannot be read. */
 int		 fx_count_in(const char *file, const char *needle);

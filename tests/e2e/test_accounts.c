@@ -224,7 +224,7 @@ Test(accounts, a_phone_is_verified_by_one_active_account_only)
 	r = phone_call(&a, "request", phone, NULL);
 	fx_status(r, 202);
 	resp_free(r);
-	cr_assert(fx_console_code(log, phone, code_a));
+	cr_assert(fx_console_code(log, "sms", phone, code_a));
 	r = phone_call(&a, "verify", phone, code_a);
 	fx_status(r, 200);
 	resp_free(r);
@@ -239,7 +239,7 @@ Test(accounts, a_phone_is_verified_by_one_active_account_only)
 	r = phone_call(&b, "request", phone, NULL);
 	fx_status(r, 202);
 	resp_free(r);
-	cr_assert(fx_console_code(log, phone, code_b));
+	cr_assert(fx_console_code(log, "sms", phone, code_b));
 	cr_assert_str_neq(code_a, code_b);
 	r = phone_call(&b, "verify", phone, code_b);
 	fx_error(r, 409, "phone_taken");

@@ -24,7 +24,6 @@
 #define SYSTEM		"/api/v1/analytics/system"
 #define PRICE_IN	1.5
 #define PRICE_OUT	2.25
-#define BOUNDARY	"----elenchus-analytics-boundary-3f9a"
 #define WAIT_S		60
 
 struct usage {
@@ -327,46 +326,8 @@ Test(analytics, day_rows_add_up_to_the_usage)
 static void
 upload(const struct user *a, const char *name, char *id, size_t len)
 {
-	const char	*hdrs[3];
-	struct resp	*r;
-	char		 body[1024], head[256], auth[4200];
-	int		 n;
-
-	n = snprintf(body, sizeof(body), "--%s\r\nContent-Disposition: "
-	    "form-data; name=\"file\"; filename=\"%s\"\r\nContent-Type: "
-	    "text/plain\r\n\r\nThe lessee shall pay rent monthly. The "
-	    "lessor shall keep the roof in repair.\r\n--%s--\r\n", BOUNDARY,
-	    name, BOUNDARY);
-	(void)snprintf(head, sizeof(head), "Content-Type: multipart/"
-	    "form-data; boundary=%s", BOUNDARY);
-	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    a->token);
-	hdrs[0] = head;
-	hdrs[1] = auth;
-	hdrs[2] = NULL;
-	r = http_req("POST", "/api/v1/documents", hdrs, body, (size_t)n);
-	cr_assert_eq(r->status, 201, "%ld %s", r->status, r->body);
-	(void)snprintf(id, len, "%s", jstr(r, "data.id"));
-	resp_free(r);
-}
-
-static const char *
-wait_document(const struct user *a, const char *id)
-{
-	static char	 st[32];
-	struct resp	*r;
-	int		 i;
-
-	for (i = 0; i < WAIT_S * 10; i++) {
-		r = fx_call("GET", a, NULL, "/api/v1/documents/%s", id);
-		(void)snprintf(st, sizeof(st), "%s",
-		    jstr(r, "data.processing_status"));
-		resp_free(r);
-		if (!strcmp(st, "completed") || !strcmp(st, "failed"))
-			return (st);
-		(void)usleep(100000);
-	}
-	return ("timeout");
+	fx_doc_new(NULL, a, name, "The lessee shall pay rent monthly. The "
+	    "lessor shall keep the roof in repair.", id, len);
 }
 
 Test(analytics, activity_lists_everything_newest_first)
@@ -381,7 +342,7 @@ Test(analytics, activity_lists_everything_newest_first)
 	fx_new(&a, "an-act");
 	cr_assert_eq(chat(&a, "First question on leases", NULL), 200);
 	upload(&a, "lease.txt", doc, sizeof(doc));
-	cr_assert_str_eq(wait_document(&a, doc), "completed");
+	cr_assert_str_eq(fx_doc_wait(NULL, &a, doc, WAIT_S), "completed");
 	(void)snprintf(wf, sizeof(wf), "%s",
 	    fx_sql("INSERT INTO workflow_executions (user_id, template, "
 	    "status, total_steps, started_at, completed_at) VALUES ($1, "

@@ -12,7 +12,6 @@
 #include "fixture.h"
 
 #define NOBODY	"00000000-0000-4000-8000-00000000abcd"
-#define BOUNDARY "----elenchus-bulk-boundary-3f9a"
 
 static void
 todo_new(struct user *a, const char *title, char *id, size_t len)
@@ -225,31 +224,6 @@ Test(bulk, todos_bulk_refuses_bad_requests)
 	free(big);
 }
 
-static void
-doc_new(struct user *a, const char *text, char *id, size_t len)
-{
-	const char	*hdrs[3];
-	struct resp	*r;
-	char		 body[2048], ct[128], auth[FX_TOKEN_MAX + 32];
-	int		 n;
-
-	n = snprintf(body, sizeof(body), "--%s\r\nContent-Disposition: "
-	    "form-data; name=\"file\"; filename=\"note.txt\"\r\n"
-	    "Content-Type: text/plain\r\n\r\n%s\r\n--%s--\r\n", BOUNDARY,
-	    text, BOUNDARY);
-	(void)snprintf(ct, sizeof(ct),
-	    "Content-Type: multipart/form-data; boundary=%s", BOUNDARY);
-	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    a->token);
-	hdrs[0] = ct;
-	hdrs[1] = auth;
-	hdrs[2] = NULL;
-	r = http_req("POST", "/api/v1/documents", hdrs, body, (size_t)n);
-	cr_assert_eq(r->status, 201, "%s", r->body);
-	(void)snprintf(id, len, "%s", jstr(r, "data.id"));
-	resp_free(r);
-}
-
 static long
 doc_status(struct user *a, const char *id)
 {
@@ -275,10 +249,14 @@ Test(bulk, documents_delete_reports_missing_and_audits_each)
 
 	fx_new(&a, "bulkdoc");
 	fx_new(&b, "bulkdoc");
-	doc_new(&a, "The first note of the bulk test.", d1, sizeof(d1));
-	doc_new(&a, "The second note of the bulk test.", d2, sizeof(d2));
-	doc_new(&a, "The third note, which stays.", d3, sizeof(d3));
-	doc_new(&b, "Somebody else's note.", db, sizeof(db));
+	fx_doc_new(NULL, &a, "note.txt", "The first note of the bulk test.", d1,
+	    sizeof(d1));
+	fx_doc_new(NULL, &a, "note.txt", "The second note of the bulk test.",
+	    d2, sizeof(d2));
+	fx_doc_new(NULL, &a, "note.txt", "The third note, which stays.", d3,
+	    sizeof(d3));
+	fx_doc_new(NULL, &b, "note.txt", "Somebody else's note.", db,
+	    sizeof(db));
 
 	(void)snprintf(body, sizeof(body), "{\"action\": \"delete\", "
 	    "\"ids\": [\"%s\", \"%s\", \"%s\", \"%s\", \"%s\"]}", d2, db,

@@ -12,7 +12,6 @@
 
 #include "fixture.h"
 
-#define BOUNDARY	"----elenchus-cache-boundary-81c2"
 #define WAIT_S		90
 
 /* GET path as a, with If-None-Match: inm when given. */
@@ -203,53 +202,6 @@ Test(caching, etag_through_the_tls_front)
 	resp_free(r);
 }
 
-static void
-doc_new(struct user *a, const char *text, char *id, size_t len)
-{
-	const char	*hdrs[3];
-	struct resp	*r;
-	char		 body[4096], ct[128], auth[FX_TOKEN_MAX + 32];
-	int		 n;
-
-	n = snprintf(body, sizeof(body), "--%s\r\nContent-Disposition: "
-	    "form-data; name=\"file\"; filename=\"memo.txt\"\r\n"
-	    "Content-Type: text/plain\r\n\r\n%s\r\n--%s--\r\n", BOUNDARY,
-	    text, BOUNDARY);
-	(void)snprintf(ct, sizeof(ct),
-	    "Content-Type: multipart/form-data; boundary=%s", BOUNDARY);
-	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    a->token);
-	hdrs[0] = ct;
-	hdrs[1] = auth;
-	hdrs[2] = NULL;
-	r = http_req("POST", "/api/v1/documents", hdrs, body, (size_t)n);
-	cr_assert_eq(r->status, 201, "%s", r->body);
-	(void)snprintf(id, len, "%s", jstr(r, "data.id"));
-	resp_free(r);
-}
-
-static void
-doc_wait(struct user *a, const char *id)
-{
-	struct resp	*r;
-	char		 path[256];
-	int		 i;
-
-	(void)snprintf(path, sizeof(path), "/api/v1/documents/%s", id);
-	for (i = 0; i < WAIT_S * 10; i++) {
-		r = fx_req(NULL, "GET", path, a->token, NULL, NULL);
-		if (!strcmp(jstr(r, "data.processing_status"), "completed")) {
-			resp_free(r);
-			return;
-		}
-		cr_assert_str_neq(jstr(r, "data.processing_status"), "failed",
-		    "%s", r->body);
-		resp_free(r);
-		(void)usleep(100000);
-	}
-	cr_assert_fail("document %s not processed", id);
-}
-
 /* Analyse id with type and wait: the finished analysis. */
 static struct resp *
 analyse(struct user *a, const char *id, const char *type)
@@ -299,12 +251,17 @@ Test(caching, analysis_of_identical_bytes_is_served_from_the_stored_result)
 	(void)snprintf(text, sizeof(text), "Memorandum %s. The tenant shall "
 	    "pay rent monthly; either party may terminate on thirty days "
 	    "notice.", uniq("m"));
-	doc_new(&a, text, d1, sizeof(d1));
-	doc_new(&a, text, d2, sizeof(d2));	/* the same bytes again */
-	doc_new(&b, text, db, sizeof(db));	/* and at another user */
-	doc_wait(&a, d1);
-	doc_wait(&a, d2);
-	doc_wait(&b, db);
+	fx_doc_new(NULL, &a, "memo.txt", text, d1, sizeof(d1));
+	fx_doc_new(NULL, &a, "memo.txt", text, d2,
+	    sizeof(d2));	/* the same bytes again */
+	fx_doc_new(NULL, &b, "memo.txt", text, db,
+	    sizeof(db));	/* and at another user */
+	cr_assert_str_eq(fx_doc_wait(NULL, &a, d1, WAIT_S), "completed",
+	    "document %s not processed", d1);
+	cr_assert_str_eq(fx_doc_wait(NULL, &a, d2, WAIT_S), "completed",
+	    "document %s not processed", d2);
+	cr_assert_str_eq(fx_doc_wait(NULL, &b, db, WAIT_S), "completed",
+	    "document %s not processed", db);
 
 	r = analyse(&a, d1, "summary");
 	cr_assert_str_eq(jstr(r, "data.status"), "completed", "%s", r->body);

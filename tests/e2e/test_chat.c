@@ -47,29 +47,6 @@ chat(const char *tok, json_t *body)
 	return (r);
 }
 
-/* The stand-in's requests whose body mentions marker, oldest first. */
-static json_t *
-llm_requests(const char *marker)
-{
-	struct resp	*r;
-	json_t		*out, *it;
-	size_t		 i;
-	char		*s;
-
-	r = http_req_to(env_or("E2E_LLM", ""), "GET", "/__requests", NULL,
-	    NULL, 0);
-	cr_assert_eq(r->status, 200);
-	out = json_array();
-	json_array_foreach(r->json, i, it) {
-		s = json_dumps(json_object_get(it, "body"), JSON_COMPACT);
-		if (s != NULL && strstr(s, marker) != NULL)
-			(void)json_array_append(out, it);
-		free(s);
-	}
-	resp_free(r);
-	return (out);
-}
-
 static const char *
 sget(json_t *j, const char *path)
 {
@@ -178,7 +155,7 @@ Test(chat, chat_creates_conversation_and_sends_exact_openai_request)
 	    resp_header(r, "x-request-id"));
 	cr_expect(json_is_array(jpath(r->json, "data.citations")));
 
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_assert_eq(json_array_size(reqs), 1);
 	cr_expect_str_eq(sget(reqs, "0.path"), "/v1/chat/completions");
 	cr_expect(json_is_true(jpath(reqs, "0.key_ok")));
@@ -248,7 +225,7 @@ Test(chat, history_is_the_last_ten_messages_oldest_first)
 		    jstr(r, "data.conversation_id"));
 		resp_free(r);
 	}
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_assert_eq(json_array_size(reqs), 7);
 	msgs = jpath(reqs, "6.body.messages");
 	/* System, the last 10 of 12 stored messages, the new one. */
@@ -281,7 +258,7 @@ Test(chat, gemini_is_selected_per_request_with_its_wire_format)
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect_str_eq(jstr(r, "data.message.provider"), "gemini");
 	cr_expect_str_eq(jstr(r, "data.message.model_used"), "gemini-test");
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_assert_eq(json_array_size(reqs), 1);
 	cr_expect_str_eq(sget(reqs, "0.path"),
 	    "/v1beta/models/gemini-test:generateContent");
@@ -395,7 +372,7 @@ Test(chat, streaming_sends_deltas_then_done_and_stores_the_answer)
 	    "data.usage.total_tokens")), 0);
 	cr_expect(json_is_false(jpath(last, "data.message.usage_estimated")));
 
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_assert_eq(json_array_size(reqs), 1);
 	cr_expect(json_is_true(jpath(reqs, "0.body.stream")));
 	cr_expect(json_is_true(jpath(reqs,
@@ -456,7 +433,7 @@ Test(chat, rate_limited_answer_is_retried_after_retry_after)
 	r = chat(tok, json_pack("{s:s}", "content", c));
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	cr_expect_geq(fx_now() - t0, 0.95, "Retry-After honoured");
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(json_array_size(reqs), 2);
 	resp_free(r);
 	json_decref(reqs);
@@ -476,7 +453,7 @@ Test(chat, server_errors_are_tried_three_times_then_502)
 	r = chat(tok, json_pack("{s:s}", "content", c));
 	cr_assert_eq(r->status, 502, "%s", r->body);
 	cr_expect_str_eq(err_code(r), "ai_upstream_error");
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(json_array_size(reqs), 3);
 	json_decref(reqs);
 
@@ -508,7 +485,7 @@ Test(chat, exhausted_provider_quota_is_502_without_retry)
 	cr_expect_eq(r->status, 502, "%s", r->body);
 	cr_expect_str_eq(err_code(r), "ai_upstream_error");
 	resp_free(r);
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(json_array_size(reqs), 1);
 	json_decref(reqs);
 
@@ -518,7 +495,7 @@ Test(chat, exhausted_provider_quota_is_502_without_retry)
 	    "gemini"));
 	cr_expect_eq(r->status, 502, "%s", r->body);
 	resp_free(r);
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(json_array_size(reqs), 1);
 	json_decref(reqs);
 	free(tok);
@@ -537,7 +514,7 @@ Test(chat, dropped_and_malformed_answers_are_502)
 	r = chat(tok, json_pack("{s:s}", "content", c));
 	cr_expect_eq(r->status, 502, "%s", r->body);
 	resp_free(r);
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(json_array_size(reqs), 3, "a cut answer is retried");
 	json_decref(reqs);
 
@@ -547,7 +524,7 @@ Test(chat, dropped_and_malformed_answers_are_502)
 	cr_expect_eq(r->status, 502, "%s", r->body);
 	cr_expect_str_eq(err_code(r), "ai_upstream_error");
 	resp_free(r);
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(json_array_size(reqs), 1);
 	json_decref(reqs);
 
@@ -560,7 +537,7 @@ Test(chat, dropped_and_malformed_answers_are_502)
 	cr_expect_not_null(strstr(r->body, "event: error"), "%s", r->body);
 	cr_expect_null(strstr(r->body, "event: done"));
 	resp_free(r);
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(json_array_size(reqs), 1);
 	json_decref(reqs);
 	free(tok);
@@ -595,7 +572,7 @@ Test(chat, daily_quota_is_429_before_the_provider_is_called)
 	ra = atol(resp_header(r, "retry-after"));
 	cr_expect(ra > 0 && ra <= 86400, "retry-after %ld", ra);
 	resp_free(r);
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(json_array_size(reqs), 0);
 	json_decref(reqs);
 	free(tok);
@@ -684,7 +661,7 @@ Test(chat, a_client_that_leaves_mid_answer_still_gets_it_stored)
 		resp_free(r);
 	}
 	cr_expect(found, "the answer was stored after the client left");
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(json_array_size(reqs), 1);
 	json_decref(reqs);
 	free(tok);

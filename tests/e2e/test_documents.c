@@ -19,17 +19,6 @@
 #include "fixture.h"
 
 #define PROCESS_WAIT_S	90
-#define BOUNDARY	"----elenchus-test-boundary-7MA4YWxkTrZu0gW"
-
-/* The Authorization header for w (one at a time). */
-static const char *
-auth_of(const struct user *w)
-{
-	static char	h[FX_TOKEN_MAX + 32];
-
-	(void)snprintf(h, sizeof(h), "Authorization: Bearer %s", w->token);
-	return (h);
-}
 
 static char *
 fixture(const char *name, size_t *len)
@@ -57,62 +46,16 @@ fixture(const char *name, size_t *len)
 	return (buf);
 }
 
-/* A multipart body built by hand, so the file name goes out raw. */
-static struct resp *
-upload_to(const char *base, struct user *w, const char *filename,
-    const char *data, size_t len, const char *category)
-{
-	const char	*hdrs[3];
-	struct resp	*r;
-	char		*body, head[1024];
-	size_t		 n = 0, cap;
-
-	cap = len + 4096;
-	body = malloc(cap);
-	if (category != NULL)
-		n += (size_t)snprintf(body + n, cap - n, "--%s\r\n"
-		    "Content-Disposition: form-data; "
-		    "name=\"document_category\"\r\n\r\n%s\r\n", BOUNDARY,
-		    category);
-	n += (size_t)snprintf(body + n, cap - n, "--%s\r\n"
-	    "Content-Disposition: form-data; name=\"file\"; "
-	    "filename=\"%s\"\r\n"
-	    "Content-Type: application/octet-stream\r\n\r\n", BOUNDARY,
-	    filename);
-	memcpy(body + n, data, len);
-	n += len;
-	n += (size_t)snprintf(body + n, cap - n, "\r\n--%s--\r\n", BOUNDARY);
-	(void)snprintf(head, sizeof(head),
-	    "Content-Type: multipart/form-data; boundary=%s", BOUNDARY);
-	hdrs[0] = head;
-	hdrs[1] = auth_of(w);
-	hdrs[2] = NULL;
-	r = http_req_to(base, "POST", "/api/v1/documents", hdrs, body, n);
-	free(body);
-	return (r);
-}
-
-static struct resp *
-upload(struct user *w, const char *filename, const char *data, size_t len)
-{
-	return (upload_to(env_or("E2E_BASE", "http://127.0.0.1:8080"), w,
-	    filename, data, len, NULL));
-}
-
 static struct resp *
 get(struct user *w, const char *path)
 {
-	const char	*hdrs[2] = { auth_of(w), NULL };
-
-	return (http_req("GET", path, hdrs, NULL, 0));
+	return (fx_req(NULL, "GET", path, w->token, NULL, NULL));
 }
 
 static struct resp *
 del(struct user *w, const char *path)
 {
-	const char	*hdrs[2] = { auth_of(w), NULL };
-
-	return (http_req("DELETE", path, hdrs, NULL, 0));
+	return (fx_req(NULL, "DELETE", path, w->token, NULL, NULL));
 }
 
 /* Upload, expect 201, return the new id (static buffer per call site). */
@@ -122,7 +65,7 @@ upload_ok(struct user *w, const char *filename, const char *data, size_t len,
 {
 	struct resp	*r;
 
-	r = upload(w, filename, data, len);
+	r = fx_upload(NULL, w, filename, data, len, NULL);
 	cr_assert_eq(r->status, 201, "upload %s: %ld %s", filename, r->status,
 	    r->body);
 	cr_assert_str_eq(jstr(r, "data.processing_status"), "pending");
@@ -472,7 +415,7 @@ Test(documents, type_is_checked_by_content)
 	fx_new(&w, "doc-");
 	for (i = 0; bad[i] != NULL; i++) {
 		data = fixture(bad[i], &len);
-		r = upload(&w, bad[i], data, len);
+		r = fx_upload(NULL, &w, bad[i], data, len, NULL);
 		cr_expect_eq(r->status, 415, "%s: %ld %s", bad[i], r->status,
 		    r->body);
 		cr_expect_str_eq(err_code(r), "unsupported_media_type");
@@ -480,11 +423,12 @@ Test(documents, type_is_checked_by_content)
 		free(data);
 	}
 	/* A binary blob called .pdf. */
-	r = upload(&w, "fake.pdf", "\x7f" "ELF\x02\x01\x01\x00\x00\x00", 10);
+	r = fx_upload(NULL, &w, "fake.pdf",
+	    "\x7f" "ELF\x02\x01\x01\x00\x00\x00", 10, NULL);
 	cr_expect_eq(r->status, 415, "%s", r->body);
 	resp_free(r);
 	/* No file, and an empty file. */
-	r = upload(&w, "empty.txt", "", 0);
+	r = fx_upload(NULL, &w, "empty.txt", "", 0, NULL);
 	cr_expect_eq(r->status, 400, "%s", r->body);
 	cr_expect_str_eq(err_code(r), "validation_error");
 	resp_free(r);
@@ -503,14 +447,14 @@ Test(documents, same_bytes_again_warn_duplicate_of)
 	fx_new(&w, "doc-");
 	fx_new(&o, "doc-");
 	upload_ok(&w, "a.txt", text, strlen(text), id, sizeof(id));
-	r = upload(&w, "b.txt", text, strlen(text));
+	r = fx_upload(NULL, &w, "b.txt", text, strlen(text), NULL);
 	cr_assert_eq(r->status, 201, "%s", r->body);
 	(void)snprintf(want, sizeof(want), "duplicate_of:%s", id);
 	cr_expect(has_warning(r, want), "%s", r->body);
 	cr_expect_str_neq(jstr(r, "data.id"), id);
 	resp_free(r);
 	/* Another user's identical bytes are not a duplicate. */
-	r = upload(&o, "a.txt", text, strlen(text));
+	r = fx_upload(NULL, &o, "a.txt", text, strlen(text), NULL);
 	cr_assert_eq(r->status, 201);
 	cr_expect_eq(json_array_size(jpath(r->json, "warnings")), 0,
 	    "%s", r->body);
@@ -702,7 +646,7 @@ Test(documents, category_field_is_stored_and_filters)
 	struct resp	*r;
 
 	fx_new(&w, "doc-");
-	r = upload_to(env_or("E2E_BASE", ""), &w, "nda.txt",
+	r = fx_upload(NULL, &w, "nda.txt",
 	    "Non-disclosure.\n", 16, "nda");
 	cr_assert_eq(r->status, 201, "%s", r->body);
 	cr_expect_str_eq(jstr(r, "data.document_category"), "nda");
@@ -924,11 +868,11 @@ Test(documents, own_instance_limits_and_no_ai, .timeout = 120)
 	fx_new(&w, "doc-");
 	fx_srv_start(&s, env);
 	memset(big, 'a', sizeof(big));
-	r = upload_to(s.base, &w, "big.txt", big, sizeof(big), NULL);
+	r = fx_upload(s.base, &w, "big.txt", big, sizeof(big), NULL);
 	cr_expect_eq(r->status, 413, "%ld %s", r->status, r->body);
 	cr_expect_str_eq(err_code(r), "payload_too_large");
 	resp_free(r);
-	r = upload_to(s.base, &w, "small.txt", big, 4000, NULL);
+	r = fx_upload(s.base, &w, "small.txt", big, 4000, NULL);
 	cr_expect_eq(r->status, 201, "%ld %s", r->status, r->body);
 	(void)snprintf(path, sizeof(path), "/api/v1/documents/%s/analyze",
 	    jstr(r, "data.id"));
@@ -990,7 +934,7 @@ Test(documents, large_upload_passes_through_the_disk_offload, .timeout = 120)
 	fx_new(&w, "doc-");
 	data = long_text(12000, &len);
 	cr_assert(len > 2 * 1024 * 1024);
-	r = upload(&w, "big.txt", data, len);
+	r = fx_upload(NULL, &w, "big.txt", data, len, NULL);
 	cr_assert_eq(r->status, 201, "%ld %s", r->status, r->body);
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	(void)fprintf(stderr, "measure: upload of %zu bytes: %.3f s\n", len,

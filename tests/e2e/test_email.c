@@ -109,36 +109,6 @@ smtp_code(const char *rcpt, char code[7], json_t **msg)
 	return (found);
 }
 
-/* The code of the last console email to rcpt in log; 1 when found. */
-static int
-console_code(const char *log, const char *rcpt, char code[7])
-{
-	char	 line[8192], want[256], *p;
-	FILE	*fp;
-	int	 i, found;
-
-	(void)snprintf(want, sizeof(want), "\"to\":\"%s\"", rcpt);
-	for (i = 0; i < 50; i++) {
-		found = 0;
-		if ((fp = fopen(log, "r")) == NULL)
-			return (0);
-		while (fgets(line, sizeof(line), fp) != NULL) {
-			if (strstr(line, "\"event\":\"email\"") == NULL ||
-			    strstr(line, want) == NULL ||
-			    (p = strstr(line, "code is ")) == NULL)
-				continue;
-			memcpy(code, p + 8, 6);
-			code[6] = '\0';
-			found = 1;
-		}
-		(void)fclose(fp);
-		if (found)
-			return (1);
-		(void)usleep(100000);
-	}
-	return (0);
-}
-
 static void
 other_code(const char *code, char *out)
 {
@@ -346,8 +316,8 @@ Test(email, console_sender_and_burnt_codes, .timeout = 90)
 	r = email_call(s.base, &a, "request", NULL);
 	fx_status(r, 202);
 	resp_free(r);
-	cr_assert(console_code(log, a.email, code), "no console email to %s",
-	    a.email);
+	cr_assert(fx_console_code(log, "email", a.email, code),
+	    "no console email to %s", a.email);
 
 	/* Five wrong codes burn it: the right one is then refused too. */
 	other_code(code, wrong);
@@ -369,7 +339,7 @@ Test(email, console_sender_and_burnt_codes, .timeout = 90)
 	r = email_call(s.base, &a, "request", NULL);
 	fx_status(r, 202);
 	resp_free(r);
-	cr_assert(console_code(log, a.email, wrong));
+	cr_assert(fx_console_code(log, "email", a.email, wrong));
 	cr_expect_str_neq(wrong, code);
 	r = email_call(s.base, &a, "verify", wrong);
 	fx_status(r, 200);

@@ -84,18 +84,6 @@ enqueue(const char *queue, const char *kind, const char *payload,
 	return (q1(sql, queue, payload));
 }
 
-static char *
-env_kv(const char *k, const char *v)
-{
-	static char	buf[8][128];
-	static int	n;
-	char		*p;
-
-	p = buf[n++ % 8];
-	(void)snprintf(p, sizeof(buf[0]), "%s=%s", k, v);
-	return (p);
-}
-
 Test(jobs, upload_survives_a_restart_without_runner, .timeout = 120)
 {
 	char		*queue, *v;
@@ -108,7 +96,7 @@ Test(jobs, upload_survives_a_restart_without_runner, .timeout = 120)
 	int		 n;
 
 	queue = strdup(uniq("restart-"));
-	env1[0] = env_kv("JOB_QUEUE", queue);
+	env1[0] = fx_env("JOB_QUEUE", queue);
 	env1[1] = "JOBS_DISABLED=1";
 	env1[2] = NULL;
 	fx_srv_start(&s, env1);
@@ -135,7 +123,7 @@ Test(jobs, upload_survives_a_restart_without_runner, .timeout = 120)
 	free(v);
 	fx_srv_stop(&s);
 
-	env2[0] = env_kv("JOB_QUEUE", queue);
+	env2[0] = fx_env("JOB_QUEUE", queue);
 	env2[1] = NULL;
 	fx_srv_start(&s, env2);
 	v = wait_for("SELECT processing_status FROM documents WHERE id = "
@@ -160,7 +148,7 @@ Test(jobs, two_instances_never_run_one_job_twice, .timeout = 180)
 	(void)snprintf(sql, sizeof(sql), "INSERT INTO jobs (queue, kind, "
 	    "payload) SELECT $1, 'noop', jsonb_build_object('n', g, "
 	    "'sleep_ms', g %% 3 * 20) FROM generate_series(1, 300) g");
-	env[0] = env_kv("JOB_QUEUE", queue);
+	env[0] = fx_env("JOB_QUEUE", queue);
 	env[1] = "JOB_THREADS=4";
 	env[2] = NULL;
 	fx_srv_start(&a, env);
@@ -203,7 +191,7 @@ Test(jobs, failing_job_ends_failed_after_max_attempts, .timeout = 120)
 
 	queue = strdup(uniq("fail-"));
 	id = enqueue(queue, "noop_fail", "{\"error\": \"disk on fire\"}", 3);
-	env[0] = env_kv("JOB_QUEUE", queue);
+	env[0] = fx_env("JOB_QUEUE", queue);
 	env[1] = NULL;
 	fx_srv_start(&s, env);
 	v = wait_for("SELECT status FROM jobs WHERE id = $1::uuid", id, NULL,
@@ -233,7 +221,7 @@ Test(jobs, killed_runner_loses_its_job_after_the_lease, .timeout = 150)
 	queue = strdup(uniq("kill-"));
 	id = enqueue(queue, "noop", "{\"sleep_ms\": 60000, "
 	    "\"sleep_attempts\": 1}", 3);
-	env[0] = env_kv("JOB_QUEUE", queue);
+	env[0] = fx_env("JOB_QUEUE", queue);
 	env[1] = "JOB_TIMEOUT_S=5";
 	env[2] = NULL;
 	fx_srv_start(&s, env);
@@ -278,7 +266,7 @@ Test(jobs, sigterm_gives_a_running_job_back, .timeout = 120)
 
 	queue = strdup(uniq("term-"));
 	id = enqueue(queue, "noop", "{\"sleep_ms\": 60000}", 3);
-	env[0] = env_kv("JOB_QUEUE", queue);
+	env[0] = fx_env("JOB_QUEUE", queue);
 	env[1] = NULL;
 	fx_srv_start(&s, env);
 	v = wait_for("SELECT status FROM jobs WHERE id = $1::uuid", id, NULL,
@@ -319,7 +307,7 @@ fair_run(const char *threads, int most)
 	    "now() - interval '1 minute' + make_interval(secs => g) "
 	    "FROM generate_series(1, 7) g");
 	free(q1(sql, queue, NULL));
-	env[0] = env_kv("JOB_QUEUE", queue);
+	env[0] = fx_env("JOB_QUEUE", queue);
 	env[1] = threads;
 	env[2] = NULL;
 	fx_srv_start(&s, env);

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define BOUNDARY	"----elenchus-metrics-boundary-8c1d"
 #define WAIT_S		60
 
 /* The value of the sample whose name and labels are exactly key. */
@@ -63,36 +62,13 @@ chat(const struct user *a, const char *content, long *status)
 static void
 analysis(const struct user *a)
 {
-	const char	*hdrs[3];
 	struct resp	*r;
-	char		 body[1024], head[256], auth[4200], id[64], st[32];
-	int		 n, i;
+	char		 id[64], st[32];
+	int		 i;
 
-	n = snprintf(body, sizeof(body), "--%s\r\nContent-Disposition: "
-	    "form-data; name=\"file\"; filename=\"nda.txt\"\r\nContent-Type: "
-	    "text/plain\r\n\r\nThe recipient shall keep the information "
-	    "confidential for five years.\r\n--%s--\r\n", BOUNDARY, BOUNDARY);
-	(void)snprintf(head, sizeof(head), "Content-Type: multipart/"
-	    "form-data; boundary=%s", BOUNDARY);
-	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    a->token);
-	hdrs[0] = head;
-	hdrs[1] = auth;
-	hdrs[2] = NULL;
-	r = http_req("POST", "/api/v1/documents", hdrs, body, (size_t)n);
-	cr_assert_eq(r->status, 201, "%s", r->body);
-	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
-	resp_free(r);
-	for (i = 0; i < WAIT_S * 10; i++) {
-		r = fx_call("GET", a, NULL, "/api/v1/documents/%s", id);
-		(void)snprintf(st, sizeof(st), "%s",
-		    jstr(r, "data.processing_status"));
-		resp_free(r);
-		if (!strcmp(st, "completed"))
-			break;
-		(void)usleep(100000);
-	}
-	cr_assert_str_eq(st, "completed");
+	fx_doc_new(NULL, a, "nda.txt", "The recipient shall keep the "
+	    "information confidential for five years.", id, sizeof(id));
+	cr_assert_str_eq(fx_doc_wait(NULL, a, id, WAIT_S), "completed");
 	r = fx_call("POST", a, "{\"analysis_type\":\"summary\"}",
 	    "/api/v1/documents/%s/analyze", id);
 	cr_assert_eq(r->status, 202, "%s", r->body);

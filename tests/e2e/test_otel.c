@@ -24,7 +24,6 @@
 #define TP		"00-" TRACE "-" PARENT "-01"
 #define TRACE2		"0af7651916cd43dd8448eb211c80319c"
 #define TP2		"00-" TRACE2 "-b7ad6b7169203331-01"
-#define BOUNDARY	"----elenchus-otel-boundary-51aa"
 #define WAIT_S		40
 
 struct otlp {
@@ -214,39 +213,12 @@ no_structure_errors(const struct otlp *o)
 static void
 analyze(const struct srv *s, const struct user *a)
 {
-	const char	*hdrs[3];
 	struct resp	*r;
-	char		 body[1024], head[256], auth[4200], id[64], st[32];
-	char		 path[256];
-	int		 n, i;
+	char		 id[64], path[256];
 
-	n = snprintf(body, sizeof(body), "--%s\r\nContent-Disposition: "
-	    "form-data; name=\"file\"; filename=\"lease.txt\"\r\nContent-Type:"
-	    " text/plain\r\n\r\nThe tenant shall pay rent on the first day of "
-	    "each month.\r\n--%s--\r\n", BOUNDARY, BOUNDARY);
-	(void)snprintf(head, sizeof(head), "Content-Type: multipart/"
-	    "form-data; boundary=%s", BOUNDARY);
-	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    a->token);
-	hdrs[0] = head;
-	hdrs[1] = auth;
-	hdrs[2] = NULL;
-	r = http_req_to(s->base, "POST", "/api/v1/documents", hdrs, body,
-	    (size_t)n);
-	cr_assert_eq(r->status, 201, "%s", r->body);
-	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
-	resp_free(r);
-	(void)snprintf(path, sizeof(path), "/api/v1/documents/%s", id);
-	for (i = 0; i < WAIT_S * 10; i++) {
-		r = call(s, "GET", path, a->token, NULL, NULL);
-		(void)snprintf(st, sizeof(st), "%s",
-		    jstr(r, "data.processing_status"));
-		resp_free(r);
-		if (!strcmp(st, "completed"))
-			break;
-		(void)usleep(100000);
-	}
-	cr_assert_str_eq(st, "completed");
+	fx_doc_new(s->base, a, "lease.txt", "The tenant shall pay rent on the "
+	    "first day of each month.", id, sizeof(id));
+	cr_assert_str_eq(fx_doc_wait(s->base, a, id, WAIT_S), "completed");
 	(void)snprintf(path, sizeof(path), "/api/v1/documents/%s/analyze", id);
 	r = call(s, "POST", path, a->token, TP2,
 	    "{\"analysis_type\":\"summary\"}");

@@ -74,7 +74,7 @@ Test(phone, console_code_verifies_the_phone)
 	    r->body);
 	cr_expect_str_eq(jstr(r, "data.phone"), masked, "%s", r->body);
 	resp_free(r);
-	cr_assert(fx_console_code(main_log(), phone, code),
+	cr_assert(fx_console_code(main_log(), "sms", phone, code),
 	    "no console SMS to %s in the log", phone);
 
 	other_code(code, wrong);
@@ -184,7 +184,7 @@ Test(phone, five_wrong_codes_burn_it_and_old_codes_stop_working)
 	r = code_request(NULL, &a, phone);
 	fx_status(r, 202);
 	resp_free(r);
-	cr_assert(fx_console_code(main_log(), phone, code));
+	cr_assert(fx_console_code(main_log(), "sms", phone, code));
 	other_code(code, wrong);
 	for (i = 0; i < 5; i++) {
 		r = code_verify(NULL, &a, phone, wrong);
@@ -213,7 +213,7 @@ Test(phone, expired_code_is_refused)
 	r = code_request(NULL, &a, phone);
 	fx_status(r, 202);
 	resp_free(r);
-	cr_assert(fx_console_code(main_log(), phone, code));
+	cr_assert(fx_console_code(main_log(), "sms", phone, code));
 	(void)fx_sql("UPDATE phone_codes SET expires_at = now() - "
 	    "interval '1 s' WHERE phone = $1", phone);
 	r = code_verify(NULL, &a, phone, code);
@@ -235,7 +235,7 @@ Test(phone, a_code_belongs_to_its_user_and_phone)
 	r = code_request(NULL, &a, phone);
 	fx_status(r, 202);
 	resp_free(r);
-	cr_assert(fx_console_code(main_log(), phone, code));
+	cr_assert(fx_console_code(main_log(), "sms", phone, code));
 
 	r = code_verify(NULL, &b, phone, code);
 	fx_error(r, 400, "validation_error");

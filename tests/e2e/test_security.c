@@ -257,8 +257,8 @@ Test(security, login_racing_a_password_change_loses)
 	for (i = 0; i < 200 && !waiting; i++) {
 		waiting = !strcmp(fx_sql("SELECT count(*) FROM "
 		    "pg_stat_activity WHERE wait_event_type = 'Lock' AND "
-		    "query LIKE '%last_login = now()%' AND datname = current_database()",
-		    NULL), "1");
+		    "query LIKE '%last_login = now()%' AND "
+		    "datname = current_database()", NULL), "1");
 		if (!waiting)
 			(void)usleep(50000);
 	}

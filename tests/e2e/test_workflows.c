@@ -29,13 +29,6 @@ static const char *const review_steps[] = {
 	"extract_key_terms", "assess_risks", "recommend_changes"
 };
 
-static struct resp *
-call(const char *base, const char *method, const char *path,
-    const char *tok, const char *body)
-{
-	return (fx_req(base, method, path, tok, NULL, body));
-}
-
 /* POST /executions for contract_review with contract_text = text. */
 static struct resp *
 submit_review(const char *base, const char *tok, const char *text)
@@ -49,7 +42,7 @@ submit_review(const char *base, const char *tok, const char *text)
 	    "Tenant GmbH", "risk_tolerance", "low");
 	s = json_dumps(b, 0);
 	json_decref(b);
-	r = call(base, "POST", EXECS, tok, s);
+	r = fx_req(base, "POST", EXECS, tok, NULL, s);
 	free(s);
 	return (r);
 }
@@ -71,39 +64,16 @@ wait_exec(const char *base, const char *tok, const char *id,
 
 	exec_path(path, sizeof(path), id, NULL);
 	for (i = 0; i < seconds * 10; i++) {
-		r = call(base, "GET", path, tok, NULL);
+		r = fx_req(base, "GET", path, tok, NULL, NULL);
 		cr_assert_eq(r->status, 200, "%s", r->body);
 		if (strcmp(jstr(r, "data.status"), want) == 0)
 			return (r);
 		resp_free(r);
 		(void)usleep(100000);
 	}
-	r = call(base, "GET", path, tok, NULL);
+	r = fx_req(base, "GET", path, tok, NULL, NULL);
 	cr_assert_str_eq(jstr(r, "data.status"), want, "%s", r->body);
 	return (r);
-}
-
-/* The stand-in's requests whose body holds marker, oldest first. */
-static json_t *
-llm_requests(const char *marker)
-{
-	struct resp	*r;
-	json_t		*out, *it;
-	size_t		 i;
-	char		*s;
-
-	r = http_req_to(env_or("E2E_LLM", ""), "GET", "/__requests", NULL,
-	    NULL, 0);
-	cr_assert_eq(r->status, 200);
-	out = json_array();
-	json_array_foreach(r->json, i, it) {
-		s = json_dumps(json_object_get(it, "body"), JSON_COMPACT);
-		if (s != NULL && strstr(s, marker) != NULL)
-			(void)json_array_append(out, it);
-		free(s);
-	}
-	resp_free(r);
-	return (out);
 }
 
 /* The last user message of a recorded OpenAI request. */
@@ -186,18 +156,6 @@ wait_q(const char *sql, const char *p, const char *want, int seconds)
 	expect_q(sql, p, want);
 }
 
-static char *
-env_kv(const char *k, const char *v)
-{
-	static char	buf[8][160];
-	static int	n;
-	char		*p;
-
-	p = buf[n++ % 8];
-	(void)snprintf(p, sizeof(buf[0]), "%s=%s", k, v);
-	return (p);
-}
-
 Test(workflows, templates_have_their_shape)
 {
 	struct user	 a;
@@ -209,7 +167,7 @@ Test(workflows, templates_have_their_shape)
 	int		 found;
 
 	fx_new(&a, "wf-tpl");
-	r = call(NULL, "GET", WF "/templates", a.token, NULL);
+	r = fx_req(NULL, "GET", WF "/templates", a.token, NULL, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	items = jpath(r->json, "data.items");
 	cr_assert(json_array_size(items) >= 4);
@@ -243,7 +201,7 @@ Test(workflows, templates_have_their_shape)
 		}
 	}
 	resp_free(r);
-	r = call(NULL, "GET", WF "/templates", NULL, NULL);
+	r = fx_req(NULL, "GET", WF "/templates", NULL, NULL, NULL);
 	cr_expect_eq(r->status, 401);
 	resp_free(r);
 }
@@ -307,7 +265,7 @@ Test(workflows, execution_completes_with_every_step, .timeout = 90)
 	    "output"));
 
 	/* One provider call per step, in order, each fed by the earlier. */
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_assert_eq(json_array_size(reqs), 3, "requests: %zu",
 	    json_array_size(reqs));
 	for (i = 0; i < 3; i++)
@@ -360,7 +318,7 @@ Test(workflows, transient_failure_is_retried_not_finished_steps,
 	r = wait_exec(NULL, a.token, id, "completed", WAIT_S);
 	cr_expect_eq(jint(r, "data.steps.1.attempts"), 1);
 	resp_free(r);
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(step_requests(reqs, "extract_key_terms"), 1);
 	cr_expect_eq(step_requests(reqs, "assess_risks"), 3);
 	cr_expect_eq(step_requests(reqs, "recommend_changes"), 1);
@@ -407,7 +365,7 @@ Test(workflows, permanent_failure_stops_the_later_steps, .timeout = 90)
 	    < 34.0);
 	resp_free(r);
 	(void)sleep(1);
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(step_requests(reqs, "assess_risks"), 1, "not retried");
 	cr_expect_eq(step_requests(reqs, "recommend_changes"), 0);
 	json_decref(reqs);
@@ -435,17 +393,17 @@ Test(workflows, cancel_aborts_a_slow_step_in_flight, .timeout = 90)
 	resp_free(r);
 	/* Wait until the slow call reached the provider. */
 	for (i = 0; i < WAIT_S * 10; i++) {
-		reqs = llm_requests(m);
+		reqs = fx_llm_requests(m);
 		if (step_requests(reqs, "assess_risks") == 1)
 			i = WAIT_S * 10;
 		json_decref(reqs);
 		(void)usleep(100000);
 	}
 	exec_path(path, sizeof(path), id, "/cancel");
-	r = call(NULL, "POST", path, b.token, "");
+	r = fx_req(NULL, "POST", path, b.token, NULL, "");
 	cr_expect_eq(r->status, 404, "another user's execution");
 	resp_free(r);
-	r = call(NULL, "POST", path, a.token, "");
+	r = fx_req(NULL, "POST", path, a.token, NULL, "");
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect_str_eq(jstr(r, "data.status"), "cancelled");
 	cr_expect_str_eq(jstr(r, "data.steps.0.status"), "completed");
@@ -457,12 +415,12 @@ Test(workflows, cancel_aborts_a_slow_step_in_flight, .timeout = 90)
 	    "coalesce(error_code, ''), ','), '') FROM llm_calls WHERE "
 	    "execution_id = $1::uuid AND step_index = 1", id,
 	    "failed:cancelled", 10);
-	r = call(NULL, "POST", path, a.token, "");
+	r = fx_req(NULL, "POST", path, a.token, NULL, "");
 	cr_expect_eq(r->status, 409, "%s", r->body);
 	cr_expect_str_eq(err_code(r), "conflict");
 	resp_free(r);
 	(void)sleep(1);
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(step_requests(reqs, "recommend_changes"), 0);
 	json_decref(reqs);
 	r = wait_exec(NULL, a.token, id, "cancelled", 1);
@@ -489,11 +447,11 @@ Test(workflows, listing_filters_and_isolates, .timeout = 90)
 	(void)snprintf(id2, sizeof(id2), "%s", jstr(r, "data.id"));
 	resp_free(r);
 	exec_path(path, sizeof(path), id2, "/cancel");
-	r = call(NULL, "POST", path, a.token, "");
+	r = fx_req(NULL, "POST", path, a.token, NULL, "");
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 
-	r = call(NULL, "GET", EXECS, a.token, NULL);
+	r = fx_req(NULL, "GET", EXECS, a.token, NULL, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect_eq(jint(r, "data.total"), 2);
 	cr_expect_str_eq(jstr(r, "data.items.0.id"), id2, "newest first");
@@ -501,31 +459,31 @@ Test(workflows, listing_filters_and_isolates, .timeout = 90)
 	    !json_is_null(jpath(r->json, "data.items.0.steps")) ?
 	    jpath(r->json, "data.items.0.steps") : NULL);
 	resp_free(r);
-	r = call(NULL, "GET", EXECS "?status=cancelled", a.token, NULL);
+	r = fx_req(NULL, "GET", EXECS "?status=cancelled", a.token, NULL, NULL);
 	cr_expect_eq(jint(r, "data.total"), 1);
 	cr_expect_str_eq(jstr(r, "data.items.0.id"), id2);
 	resp_free(r);
-	r = call(NULL, "GET", EXECS "?limit=1&offset=1", a.token, NULL);
+	r = fx_req(NULL, "GET", EXECS "?limit=1&offset=1", a.token, NULL, NULL);
 	cr_expect_eq(jint(r, "data.total"), 2);
 	cr_expect_eq(json_array_size(jpath(r->json, "data.items")), 1);
 	cr_expect_str_eq(jstr(r, "data.items.0.id"), id1);
 	resp_free(r);
-	r = call(NULL, "GET", EXECS "?status=done", a.token, NULL);
+	r = fx_req(NULL, "GET", EXECS "?status=done", a.token, NULL, NULL);
 	cr_expect_eq(r->status, 400);
 	cr_expect_str_eq(err_code(r), "validation_error");
 	resp_free(r);
 
-	r = call(NULL, "GET", EXECS, b.token, NULL);
+	r = fx_req(NULL, "GET", EXECS, b.token, NULL, NULL);
 	cr_expect_eq(jint(r, "data.total"), 0);
 	resp_free(r);
 	exec_path(path, sizeof(path), id1, NULL);
-	r = call(NULL, "GET", path, b.token, NULL);
+	r = fx_req(NULL, "GET", path, b.token, NULL, NULL);
 	cr_expect_eq(r->status, 404);
 	resp_free(r);
-	r = call(NULL, "GET", EXECS "/not-a-uuid", a.token, NULL);
+	r = fx_req(NULL, "GET", EXECS "/not-a-uuid", a.token, NULL, NULL);
 	cr_expect_eq(r->status, 404);
 	resp_free(r);
-	r = call(NULL, "GET", EXECS, NULL, NULL);
+	r = fx_req(NULL, "GET", EXECS, NULL, NULL, NULL);
 	cr_expect_eq(r->status, 401);
 	resp_free(r);
 	resp_free(wait_exec(NULL, a.token, id1, "completed", WAIT_S));
@@ -539,14 +497,14 @@ Test(workflows, bad_input_is_400_with_every_field)
 	char		*n;
 
 	fx_new(&a, "wf-bad");
-	r = call(NULL, "POST", EXECS, a.token, "{\"template\": "
+	r = fx_req(NULL, "POST", EXECS, a.token, NULL, "{\"template\": "
 	    "\"no_such_template\", \"input\": {}}");
 	cr_expect_eq(r->status, 400, "%s", r->body);
 	cr_expect_str_eq(err_code(r), "validation_error");
 	cr_expect_str_eq(jstr(r, "error.details.fields.0.field"), "template");
 	resp_free(r);
 
-	r = call(NULL, "POST", EXECS, a.token, "{\"template\": "
+	r = fx_req(NULL, "POST", EXECS, a.token, NULL, "{\"template\": "
 	    "\"contract_review\", \"input\": {\"party\": 7, "
 	    "\"risk_tolerance\": \"reckless\", \"document_ids\": "
 	    "[\"not-a-uuid\"]}}");
@@ -561,17 +519,17 @@ Test(workflows, bad_input_is_400_with_every_field)
 	free(n);
 	resp_free(r);
 
-	r = call(NULL, "POST", EXECS, a.token, "{\"template\": "
+	r = fx_req(NULL, "POST", EXECS, a.token, NULL, "{\"template\": "
 	    "\"contract_review\", \"input\": \"text\"}");
 	cr_expect_eq(r->status, 400);
 	resp_free(r);
-	r = call(NULL, "POST", EXECS, a.token, "{\"input\": {}}");
+	r = fx_req(NULL, "POST", EXECS, a.token, NULL, "{\"input\": {}}");
 	cr_expect_eq(r->status, 400);
 	resp_free(r);
-	r = call(NULL, "POST", EXECS, a.token, "{nope");
+	r = fx_req(NULL, "POST", EXECS, a.token, NULL, "{nope");
 	cr_expect_eq(r->status, 400);
 	resp_free(r);
-	r = call(NULL, "POST", EXECS, NULL, "{\"template\": "
+	r = fx_req(NULL, "POST", EXECS, NULL, NULL, "{\"template\": "
 	    "\"contract_review\", \"input\": {\"contract_text\": \"x\"}}");
 	cr_expect_eq(r->status, 401);
 	resp_free(r);
@@ -611,7 +569,7 @@ Test(workflows, killed_runner_resumes_at_the_step, .timeout = 180)
 	pid_t		 pid;
 
 	queue = strdup(uniq("wfkill-"));
-	env[0] = env_kv("JOB_QUEUE", queue);
+	env[0] = fx_env("JOB_QUEUE", queue);
 	env[1] = "JOB_TIMEOUT_S=5";
 	env[2] = NULL;
 	fx_srv_start(&s, env);
@@ -642,7 +600,7 @@ Test(workflows, killed_runner_resumes_at_the_step, .timeout = 180)
 	cr_expect_eq(jint(r, "data.steps.1.attempts"), 2);
 	cr_expect_eq(jint(r, "data.steps.2.attempts"), 1);
 	resp_free(r);
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(step_requests(reqs, "extract_key_terms"), 1,
 	    "the finished step did not run again");
 	cr_expect_eq(step_requests(reqs, "assess_risks"), 2);
@@ -670,7 +628,7 @@ Test(workflows, two_instances_run_every_step_once, .timeout = 180)
 	int		 i;
 
 	queue = strdup(uniq("wfpair-"));
-	env[0] = env_kv("JOB_QUEUE", queue);
+	env[0] = fx_env("JOB_QUEUE", queue);
 	env[1] = "JOB_THREADS=2";
 	env[2] = NULL;
 	fx_srv_start(&s1, env);
@@ -701,7 +659,7 @@ Test(workflows, two_instances_run_every_step_once, .timeout = 180)
 	    "workflow_executions e ON e.id = s.execution_id WHERE "
 	    "e.user_id = $1::uuid AND s.attempts = 1 AND "
 	    "s.status = 'completed'", a.id, "24");
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(json_array_size(reqs), 24);
 	json_decref(reqs);
 	/* Both runners took part (runner = host:pid:thread). */
@@ -835,7 +793,7 @@ Test(workflows, steps_cite_the_documents_named_in_the_input, .timeout = 90)
 	resp_free(r);
 	(void)snprintf(path, sizeof(path), "/api/v1/documents/%s", doc);
 	for (i = 0; i < WAIT_S * 10; i++) {
-		r = call(NULL, "GET", path, a.token, NULL);
+		r = fx_req(NULL, "GET", path, a.token, NULL, NULL);
 		if (strcmp(jstr(r, "data.processing_status"), "completed") == 0)
 			i = WAIT_S * 10;
 		resp_free(r);
@@ -847,7 +805,7 @@ Test(workflows, steps_cite_the_documents_named_in_the_input, .timeout = 90)
 	    "indemnity.", "document_ids", doc);
 	s = json_dumps(b, 0);
 	json_decref(b);
-	r = call(NULL, "POST", EXECS, a.token, s);
+	r = fx_req(NULL, "POST", EXECS, a.token, NULL, s);
 	free(s);
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
@@ -859,7 +817,7 @@ Test(workflows, steps_cite_the_documents_named_in_the_input, .timeout = 90)
 	    "lease.txt");
 	resp_free(r);
 	/* The excerpt went to the provider with each step. */
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(json_array_size(reqs), 3);
 	json_decref(reqs);
 
@@ -870,7 +828,7 @@ Test(workflows, steps_cite_the_documents_named_in_the_input, .timeout = 90)
 	    "document_ids", doc);
 	s = json_dumps(b, 0);
 	json_decref(b);
-	r = call(NULL, "POST", EXECS, o.token, s);
+	r = fx_req(NULL, "POST", EXECS, o.token, NULL, s);
 	free(s);
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
@@ -879,7 +837,7 @@ Test(workflows, steps_cite_the_documents_named_in_the_input, .timeout = 90)
 	cr_expect_eq(json_array_size(jpath(r->json,
 	    "data.steps.0.citations")), 0);
 	resp_free(r);
-	reqs = llm_requests(m);
+	reqs = fx_llm_requests(m);
 	cr_expect_eq(json_array_size(reqs), 3, "the text did not leak");
 	json_decref(reqs);
 }
@@ -930,7 +888,7 @@ Test(workflows, a_client_leaving_the_stream_costs_nothing, .timeout = 90)
 	cr_expect_eq(r->status, 200);
 	resp_free(r);
 	exec_path(path, sizeof(path), id, "/cancel");
-	r = call(NULL, "POST", path, a.token, "");
+	r = fx_req(NULL, "POST", path, a.token, NULL, "");
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 }
@@ -955,7 +913,7 @@ Test(workflows, progress_is_true_while_a_step_runs, .timeout = 90)
 	wait_q("SELECT status FROM workflow_steps WHERE execution_id = "
 	    "$1::uuid AND step_index = 1", id, "running", WAIT_S);
 	exec_path(path, sizeof(path), id, NULL);
-	r = call(NULL, "GET", path, a.token, NULL);
+	r = fx_req(NULL, "GET", path, a.token, NULL, NULL);
 	cr_expect_str_eq(jstr(r, "data.status"), "running");
 	cr_expect_eq(jint(r, "data.current_step"), 1);
 	cr_expect(json_number_value(jpath(r->json,
@@ -965,7 +923,7 @@ Test(workflows, progress_is_true_while_a_step_runs, .timeout = 90)
 	d1 = json_number_value(jpath(r->json, "data.duration_seconds"));
 	resp_free(r);
 	(void)sleep(1);
-	r = call(NULL, "GET", path, a.token, NULL);
+	r = fx_req(NULL, "GET", path, a.token, NULL, NULL);
 	d2 = json_number_value(jpath(r->json, "data.duration_seconds"));
 	cr_expect(d2 >= d1 + 0.9, "duration runs: %.3f then %.3f", d1, d2);
 	cr_expect(json_number_value(jpath(r->json,
@@ -975,7 +933,7 @@ Test(workflows, progress_is_true_while_a_step_runs, .timeout = 90)
 	d1 = json_number_value(jpath(r->json, "data.duration_seconds"));
 	resp_free(r);
 	(void)sleep(1);
-	r = call(NULL, "GET", path, a.token, NULL);
+	r = fx_req(NULL, "GET", path, a.token, NULL, NULL);
 	cr_expect(json_number_value(jpath(r->json, "data.duration_seconds"))
 	    == d1, "a finished execution's duration stays");
 	resp_free(r);
