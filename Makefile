@@ -29,8 +29,10 @@ SCHEMA_VERSION	:= $(shell ls sql/*.sql | sort | tail -n 1 | xargs basename | cut
 # The flags make and kodev share (conf/build.conf is written from these).
 CFLAGS_BASE	:= -std=gnu11 $(WARN) -Isrc -Isrc/lib
 LIBS		:= -lcrypto -lssl -ljansson -lcurl -lcrypt -lpq -lm -lpthread
-CFLAGS_COMMON	:= $(CFLAGS_BASE) -g -DSCHEMA_VERSION='"$(SCHEMA_VERSION)"'
-MOD_CFLAGS	= $(CFLAGS_COMMON) -O2 -fPIC $(KORE_FEATURES) -D_FORTIFY_SOURCE=2
+DEBUG_CFLAGS	:= -g
+RELEASE_CFLAGS	:= -O2 -D_FORTIFY_SOURCE=2
+CFLAGS_COMMON	:= $(CFLAGS_BASE) $(DEBUG_CFLAGS) -DSCHEMA_VERSION='"$(SCHEMA_VERSION)"'
+MOD_CFLAGS	= $(CFLAGS_COMMON) $(RELEASE_CFLAGS) -fPIC $(KORE_FEATURES)
 SANFLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer
 TEST_CFLAGS	:= $(CFLAGS_COMMON) -O1 $(SANFLAGS) -I/usr/include/postgresql
 # SAN=1: the Kore module also built with ASan and UBSan, as
@@ -248,7 +250,7 @@ conf/build.conf: Makefile $(wildcard sql/*.sql)
 	  echo "single_binary=no"; \
 	  echo 'cflags=$(CFLAGS_BASE) -DSCHEMA_VERSION="$(SCHEMA_VERSION)"'; \
 	  echo 'ldflags=$(LIBS)'; \
-	  printf 'dev {\n\tcflags=-g\n}\n\nprod {\n\tcflags=-O2 -D_FORTIFY_SOURCE=2\n}\n'; \
+	  printf 'dev {\n\tcflags=$(DEBUG_CFLAGS)\n}\n\nprod {\n\tcflags=$(RELEASE_CFLAGS)\n}\n'; \
 	} > $@
 
 # `kodev run` looks for conf/<directory name>.conf and builds <name>.so.
