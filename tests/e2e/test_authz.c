@@ -21,11 +21,11 @@
 #include "fixture.h"
 
 #define DOC		"build/openapi.json"
-#define BOUNDARY	"authz-matrix-boundary"
 /* {"alg":"none","typ":"JWT"} */
 #define NONE_HEADER	"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"
 
-struct fx {
+/* What user a owns, and tokens that must be refused. */
+struct owned {
 	struct user	 a, b;
 	char		 todo[64];
 	char		 conv[64];
@@ -43,7 +43,7 @@ struct tally {
 	int	 calls;
 };
 
-static struct fx	fx;
+static struct owned	own;
 
 static const char *
 id_of(struct resp *r, const char *what)
@@ -57,62 +57,47 @@ id_of(struct resp *r, const char *what)
 }
 
 static void
-fixture(void)
+owned_make(void)
 {
 	struct jwt_claims	 c;
 	struct resp		*r;
-	const char		*hdrs[3];
-	char			 path[256], head[128], auth[FX_TOKEN_MAX + 32];
-	char			 body[1024];
+	char			 path[256];
 	const char		*p;
-	int			 n;
 
-	fx_new(&fx.a, "authz-a-");
-	fx_new(&fx.b, "authz-b-");
+	fx_new(&own.a, "authz-a-");
+	fx_new(&own.b, "authz-b-");
 
-	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos", fx.a.id);
-	r = fx_req(NULL, "POST", path, fx.a.token, NULL,
+	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos", own.a.id);
+	r = fx_req(NULL, "POST", path, own.a.token, NULL,
 	    "{\"title\":\"matrix todo\"}");
-	(void)snprintf(fx.todo, sizeof(fx.todo), "%s", id_of(r, "todo"));
+	(void)snprintf(own.todo, sizeof(own.todo), "%s", id_of(r, "todo"));
 	resp_free(r);
 
-	r = fx_req(NULL, "POST", "/api/v1/chat/conversations", fx.a.token,
+	r = fx_req(NULL, "POST", "/api/v1/chat/conversations", own.a.token,
 	    NULL, "{\"title\":\"matrix conversation\"}");
-	(void)snprintf(fx.conv, sizeof(fx.conv), "%s", id_of(r, "conv"));
+	(void)snprintf(own.conv, sizeof(own.conv), "%s", id_of(r, "conv"));
 	resp_free(r);
 
-	n = snprintf(body, sizeof(body), "--%s\r\nContent-Disposition: "
-	    "form-data; name=\"file\"; filename=\"matrix.txt\"\r\n"
-	    "Content-Type: text/plain\r\n\r\nClause 1. The matrix holds."
-	    "\r\n--%s--\r\n", BOUNDARY, BOUNDARY);
-	(void)snprintf(head, sizeof(head),
-	    "Content-Type: multipart/form-data; boundary=%s", BOUNDARY);
-	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    fx.a.token);
-	hdrs[0] = head;
-	hdrs[1] = auth;
-	hdrs[2] = NULL;
-	r = http_req("POST", "/api/v1/documents", hdrs, body, (size_t)n);
-	(void)snprintf(fx.doc, sizeof(fx.doc), "%s", id_of(r, "document"));
-	resp_free(r);
+	fx_doc_new(NULL, &own.a, "matrix.txt", "Clause 1. The matrix holds.",
+	    own.doc, sizeof(own.doc));
 
 	/* A second session of a, for the session routes. */
-	r = fx_login(NULL, NULL, fx.a.email, FX_PASSWORD);
+	r = fx_login(NULL, NULL, own.a.email, FX_PASSWORD);
 	cr_assert_eq(r->status, 200, "login: %ld %s", r->status, r->body);
 	fx_claims(jstr(r, "data.access_token"), &c);
-	(void)snprintf(fx.sess, sizeof(fx.sess), "%s", c.sid);
+	(void)snprintf(own.sess, sizeof(own.sess), "%s", c.sid);
 	resp_free(r);
 
-	fx_claims(fx.a.token, &c);
-	fx.expired = fx_forge(c.sub, c.sid, "user", (long)time(NULL) - 7200,
+	fx_claims(own.a.token, &c);
+	own.expired = fx_forge(c.sub, c.sid, "user", (long)time(NULL) - 7200,
 	    (long)time(NULL) - 60, NULL);
 	/* Garbage, a real token with its signature cut, and alg "none". */
-	fx.bad[0] = strdup("not-a-token");
-	fx.bad[1] = strdup(fx.a.token);
-	fx.bad[1][strlen(fx.bad[1]) - 4] = '\0';
-	p = strchr(fx.a.token, '.') + 1;
-	if (asprintf(&fx.bad[2], "%s.%.*s.", NONE_HEADER,
-	    (int)(strrchr(fx.a.token, '.') - p), p) == -1)
+	own.bad[0] = strdup("not-a-token");
+	own.bad[1] = strdup(own.a.token);
+	own.bad[1][strlen(own.bad[1]) - 4] = '\0';
+	p = strchr(own.a.token, '.') + 1;
+	if (asprintf(&own.bad[2], "%s.%.*s.", NONE_HEADER,
+	    (int)(strrchr(own.a.token, '.') - p), p) == -1)
 		cr_assert_fail("asprintf");
 }
 
@@ -124,11 +109,11 @@ param(const char *name, size_t len)
 		const char	*name;
 		const char	*val;
 	} known[] = {
-		{ "user_id", fx.a.id },
-		{ "todo_id", fx.todo },
-		{ "conversation_id", fx.conv },
-		{ "document_id", fx.doc },
-		{ "session_id", fx.sess },
+		{ "user_id", own.a.id },
+		{ "todo_id", own.todo },
+		{ "conversation_id", own.conv },
+		{ "document_id", own.doc },
+		{ "session_id", own.sess },
 	};
 	size_t	 i;
 
@@ -326,7 +311,7 @@ Test(authz, every_operation_refuses_who_may_not_call_it, .timeout = 300)
 	paths = json_object_get(doc, "paths");
 	cr_assert(json_is_object(paths));
 	memset(&t, 0, sizeof(t));
-	fixture();
+	owned_make();
 
 	json_object_foreach(paths, tmpl, item) {
 		for (i = 0; methods[i] != NULL; i++) {
@@ -357,14 +342,14 @@ Test(authz, every_operation_refuses_who_may_not_call_it, .timeout = 300)
 			expect(&t, method, tmpl, path, NULL, body, "no token",
 			    401, 0);
 			for (k = 0; k < 3; k++)
-				expect(&t, method, tmpl, path, fx.bad[k], body,
+				expect(&t, method, tmpl, path, own.bad[k], body,
 				    "a malformed token", 401, 0);
-			expect(&t, method, tmpl, path, fx.expired, body,
+			expect(&t, method, tmpl, path, own.expired, body,
 			    "an expired token", 401, 0);
 
 			if (tagged(op, "admin")) {
 				t.admin++;
-				expect(&t, method, tmpl, path, fx.b.token,
+				expect(&t, method, tmpl, path, own.b.token,
 				    body, "a normal user", 403, 0);
 				free(body);
 				continue;
@@ -374,19 +359,19 @@ Test(authz, every_operation_refuses_who_may_not_call_it, .timeout = 300)
 				t.owned++;
 				w1 = declares(op, 404) ? 404 : 403;
 				w2 = declares(op, 403) ? 403 : 0;
-				expect(&t, method, tmpl, path, fx.b.token,
+				expect(&t, method, tmpl, path, own.b.token,
 				    body, "another user", w1, w2);
 			}
 			if (unk > 0) {
 				t.unknown++;
-				expect(&t, method, tmpl, path, fx.a.token,
+				expect(&t, method, tmpl, path, own.a.token,
 				    body, "the owner, unknown id", 404, 0);
 			}
 			if (np > 0) {
 				/* Ids that name nothing: 404 (403 for a
 				 * user that is not the caller). */
 				fill(tmpl, path, sizeof(path), 1, &np, &unk);
-				expect(&t, method, tmpl, path, fx.a.token,
+				expect(&t, method, tmpl, path, own.a.token,
 				    body, "the owner, random ids", w1, w2);
 			}
 			free(body);
@@ -402,7 +387,7 @@ Test(authz, every_operation_refuses_who_may_not_call_it, .timeout = 300)
 	cr_assert_geq(t.owned, 20);
 	cr_assert_geq(t.admin, 4);
 	json_decref(doc);
-	free(fx.expired);
+	free(own.expired);
 	for (k = 0; k < 3; k++)
-		free(fx.bad[k]);
+		free(own.bad[k]);
 }
