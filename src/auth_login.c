@@ -335,25 +335,11 @@ static int
 auth_form(struct http_request *req, struct rq *rq, struct auth_st *st)
 {
 	char		*buf, *name, *val, *p;
-	size_t		 len, off;
-	ssize_t		 n;
+	size_t		 off;
 	int		 bad, r;
 
-	len = req->http_body_length;
-	if (len > AUTH_FORM_MAX) {
-		(void)rq_error(req, rq, 413, "payload_too_large",
-		    "Request body is too large", NULL);
+	if ((buf = rq_body(req, rq, AUTH_FORM_MAX, &off)) == NULL)
 		return (0);
-	}
-	buf = kore_malloc(len + 1);
-	off = 0;
-	while (off < len) {
-		n = http_body_read(req, buf + off, len - off);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = '\0';
 
 	bad = strlen(buf) != off;
 	for (p = buf; !bad && (r = form_next(&p, &name, &val)) != 0; ) {

@@ -132,6 +132,7 @@ void	rq_buf_strz(struct kore_buf *, const char *);
 
 /* Request helpers. */
 int	rq_json(struct http_request *, struct rq *, json_t **);
+char	*rq_body(struct http_request *, struct rq *, size_t, size_t *);
 void	*rq_state(struct rq *, size_t, void (*)(void *));
 const char *rq_header(struct http_request *, const char *);
 int	rq_path_id(struct http_request *, int, char *, size_t);

@@ -32,6 +32,35 @@ rq_header(struct http_request *req, const char *name)
 }
 
 /*
+ * The body, up to max bytes, NUL-terminated in a buffer the caller
+ * frees with kore_free (explicit_bzero first if it may hold a secret);
+ * *len is what was read.  Larger: the 413 has been sent and it returns
+ * NULL.
+ */
+char *
+rq_body(struct http_request *req, struct rq *rq, size_t max, size_t *len)
+{
+	char		*buf;
+	ssize_t		 r;
+	size_t		 n, off;
+
+	n = req->http_body_length;
+	if (n > max) {
+		(void)rq_error(req, rq, 413, "payload_too_large",
+		    "Request body is too large", NULL);
+		return (NULL);
+	}
+	buf = kore_malloc(n + 1);
+	for (off = 0; off < n; off += (size_t)r) {
+		if ((r = http_body_read(req, buf + off, n - off)) <= 0)
+			break;
+	}
+	buf[off] = '\0';
+	*len = off;
+	return (buf);
+}
+
+/*
  * The body as a JSON object.  On failure the 4xx has been sent and the
  * handler returns KORE_RESULT_OK.  The object belongs to rq.
  */
@@ -39,8 +68,7 @@ int
 rq_json(struct http_request *req, struct rq *rq, json_t **out)
 {
 	char		*buf;
-	ssize_t		r;
-	size_t		len, off;
+	size_t		off;
 	int		err;
 
 	*out = NULL;
@@ -48,21 +76,8 @@ rq_json(struct http_request *req, struct rq *rq, json_t **out)
 		*out = rq->body;
 		return (KORE_RESULT_OK);
 	}
-	len = req->http_body_length;
-	if (len > cfg.json_body_max) {
-		(void)rq_error(req, rq, 413, "payload_too_large",
-		    "Request body is too large", NULL);
+	if ((buf = rq_body(req, rq, cfg.json_body_max, &off)) == NULL)
 		return (KORE_RESULT_ERROR);
-	}
-
-	buf = kore_malloc(len + 1);
-	off = 0;
-	while (off < len) {
-		r = http_body_read(req, buf + off, len - off);
-		if (r <= 0)
-			break;
-		off += (size_t)r;
-	}
 	err = jsonx_parse_object(buf, off, &rq->body);
 	explicit_bzero(buf, off);	/* it may hold a password */
 	kore_free(buf);
