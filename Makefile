@@ -255,8 +255,8 @@ conf/build.conf: Makefile $(wildcard sql/*.sql)
 
 # `kodev run` looks for conf/<directory name>.conf and builds <name>.so.
 kodev-conf: conf/build.conf
-	@sed 's|^load\t\t./build/elenchus.so|load\t\t./$(notdir $(CURDIR)).so|' \
-		kore.conf > conf/$(notdir $(CURDIR)).conf
+	@scripts/kore_conf.sh kore.conf conf/$(notdir $(CURDIR)).conf \
+		load=./$(notdir $(CURDIR)).so
 	@echo "conf/$(notdir $(CURDIR)).conf written; now: DATABASE_URL=... kodev run"
 
 # Every build product: all of build/ (objects, the module, the executables,

@@ -11,15 +11,14 @@ work=$1
 app=$work/elenchus	# kodev names the module after the directory
 rm -rf "$app"
 mkdir -p "$app"
-cp -R "$ROOT/src" "$ROOT/assets" "$ROOT/sql" "$ROOT/Makefile" \
-    "$ROOT/kore.conf" "$app/"
+cp -R "$ROOT/src" "$ROOT/assets" "$ROOT/sql" "$ROOT/scripts" \
+    "$ROOT/Makefile" "$ROOT/kore.conf" "$app/"
 mkdir -p "$app/conf"
 cd "$app" || exit 1
 make -s kodev-conf >/dev/null || exit 1
 port=$(free_port)
-sed -i "s|^\tbind 127.0.0.1 8080$|\tbind 127.0.0.1 $port|" conf/elenchus.conf
-grep -q "bind 127.0.0.1 $port" conf/elenchus.conf ||
-    { echo "kodev_check: no default bind line in kore.conf"; exit 1; }
+scripts/kore_conf.sh conf/elenchus.conf conf/elenchus.conf \
+    "bind=127.0.0.1 $port" || exit 1
 
 JOBS_DISABLED=1 kodev run >"$work/kodev.log" 2>&1 &
 pid=$!

@@ -14,14 +14,9 @@ dir=$1
 mkdir -p "$dir"
 module=$ROOT/build/elenchus.so
 [ "${ELENCHUS_SAN:-0}" = 1 ] && module=$ROOT/build/san/elenchus.so
-sed -e "s|^\tbind 127.0.0.1 8080$|\tbind $HTTP_HOST $HTTP_PORT|" \
-    -e "s|^workers\t\t\t2$|workers\t\t\t$WORKERS|" \
-    -e "s|^seccomp_tracing\t\tno$|seccomp_tracing\t\t${SECCOMP_TRACING:-no}|" \
-    -e "s|^load\t\t./build/elenchus.so|load\t\t$module|" \
-    "$ROOT/kore.conf" > "$dir/kore.conf"
-echo "pidfile $dir/kore.pid" >> "$dir/kore.conf"
-grep -q "bind $HTTP_HOST $HTTP_PORT" "$dir/kore.conf" ||
-    { echo "serve.sh: kore.conf has no default bind line" >&2; exit 1; }
+"$ROOT/scripts/kore_conf.sh" "$ROOT/kore.conf" "$dir/kore.conf" \
+    "bind=$HTTP_HOST $HTTP_PORT" "workers=$WORKERS" "load=$module" \
+    "seccomp_tracing=${SECCOMP_TRACING:-no}" "pidfile=$dir/kore.pid"
 # Provider-call counters the server and its job runner share (/metrics).
 ELENCHUS_METRICS_FILE=$(cd "$dir" && pwd)/llm-metrics
 # The trace outbox: the workers append spans, the job runner exports them.
