@@ -9,13 +9,10 @@
 #include <string.h>
 
 #include "rq.h"
+#include "query.h"
 #include "audit.h"
 #include "users.h"
-#include "lib/utf8.h"
 #include "lib/uuid.h"
-
-#define ADMIN_SEARCH_MAX	200	/* code points */
-#define ADMIN_EVENT_MAX		64
 
 static int	adm_list(struct http_request *, struct rq *);
 static int	adm_get(struct http_request *, struct rq *);
@@ -25,7 +22,6 @@ static int	adm_audit(struct http_request *, struct rq *);
 static int	adm_id(struct http_request *, struct rq *, char *, size_t);
 static int	adm_bad_id(struct http_request *, struct rq *);
 static int	adm_answer(struct http_request *, struct rq *, const char *);
-static int	adm_bool(const char *, const char **);
 
 ROUTE(page_users, "/api/v1/users",
     { HTTP_METHOD_GET, adm_list, RQ_ADMIN })
@@ -91,25 +87,17 @@ static int
 adm_list(struct http_request *req, struct rq *rq)
 {
 	const char	*params[4], *search, *active;
-	char		lim[16], off[16];
+	char		lim[RQ_NUM], off[RQ_NUM];
 	struct verr	v;
+	int		b;
 
 	if (rq->step == 0) {
 		verr_init(&v);
-		(void)rq_paging_text(req, rq, &v, lim, off);
-		search = rq_query(req, "search");
-		if (search != NULL && *search == '\0')
-			search = NULL;
-		if (search != NULL && (!utf8_valid(search, strlen(search)) ||
-		    utf8_codepoints(search, strlen(search)) >
-		    ADMIN_SEARCH_MAX))
-			verr_add(&v, "search", "invalid", "search is valid "
-			    "UTF-8 of at most %d characters",
-			    ADMIN_SEARCH_MAX);
-		active = NULL;
-		if (!adm_bool(rq_query(req, "is_active"), &active))
-			verr_add(&v, "is_active", "invalid",
-			    "is_active is true or false");
+		(void)q_refused(req, &v);
+		q_paging_text(req, lim, off);
+		search = q_get(req, "search");
+		b = q_bool(req, "is_active", -1);
+		active = b < 0 ? NULL : b ? "t" : "f";
 		if (verr_count(&v))
 			return (rq_invalid(req, rq, &v));
 		verr_clear(&v);
@@ -199,29 +187,16 @@ adm_delete(struct http_request *req, struct rq *rq)
 static int
 adm_audit(struct http_request *req, struct rq *rq)
 {
-	const char	*params[4], *uid, *ev, *p;
-	char		lim[16], off[16];
+	const char	*params[4], *uid, *ev;
+	char		lim[RQ_NUM], off[RQ_NUM];
 	struct verr	v;
 
 	if (rq->step == 0) {
 		verr_init(&v);
-		(void)rq_paging_text(req, rq, &v, lim, off);
-		uid = rq_query(req, "user_id");
-		if (uid != NULL && *uid == '\0')
-			uid = NULL;
-		if (uid != NULL && !uuid_valid(uid))
-			verr_add(&v, "user_id", "invalid",
-			    "user_id must be a UUID");
-		ev = rq_query(req, "event");
-		if (ev != NULL && *ev == '\0')
-			ev = NULL;
-		for (p = ev; p != NULL && *p != '\0'; p++) {
-			if ((*p < 'a' || *p > 'z') && *p != '_')
-				break;
-		}
-		if (ev != NULL && (*p != '\0' || strlen(ev) > ADMIN_EVENT_MAX))
-			verr_add(&v, "event", "invalid", "event is an event "
-			    "name such as login_success");
+		(void)q_refused(req, &v);
+		q_paging_text(req, lim, off);
+		uid = q_get(req, "user_id");
+		ev = q_get(req, "event");
 		if (verr_count(&v))
 			return (rq_invalid(req, rq, &v));
 		verr_clear(&v);
@@ -262,20 +237,4 @@ static int
 adm_answer(struct http_request *req, struct rq *rq, const char *msg)
 {
 	return (rq_answer_revoked(req, rq, msg));
-}
-
-/* "true"/"false" (or 1/0) into "t"/"f"; absent is NULL; 0 if neither. */
-static int
-adm_bool(const char *s, const char **out)
-{
-	*out = NULL;
-	if (s == NULL || *s == '\0')
-		return (1);
-	if (!strcmp(s, "true") || !strcmp(s, "1"))
-		*out = "t";
-	else if (!strcmp(s, "false") || !strcmp(s, "0"))
-		*out = "f";
-	else
-		return (0);
-	return (1);
 }

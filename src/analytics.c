@@ -15,12 +15,12 @@
 #include <string.h>
 
 #include "rq.h"
+#include "query.h"
 #include "analytics.h"
 #include "lib/llm.h"
 #include "lib/pricing.h"
 
 #define AN_DAYS_DEFAULT		7
-#define AN_DAYS_MAX		90
 #define AN_PROVIDER_MAX		32
 #define AN_DAY_LEN		10	/* YYYY-MM-DD */
 
@@ -62,6 +62,16 @@ struct an_keys {
 	size_t		 cap;
 };
 
+/* A period's rows summed: in total, per model, per provider, per day. */
+struct an_tally {
+	struct an_sum	 total;
+	struct an_keys	 models;
+	struct an_keys	 providers;
+	struct kore_buf	 days;		/* the days' JSON objects */
+	int		 ndays;
+	const char	*extra;		/* the first row's last column */
+};
+
 static struct pricing_table	an_prices;
 
 static int	an_usage(struct http_request *, struct rq *);
@@ -72,6 +82,9 @@ static int	an_period(struct http_request *, struct rq *, enum an_view,
 		    const char *, int);
 static int	an_days(struct http_request *, struct rq *, char [RQ_NUM]);
 static int	an_answer(struct http_request *, struct rq *, enum an_view);
+static void	an_tally(const struct dbq *, struct an_tally *);
+static void	an_write(struct kore_buf *, enum an_view,
+		    const struct an_tally *);
 static void	an_row(const struct dbq *, int, struct an_sum *);
 static void	an_add(struct an_sum *, const struct an_sum *);
 static struct an_key *an_key(struct an_keys *, const char *,
@@ -293,109 +306,117 @@ an_period(struct http_request *req, struct rq *rq, enum an_view view,
 	return (an_answer(req, rq, view));
 }
 
-/* ?days= (1–90, default 7); on a bad value the 400 is sent, 0 back. */
+/*
+ * ?days= (1–90 by its validator, v_days; default 7); when a field was
+ * refused the 400 is sent and 0 back.
+ */
 static int
 an_days(struct http_request *req, struct rq *rq, char out[RQ_NUM])
 {
 	const char	*s;
 	struct verr	 v;
-	long long	 n;
-	char		*ep;
 
-	n = AN_DAYS_DEFAULT;
-	if ((s = rq_query(req, "days")) != NULL) {
-		n = strtoll(s, &ep, 10);
-		if (*s == '\0' || *ep != '\0' || n < 1 || n > AN_DAYS_MAX) {
-			verr_init(&v);
-			verr_add(&v, "days", "out_of_range", "days must be an "
-			    "integer from 1 to %d", AN_DAYS_MAX);
-			(void)rq_invalid(req, rq, &v);
-			return (0);
-		}
+	verr_init(&v);
+	if (q_refused(req, &v)) {
+		(void)rq_invalid(req, rq, &v);
+		return (0);
 	}
-	(void)snprintf(out, RQ_NUM, "%lld", n);
+	verr_clear(&v);
+	if ((s = q_get(req, "days")) != NULL)
+		(void)snprintf(out, RQ_NUM, "%d", (int)strtol(s, NULL, 10));
+	else
+		(void)snprintf(out, RQ_NUM, "%d", AN_DAYS_DEFAULT);
 	return (1);
 }
 
 /*
- * Price every row, sum it into its day, its model and its provider,
- * and write the view.
+ * Price every row, sum it into its day, its model and its provider
+ * (an_tally), and write the view (an_write).
  */
 static int
 an_answer(struct http_request *req, struct rq *rq, enum an_view view)
 {
-	struct an_keys	 models, providers;
-	struct an_sum	 total, day, row;
-	struct an_key	*k;
-	struct kore_buf	 b, days;
-	const char	*extra, *d, *prov, *model;
-	char		 cur[AN_DAY_LEN + 1];
-	int		 i, n, ndays, rc;
+	struct an_tally	 t;
+	struct kore_buf	 b;
+	int		 rc;
 
-	memset(&models, 0, sizeof(models));
-	memset(&providers, 0, sizeof(providers));
-	memset(&total, 0, sizeof(total));
-	memset(&day, 0, sizeof(day));
+	memset(&t, 0, sizeof(t));
+	kore_buf_init(&t.days, 4096);
 	kore_buf_init(&b, 4096);
-	kore_buf_init(&days, 4096);
-	extra = NULL;
-	cur[0] = '\0';
-	ndays = 0;
+	an_tally(&rq->q, &t);
+	an_write(&b, view, &t);
+	rc = rq_ok_raw(req, rq, 200, view == AN_TOKENS ? "Tokens per day" :
+	    view == AN_SYSTEM ? "System usage" : "Usage", (const char *)b.data,
+	    b.offset);
+	kore_buf_cleanup(&b);
+	kore_buf_cleanup(&t.days);
+	kore_free(t.models.k);
+	kore_free(t.providers.k);
+	return (rc);
+}
 
-	n = db_rows(&rq->q);
+/* Sum the rows; each day's sums are written to t->days as it closes. */
+static void
+an_tally(const struct dbq *q, struct an_tally *t)
+{
+	struct an_sum	 day, row;
+	struct an_key	*k;
+	const char	*d, *prov, *model;
+	char		 cur[AN_DAY_LEN + 1];
+	int		 i, n;
+
+	memset(&day, 0, sizeof(day));
+	cur[0] = '\0';
+	n = db_rows(q);
 	for (i = 0; i <= n; i++) {
-		d = i < n ? db_val(&rq->q, i, AN_COL_DAY) : NULL;
+		d = i < n ? db_val(q, i, AN_COL_DAY) : NULL;
 		if (cur[0] != '\0' && (d == NULL || strcmp(d, cur))) {
-			kore_buf_appendf(&days, "%s{\"date\":\"%s\",",
-			    ndays++ ? "," : "", cur);
-			an_sum_json(&days, &day);
-			kore_buf_append(&days, "}", 1);
+			kore_buf_appendf(&t->days, "%s{\"date\":\"%s\",",
+			    t->ndays++ ? "," : "", cur);
+			an_sum_json(&t->days, &day);
+			kore_buf_append(&t->days, "}", 1);
 			memset(&day, 0, sizeof(day));
 		}
 		if (d == NULL)
 			break;
 		(void)kore_strlcpy(cur, d, sizeof(cur));
 		if (i == 0)
-			extra = db_val(&rq->q, 0, AN_COL_EXTRA);
-		if ((prov = db_val(&rq->q, i, AN_COL_PROVIDER)) == NULL)
+			t->extra = db_val(q, 0, AN_COL_EXTRA);
+		if ((prov = db_val(q, i, AN_COL_PROVIDER)) == NULL)
 			continue;
-		model = db_val(&rq->q, i, AN_COL_MODEL);
-		an_row(&rq->q, i, &row);
+		model = db_val(q, i, AN_COL_MODEL);
+		an_row(q, i, &row);
 		row.cost = pricing_cost(pricing_find(&an_prices, model),
 		    row.prompt, row.completion);
 		row.unpriced = pricing_find(&an_prices, model) == NULL;
 		an_add(&day, &row);
-		an_add(&total, &row);
-		k = an_key(&models, prov, model);
+		an_add(&t->total, &row);
+		k = an_key(&t->models, prov, model);
 		an_add(&k->s, &row);
-		k = an_key(&providers, prov, "");
+		k = an_key(&t->providers, prov, "");
 		an_add(&k->s, &row);
 	}
+}
 
-	kore_buf_appendf(&b, "{\"period_days\":%d,", ndays);
+/* The view's JSON object from the tally. */
+static void
+an_write(struct kore_buf *b, enum an_view view, const struct an_tally *t)
+{
+	kore_buf_appendf(b, "{\"period_days\":%d,", t->ndays);
 	if (view == AN_TOKENS) {
-		kore_buf_append(&b, "\"items\":[", 9);
-		kore_buf_append(&b, days.data, days.offset);
-		kore_buf_append(&b, "],\"totals\":{", 12);
-		an_sum_json(&b, &total);
-		kore_buf_append(&b, "}", 1);
+		kore_buf_append(b, "\"items\":[", 9);
+		kore_buf_append(b, t->days.data, t->days.offset);
+		kore_buf_append(b, "],\"totals\":{", 12);
+		an_sum_json(b, &t->total);
+		kore_buf_append(b, "}", 1);
 	} else {
-		an_sum_json(&b, &total);
-		an_keys_json(&b, "models", &models, 1);
+		an_sum_json(b, &t->total);
+		an_keys_json(b, "models", &t->models, 1);
 		if (view == AN_SYSTEM)
-			an_keys_json(&b, "providers", &providers, 0);
+			an_keys_json(b, "providers", &t->providers, 0);
 	}
-	an_extra(&b, extra);
-	kore_buf_append(&b, "}", 1);
-
-	rc = rq_ok_raw(req, rq, 200, view == AN_TOKENS ? "Tokens per day" :
-	    view == AN_SYSTEM ? "System usage" : "Usage", (const char *)b.data,
-	    b.offset);
-	kore_buf_cleanup(&b);
-	kore_buf_cleanup(&days);
-	kore_free(models.k);
-	kore_free(providers.k);
-	return (rc);
+	an_extra(b, t->extra);
+	kore_buf_append(b, "}", 1);
 }
 
 static void
@@ -532,7 +553,7 @@ an_activity(struct http_request *req, struct rq *rq)
 	char		 lim[RQ_NUM], off[RQ_NUM];
 
 	if (rq->step == 0) {
-		if (!rq_page_text(req, rq, lim, off))
+		if (!q_page_text(req, rq, lim, off))
 			return (KORE_RESULT_OK);
 		params[0] = rq->user.id;
 		params[1] = lim;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "rq.h"
+#include "query.h"
 #include "audit.h"
 #include "auth.h"
 #include "auth_int.h"
@@ -327,7 +328,7 @@ auth_sessions(struct http_request *req, struct rq *rq)
 	char		 lim[RQ_NUM], off[RQ_NUM];
 
 	if (rq->step == 0) {
-		if (!rq_page_text(req, rq, lim, off))
+		if (!q_page_text(req, rq, lim, off))
 			return (KORE_RESULT_OK);
 		params[0] = rq->user.id;
 		params[1] = rq->user.sid;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rq.h"
+#include "query.h"
 #include "chat.h"
 #include "lib/uuid.h"
 
@@ -102,22 +103,14 @@ static const char sql_conv_detach[] =
 static int
 conv_list(struct http_request *req, struct rq *rq)
 {
-	struct verr	 v;
-	const char	*params[4], *a;
-	char		 lim[CHAT_NUM], off[CHAT_NUM];
+	const char	*params[4];
+	char		 lim[RQ_NUM], off[RQ_NUM];
 
 	if (rq->step == 0) {
-		verr_init(&v);
-		(void)rq_paging_text(req, rq, &v, lim, off);
-		a = rq_query(req, "archived");
-		if (a != NULL && strcmp(a, "true") && strcmp(a, "false"))
-			verr_add(&v, "archived", "invalid",
-			    "archived must be true or false");
-		if (verr_count(&v))
-			return (rq_invalid(req, rq, &v));
-		verr_clear(&v);
+		if (!q_page_text(req, rq, lim, off))
+			return (KORE_RESULT_OK);
 		params[0] = rq->user.id;
-		params[1] = a != NULL ? a : "false";
+		params[1] = q_bool(req, "archived", 0) ? "true" : "false";
 		params[2] = lim;
 		params[3] = off;
 		db_start(req, &rq->q, sql_conv_list, 4, params);
@@ -233,7 +226,7 @@ conv_messages(struct http_request *req, struct rq *rq)
 		if (!rq_path_id(req, CHAT_SEG_CONV, id, sizeof(id)) ||
 		    !uuid_valid(id))
 			return (rq_not_found(req, rq));
-		if (!rq_page_text(req, rq, lim, off))
+		if (!q_page_text(req, rq, lim, off))
 			return (KORE_RESULT_OK);
 		params[0] = id;
 		params[1] = rq->user.id;

@@ -13,9 +13,9 @@
 #include <openssl/sha.h>
 
 #include "documents.h"
+#include "query.h"
 #include "audit.h"
 #include "lib/sniff.h"
-#include "lib/utf8.h"
 
 /* Multipart framing tolerated beyond MAX_UPLOAD_BYTES before reading. */
 #define DOC_MULTIPART_SLACK	(64 * 1024)
@@ -42,8 +42,7 @@ static void	up_insert(struct http_request *, struct rq *,
 static int	up_answer(struct http_request *, struct rq *);
 static int	up_too_large(struct http_request *, struct rq *);
 static void	up_free(void *);
-static int	up_field(struct http_request *, struct verr *, const char *,
-		    const char **);
+static const char *up_field(struct http_request *, const char *);
 /*
  * $1 user, $2 filename, $3 original name, $4 file_type, $5 mime,
  * $6 size, $7 sha256, $8-$10 category, jurisdiction, practice area,
@@ -103,6 +102,8 @@ up_form(struct http_request *req, struct rq *rq, struct up_state *st,
 	}
 	if (req->content_length > cfg.max_upload_bytes + DOC_MULTIPART_SLACK)
 		return (up_too_large(req, rq));
+
+	/* Its text fields pass their validators or are refused (query.c). */
 	http_populate_multipart_form(req);
 	verr_init(&v);
 	if ((*f = http_file_lookup(req, "file")) == NULL || (*f)->length == 0) {
@@ -115,9 +116,10 @@ up_form(struct http_request *req, struct rq *rq, struct up_state *st,
 		verr_clear(&v);
 		return (up_too_large(req, rq));
 	}
-	(void)up_field(req, &v, "document_category", &st->cat);
-	(void)up_field(req, &v, "jurisdiction", &st->jur);
-	(void)up_field(req, &v, "practice_area", &st->area);
+	(void)q_refused(req, &v);
+	st->cat = up_field(req, "document_category");
+	st->jur = up_field(req, "jurisdiction");
+	st->area = up_field(req, "practice_area");
 	sniff_filename((*f)->filename, DOC_FILENAME_MAX, st->name,
 	    sizeof(st->name), st->orig, sizeof(st->orig));
 	if (st->orig[0] == '\0')
@@ -259,27 +261,17 @@ up_free(void *arg)
 	st->data = NULL;
 }
 
-/* An optional text field: trimmed, valid UTF-8, 1..DOC_FIELD_MAX. */
-static int
-up_field(struct http_request *req, struct verr *v, const char *key,
-    const char **out)
+/*
+ * An optional text field, trimmed; NULL when absent or blank.  Its
+ * validator has checked it: valid UTF-8, at most DOC_FIELD_MAX.
+ */
+static const char *
+up_field(struct http_request *req, const char *key)
 {
 	char		*s, *t;
-	ssize_t		 cp;
 
-	*out = NULL;
 	if (!http_argument_get_string(req, key, &s))
-		return (1);
-	if ((cp = sniff_field(s, &t)) < 0) {
-		verr_add(v, key, "invalid", "not valid UTF-8");
-		return (0);
-	}
-	if (cp > DOC_FIELD_MAX) {
-		verr_add(v, key, "too_long", "at most %d characters",
-		    DOC_FIELD_MAX);
-		return (0);
-	}
-	*out = t;
-	return (1);
+		return (NULL);
+	return (sniff_field(s, &t) > 0 ? t : NULL);
 }
 

@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "documents.h"
+#include "query.h"
 #include "audit.h"
 #include "lib/hex.h"
 #include "lib/idlist.h"
-#include "lib/utf8.h"
 #include "lib/uuid.h"
 
 #define DOC_CD_MAX		1024	/* Content-Disposition header */
@@ -148,37 +148,15 @@ doc_id(struct http_request *req, char *id, size_t len)
 static int
 doc_list(struct http_request *req, struct rq *rq)
 {
-	struct verr	 v;
 	const char	*p[6], *status, *cat, *q;
-	char		 l[16], o[16];
+	char		 l[RQ_NUM], o[RQ_NUM];
 
 	if (rq->step == 0) {
-		verr_init(&v);
-		(void)rq_paging_text(req, rq, &v, l, o);
-		status = rq_query(req, "status");
-		if (status != NULL && *status == '\0')
-			status = NULL;
-		if (status != NULL && strcmp(status, "pending") &&
-		    strcmp(status, "processing") &&
-		    strcmp(status, "completed") && strcmp(status, "failed"))
-			verr_add(&v, "status", "invalid_choice", "status must "
-			    "be pending, processing, completed or failed");
-		cat = rq_query(req, "category");
-		if (cat != NULL && *cat == '\0')
-			cat = NULL;
-		q = rq_query(req, "q");
-		if (q != NULL && *q == '\0')
-			q = NULL;
-		if (q != NULL && strlen(q) > 1000)
-			verr_add(&v, "q", "too_long", "q is at most 1000 "
-			    "characters");
-		if ((cat != NULL && !utf8_valid(cat, strlen(cat))) ||
-		    (q != NULL && !utf8_valid(q, strlen(q))))
-			verr_add(&v, cat ? "category" : "q", "invalid",
-			    "not valid UTF-8");
-		if (verr_count(&v))
-			return (rq_invalid(req, rq, &v));
-		verr_clear(&v);
+		if (!q_page_text(req, rq, l, o))
+			return (KORE_RESULT_OK);
+		status = q_get(req, "status");
+		cat = q_get(req, "category");
+		q = q_get(req, "q");
 		p[0] = rq->user.id;
 		p[1] = status;
 		p[2] = cat;
@@ -228,18 +206,14 @@ doc_content(struct http_request *req, struct rq *rq)
 static int
 doc_chunks(struct http_request *req, struct rq *rq)
 {
-	struct verr	 v;
 	const char	*p[4];
-	char		 id[40], l[16], o[16];
+	char		 id[40], l[RQ_NUM], o[RQ_NUM];
 
 	if (rq->step == 0) {
 		if (!doc_id(req, id, sizeof(id)))
 			return (rq_not_found(req, rq));
-		verr_init(&v);
-		(void)rq_paging_text(req, rq, &v, l, o);
-		if (verr_count(&v))
-			return (rq_invalid(req, rq, &v));
-		verr_clear(&v);
+		if (!q_page_text(req, rq, l, o))
+			return (KORE_RESULT_OK);
 		p[0] = id;
 		p[1] = rq->user.id;
 		p[2] = l;
@@ -392,12 +366,4 @@ doc_bulk(struct http_request *req, struct rq *rq)
 		rq->step = 1;
 	}
 	return (rq_answer(req, rq, 200, "Bulk operation done"));
-}
-
-int
-v_doc_field(struct http_request *req, char *data)
-{
-	(void)req;
-	(void)data;
-	return (KORE_RESULT_OK);
 }

@@ -22,7 +22,4 @@ int	doc_upload(struct http_request *, struct rq *);
 int	doc_analyze(struct http_request *, struct rq *);
 int	doc_analysis_get(struct http_request *, struct rq *);
 
-/* Kore validator for the multipart text fields: any value; checked later. */
-int	v_doc_field(struct http_request *, char *);
-
 #endif

@@ -251,6 +251,8 @@ rq_free(struct http_request *req)
 	rq->warnings = NULL;
 	json_decref(rq->body);
 	rq->body = NULL;
+	json_decref(rq->qerr);
+	rq->qerr = NULL;
 	db_reset(&rq->q);
 }
 

@@ -82,7 +82,8 @@ struct rq {
 	const struct route_method	*m;
 	int				phase;
 	int				logged;
-	int				qs_parsed;
+	int				qs_parsed;	/* query.c */
+	json_t				*qerr;		/* fields refused (query.c) */
 	int				authed;
 	struct rq_user			user;
 
@@ -137,12 +138,5 @@ void	*rq_state(struct rq *, size_t, void (*)(void *));
 const char *rq_header(struct http_request *, const char *);
 int	rq_path_id(struct http_request *, int, char *, size_t);
 int	rq_owned(struct http_request *, struct rq *, int, const char *);
-int	rq_paging(struct http_request *, struct rq *, struct verr *,
-	    int *, int *);
-int	rq_paging_text(struct http_request *, struct rq *, struct verr *,
-	    char [RQ_NUM], char [RQ_NUM]);
-int	rq_page_text(struct http_request *, struct rq *, char [RQ_NUM],
-	    char [RQ_NUM]);
-const char *rq_query(struct http_request *, const char *);
 
 #endif

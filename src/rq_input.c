@@ -1,7 +1,7 @@
 /*
  * What a request brings: its body as a bounded JSON object, path
- * segments, query-string values and paging; and the handler's state kept
- * across re-entries.
+ * segments, and the handler's state kept across re-entries (query
+ * parameters: query.c).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -144,114 +144,4 @@ rq_owned(struct http_request *req, struct rq *rq, int n, const char *sql)
 	params[1] = rq->user.id;
 	db_start(req, &rq->q, sql, 2, params);
 	return (1);
-}
-
-/*
- * A query-string parameter, percent-decoded into a buffer owned by the
- * request's Kore arguments (Kore frees it).  NULL when absent.
- */
-const char *
-rq_query(struct http_request *req, const char *name)
-{
-	struct rq	*rq = req->hdlr_extra;
-	struct http_arg	*arg;
-	char		*qs, *pair, *val, *save, *c, *copy;
-
-	if (req->query_string == NULL)
-		return (NULL);
-	if (!rq->qs_parsed) {
-		rq->qs_parsed = 1;
-		copy = kore_strdup(req->query_string);
-		qs = copy;
-		while ((pair = strtok_r(qs, "&", &save)) != NULL) {
-			qs = NULL;
-			if ((val = strchr(pair, '=')) != NULL)
-				*val++ = '\0';
-			else
-				val = pair + strlen(pair);
-			if (*pair == '\0')
-				continue;
-			for (c = val; *c != '\0'; c++) {
-				if (*c == '+')
-					*c = ' ';
-			}
-			if (http_argument_urldecode(val) != KORE_RESULT_OK)
-				continue;
-			arg = kore_calloc(1, sizeof(*arg));
-			arg->name = kore_strdup(pair);
-			arg->s_value = kore_strdup(val);
-			TAILQ_INSERT_TAIL(&req->arguments, arg, list);
-		}
-		kore_free(copy);
-	}
-	TAILQ_FOREACH(arg, &req->arguments, list) {
-		if (!strcmp(arg->name, name))
-			return (arg->s_value);
-	}
-	return (NULL);
-}
-
-/* ?limit= (1-100, default 50), ?offset= or ?skip= (>= 0). */
-int
-rq_paging(struct http_request *req, struct rq *rq, struct verr *v,
-    int *limit, int *offset)
-{
-	const char	*s;
-	long long	n;
-	char		*ep;
-
-	(void)rq;
-	*limit = 50;
-	*offset = 0;
-	if ((s = rq_query(req, "limit")) != NULL) {
-		n = strtoll(s, &ep, 10);
-		if (*s == '\0' || *ep != '\0' || n < 1 || n > 100)
-			verr_add(v, "limit", "out_of_range",
-			    "limit must be an integer from 1 to 100");
-		else
-			*limit = (int)n;
-	}
-	if ((s = rq_query(req, "offset")) == NULL)
-		s = rq_query(req, "skip");
-	if (s != NULL) {
-		n = strtoll(s, &ep, 10);
-		if (*s == '\0' || *ep != '\0' || n < 0 || n > 1000000000)
-			verr_add(v, "offset", "out_of_range",
-			    "offset must be a non-negative integer");
-		else
-			*offset = (int)n;
-	}
-	return (verr_count(v) == 0);
-}
-
-/*
- * rq_paging as the two text parameters a list query takes; on a bad
- * value the 400 has been sent and it returns 0.
- */
-int
-rq_page_text(struct http_request *req, struct rq *rq, char lim[RQ_NUM],
-    char off[RQ_NUM])
-{
-	struct verr	v;
-
-	verr_init(&v);
-	if (!rq_paging_text(req, rq, &v, lim, off)) {
-		(void)rq_invalid(req, rq, &v);
-		return (0);
-	}
-	verr_clear(&v);
-	return (1);
-}
-
-/* rq_paging, the values written as text for query parameters. */
-int
-rq_paging_text(struct http_request *req, struct rq *rq, struct verr *v,
-    char lim[RQ_NUM], char off[RQ_NUM])
-{
-	int		limit, offset, ok;
-
-	ok = rq_paging(req, rq, v, &limit, &offset);
-	(void)snprintf(lim, RQ_NUM, "%d", limit);
-	(void)snprintf(off, RQ_NUM, "%d", offset);
-	return (ok);
 }

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "rq.h"
+#include "query.h"
 #include "lib/idlist.h"
 #include "lib/jsonw.h"
 #include "lib/uuid.h"
@@ -35,7 +36,6 @@
 #define TODO_STATUS_N		3
 #define TODO_SORT_N		3
 #define TODO_ORDER_N		2
-#define TODO_CHOICES_MAX	64	/* "created_at, priority, title" */
 
 /* Answer buffers: one todo, and per todo of a page. */
 #define TODO_BUF_ONE		512
@@ -85,8 +85,6 @@ static int	todo_answer_one(struct http_request *, struct rq *, int,
 static int	todo_answer_list(struct http_request *, struct rq *);
 static void	todo_write(struct kore_buf *, const struct dbq *, int, int);
 static void	todo_ts(struct kore_buf *, const char *);
-static int	todo_choice(struct http_request *, const char *,
-		    const char *const *, struct verr *);
 
 ROUTE(page_todos, "/api/v1/users/{user_id}/todos",
     { HTTP_METHOD_GET, todo_list, RQ_USER },
@@ -251,10 +249,11 @@ todo_list(struct http_request *req, struct rq *rq)
 		if (!todo_owner(req, rq, uid, sizeof(uid)))
 			return (KORE_RESULT_OK);
 		verr_init(&v);
-		status = todo_choice(req, "status", todo_statuses, &v);
-		sort = todo_choice(req, "sort_by", todo_sorts, &v);
-		order = todo_choice(req, "order", todo_orders, &v);
-		(void)rq_paging(req, rq, &v, &limit, &offset);
+		(void)q_refused(req, &v);
+		status = q_choice(req, &v, "status", todo_statuses, 0);
+		sort = q_choice(req, &v, "sort_by", todo_sorts, 0);
+		order = q_choice(req, &v, "order", todo_orders, 0);
+		q_paging(req, &limit, &offset);
 		if (verr_count(&v))
 			return (rq_invalid(req, rq, &v));
 		verr_clear(&v);
@@ -631,37 +630,4 @@ todo_ts(struct kore_buf *buf, const char *us)
 	n = jsonw_rfc3339(ts + 1, (int64_t)strtoll(us, NULL, 10));
 	ts[n + 1] = '"';
 	kore_buf_append(buf, ts, n + 2);
-}
-
-/*
- * The index in allowed of query parameter name; 0 (the default) when
- * absent, with an invalid_choice added to v when not one of them.
- */
-static int
-todo_choice(struct http_request *req, const char *name,
-    const char *const *allowed, struct verr *v)
-{
-	const char	*s;
-	char		one[TODO_CHOICES_MAX];
-	size_t		off;
-	int		i, n;
-
-	if ((s = rq_query(req, name)) == NULL)
-		return (0);
-	for (i = 0; allowed[i] != NULL; i++) {
-		if (!strcmp(allowed[i], s))
-			return (i);
-	}
-	off = 0;
-	one[0] = '\0';
-	for (i = 0; allowed[i] != NULL && off < sizeof(one); i++) {
-		n = snprintf(one + off, sizeof(one) - off, "%s%s",
-		    i ? ", " : "", allowed[i]);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-	verr_add(v, name, "invalid_choice", "%s must be one of: %s", name,
-	    one);
-	return (0);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rq.h"
+#include "query.h"
 #include "audit.h"
 #include "auth.h"
 #include "users.h"
@@ -391,7 +392,7 @@ me_audit(struct http_request *req, struct rq *rq)
 	char		lim[RQ_NUM], off[RQ_NUM];
 
 	if (rq->step == 0) {
-		if (!rq_page_text(req, rq, lim, off))
+		if (!q_page_text(req, rq, lim, off))
 			return (KORE_RESULT_OK);
 		params[0] = rq->user.id;
 		params[1] = lim;
@@ -601,17 +602,18 @@ users_username_taken(struct http_request *req, struct rq *rq)
 static int
 username_available(struct http_request *req, struct rq *rq)
 {
-	const char	*name, *issue, *msg, *params[1];
+	const char	*name, *params[1];
 	struct verr	 v;
 	int		 r;
 
 	if (rq->step == 0) {
+		name = NULL;
 		verr_init(&v);
-		if ((name = rq_query(req, "username")) == NULL)
+		/* v_username refuses what username_check does. */
+		if (!q_refused(req, &v) &&
+		    (name = q_get(req, "username")) == NULL)
 			verr_add(&v, "username", "missing",
 			    "username is required");
-		else if ((issue = username_check(name, &msg)) != NULL)
-			verr_add(&v, "username", issue, "%s", msg);
 		if (verr_count(&v))
 			return (rq_invalid(req, rq, &v));
 		verr_clear(&v);
@@ -623,7 +625,7 @@ username_available(struct http_request *req, struct rq *rq)
 		return (KORE_RESULT_RETRY);
 	if (r == DB_FAIL || db_rows(&rq->q) != 1)
 		return (rq_db_error(req, rq));
-	name = rq_query(req, "username");
+	name = q_get(req, "username");
 	return (rq_ok(req, rq, 200, "Username availability",
 	    json_pack("{s:s, s:b}", "username", name ? name : "",
 	    "available", !strcmp(db_val(&rq->q, 0, 0), "t"))));

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "rq.h"
+#include "query.h"
 #include "audit.h"
 #include "lib/jschema.h"
 #include "lib/uuid.h"
@@ -73,10 +74,6 @@ ROUTE(page_wf_events, "/api/v1/workflows/executions/{execution_id}/events",
     { HTTP_METHOD_GET, wf_events, RQ_USER | RQ_NOLIMIT })
 ROUTE(page_wf_cancel, "/api/v1/workflows/executions/{execution_id}/cancel",
     { HTTP_METHOD_POST, wf_cancel, RQ_USER })
-
-static const char *const wf_statuses[] = {
-	"pending", "running", "completed", "failed", "cancelled", NULL
-};
 
 static const char sql_templates[] =
     "SELECT json_build_object('items', coalesce(json_agg("
@@ -177,27 +174,13 @@ wf_templates(struct http_request *req, struct rq *rq)
 static int
 wf_list(struct http_request *req, struct rq *rq)
 {
-	struct verr	 v;
 	const char	*p[4], *status;
 	char		 l[RQ_NUM], o[RQ_NUM];
-	int		 i;
 
 	if (rq->step == 0) {
-		verr_init(&v);
-		(void)rq_paging_text(req, rq, &v, l, o);
-		status = rq_query(req, "status");
-		if (status != NULL && *status == '\0')
-			status = NULL;
-		for (i = 0; status != NULL && wf_statuses[i] != NULL; i++)
-			if (strcmp(status, wf_statuses[i]) == 0)
-				break;
-		if (status != NULL && wf_statuses[i] == NULL)
-			verr_add(&v, "status", "invalid_choice", "status must "
-			    "be pending, running, completed, failed or "
-			    "cancelled");
-		if (verr_count(&v))
-			return (rq_invalid(req, rq, &v));
-		verr_clear(&v);
+		if (!q_page_text(req, rq, l, o))
+			return (KORE_RESULT_OK);
+		status = q_get(req, "status");
 		p[0] = rq->user.id;
 		p[1] = status;
 		p[2] = l;
