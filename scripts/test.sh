@@ -127,6 +127,7 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 	check make_parse "$ROOT/scripts/check_make.sh"
 	check api_doc "$ROOT/scripts/check_api_doc.sh"
 	check layers "$ROOT/scripts/check_deps.sh"
+	check routes python3 "$ROOT/scripts/check_routes.py" "$B/openapi.json"
 	check json_pack_types python3 "$ROOT/scripts/check_pack.py" \
 	    "$ROOT"/src/*.c "$ROOT"/src/lib/*.c "$ROOT"/cmd/*/*.c
 	echo "== unit suites"
