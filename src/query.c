@@ -23,8 +23,8 @@
 #include "rq_ctx.h"
 #include "query.h"
 #include "documents.h"
+#include "lib/qstr.h"
 #include "lib/username.h"
-#include "lib/utf8.h"
 
 #define Q_SEARCH_MAX		200	/* code points of an admin search */
 #define Q_DOC_Q_MAX		1000	/* bytes of a document search */
@@ -43,20 +43,26 @@ struct q_rule {
 	const char	*field;
 	const char	*issue;
 	const char	*msg;
-	const char	*(*check)(const char *, const char **);
+	const char	*(*check)(const char *, const char *, char *, size_t);
 };
 
-static const char	*q_search_check(const char *, const char **);
-static const char	*q_doc_q_check(const char *, const char **);
-static const char	*q_utf8_check(const char *, const char **);
-static const char	*q_doc_field_check(const char *, const char **);
+static const char	*q_search_check(const char *, const char *, char *,
+			    size_t);
+static const char	*q_doc_q_check(const char *, const char *, char *,
+			    size_t);
+static const char	*q_utf8_check(const char *, const char *, char *,
+			    size_t);
+static const char	*q_username_check(const char *, const char *, char *,
+			    size_t);
+static const char	*q_doc_field_check(const char *, const char *, char *,
+			    size_t);
 static const struct q_rule *q_rule(const char *);
 static void	 q_parse(struct http_request *, struct rq *);
 static struct kore_handler_params *q_binding(struct http_request *,
 		    const char *);
 static void	 q_refuse(struct http_request *, const char *, const char *,
 		    const char *);
-static void	 q_enum_msg(const char *, char *, size_t);
+static int	 q_enum_msg(const char *, char *, size_t);
 static int	 q_form_field(struct http_request *, const char *,
 		    const void *);
 
@@ -79,7 +85,7 @@ static const struct q_rule q_rules[] = {
 	{ "v_search", NULL, NULL, NULL, q_search_check },
 	{ "v_doc_q", NULL, NULL, NULL, q_doc_q_check },
 	{ "v_utf8", NULL, NULL, NULL, q_utf8_check },
-	{ "v_username", NULL, NULL, NULL, username_check },
+	{ "v_username", NULL, NULL, NULL, q_username_check },
 	{ "v_document_category", NULL, NULL, NULL, q_doc_field_check },
 	{ "v_jurisdiction", NULL, NULL, NULL, q_doc_field_check },
 	{ "v_practice_area", NULL, NULL, NULL, q_doc_field_check },
@@ -196,28 +202,24 @@ q_parse(struct http_request *req, struct rq *rq)
 {
 	struct kore_handler_params	*p;
 	struct http_arg			*arg;
-	char				*copy, *qs, *pair, *val, *save;
+	char				*copy, *cur, *name, *val;
 
 	rq->qs_parsed = 1;
 	if (req->query_string == NULL)
 		return;
 	copy = kore_strdup(req->query_string);
-	for (qs = copy; (pair = strtok_r(qs, "&", &save)) != NULL; qs = NULL) {
-		if ((val = strchr(pair, '=')) != NULL)
-			*val++ = '\0';
-		else
-			val = pair + strlen(pair);
-		if (*pair == '\0' || !http_argument_urldecode(pair) ||
-		    !http_argument_urldecode(val))
+	cur = copy;
+	while ((name = qstr_next(&cur, &val)) != NULL) {
+		if (!qstr_decode(name) || !qstr_decode(val))
 			continue;
-		if ((p = q_binding(req, pair)) == NULL)
+		if ((p = q_binding(req, name)) == NULL)
 			continue;
 		if (!kore_validator_check(req, p->validator, val)) {
-			q_refuse(req, p->validator->name, pair, val);
+			q_refuse(req, p->validator->name, name, val);
 			continue;
 		}
 		arg = kore_calloc(1, sizeof(*arg));
-		arg->name = kore_strdup(pair);
+		arg->name = kore_strdup(name);
 		arg->s_value = kore_strdup(val);
 		TAILQ_INSERT_TAIL(&req->arguments, arg, list);
 	}
@@ -252,32 +254,30 @@ q_refuse(struct http_request *req, const char *validator, const char *field,
 	struct rq		*rq = req->hdlr_extra;
 	const struct q_rule	*r;
 	struct kore_validator	*kv;
-	const char		*issue, *msg;
-	char			 buf[Q_MSG_MAX], list[Q_MSG_MAX];
+	const char		*issue, *why;
+	char			 msg[Q_MSG_MAX * 2], list[Q_MSG_MAX];
 
-	issue = "invalid";
-	msg = NULL;
-	list[0] = '\0';
-	if ((r = q_rule(validator)) != NULL) {
-		if (r->field != NULL)
-			field = r->field;
-		if (r->check != NULL)
-			issue = r->check(value, &msg);
-		else
-			issue = r->issue;
-		if (r->check == NULL && r->msg == NULL &&
-		    (kv = kore_validator_lookup(validator)) != NULL &&
-		    kv->type == KORE_VALIDATOR_TYPE_REGEX)
-			q_enum_msg(kv->arg, list, sizeof(list));
-		if (r->check == NULL && r->msg != NULL)
-			(void)snprintf(list, sizeof(list), "%s", r->msg);
+	issue = NULL;
+	why = "is not valid";
+	r = q_rule(validator);
+	if (r != NULL && r->field != NULL)
+		field = r->field;
+	if (r != NULL && r->check != NULL) {
+		issue = r->check(field, value, msg, sizeof(msg));
+	} else if (r != NULL) {
+		issue = r->issue;
+		if (r->msg != NULL)
+			why = r->msg;
+		else if ((kv = kore_validator_lookup(validator)) != NULL &&
+		    kv->type == KORE_VALIDATOR_TYPE_REGEX &&
+		    q_enum_msg(kv->arg, list, sizeof(list)))
+			why = list;
 	}
-	if (issue == NULL)	/* a check that disagrees with its validator */
-		issue = "invalid";
-	if (msg == NULL) {
-		(void)snprintf(buf, sizeof(buf), "%s %s", field,
-		    list[0] != '\0' ? list : "is not valid");
-		msg = buf;
+	/* No rule, or a check that disagrees with its validator. */
+	if (issue == NULL || r == NULL || r->check == NULL) {
+		(void)snprintf(msg, sizeof(msg), "%s %s", field, why);
+		if (issue == NULL)
+			issue = "invalid";
 	}
 	if (rq->qerr == NULL)
 		rq->qerr = json_array();
@@ -297,17 +297,15 @@ q_rule(const char *validator)
 	return (NULL);
 }
 
-/* "^(a|b|c)$" (or "...)?$") → "must be one of: a, b, c". */
-static void
+/* "^(a|b|c)$" (or "...)?$") → "must be one of: a, b, c"; 0 if not so. */
+static int
 q_enum_msg(const char *re, char *out, size_t len)
 {
 	size_t	o, n;
 
+	if (strncmp(re, "^(", 2) != 0 || (n = strcspn(re + 2, ")")) == 0)
+		return (0);
 	o = (size_t)snprintf(out, len, "must be one of: ");
-	if (strncmp(re, "^(", 2) != 0 || (n = strcspn(re + 2, ")")) == 0) {
-		out[0] = '\0';
-		return;
-	}
 	for (re += 2; n > 0 && o + 3 < len; re++, n--) {
 		if (*re == '|') {
 			out[o++] = ',';
@@ -317,79 +315,65 @@ q_enum_msg(const char *re, char *out, size_t len)
 		}
 	}
 	out[o] = '\0';
+	return (1);
 }
 
 /* Admin user search: valid UTF-8, at most Q_SEARCH_MAX code points. */
 static const char *
-q_search_check(const char *s, const char **msg)
+q_search_check(const char *field, const char *s, char *msg, size_t len)
 {
-	*msg = NULL;
-	if (!utf8_valid(s, strlen(s)) ||
-	    utf8_codepoints(s, strlen(s)) > Q_SEARCH_MAX) {
-		*msg = "search is valid UTF-8 of at most 200 characters";
-		return ("invalid");
-	}
-	return (NULL);
+	if (qstr_text(field, s, Q_SEARCH_MAX, 0, msg, len) == NULL)
+		return (NULL);
+	(void)snprintf(msg, len, "%s is valid UTF-8 of at most %d characters",
+	    field, Q_SEARCH_MAX);
+	return ("invalid");
 }
 
 /* Document full-text search: at most Q_DOC_Q_MAX bytes of UTF-8. */
 static const char *
-q_doc_q_check(const char *s, const char **msg)
+q_doc_q_check(const char *field, const char *s, char *msg, size_t len)
 {
-	*msg = NULL;
-	if (strlen(s) > Q_DOC_Q_MAX) {
-		*msg = "q is at most 1000 characters";
-		return ("too_long");
-	}
-	return (q_utf8_check(s, msg));
+	return (qstr_text(field, s, 0, Q_DOC_Q_MAX, msg, len));
 }
 
 static const char *
-q_utf8_check(const char *s, const char **msg)
+q_utf8_check(const char *field, const char *s, char *msg, size_t len)
 {
-	*msg = NULL;
-	if (!utf8_valid(s, strlen(s))) {
-		*msg = "not valid UTF-8";
-		return ("invalid");
-	}
-	return (NULL);
+	return (qstr_text(field, s, 0, 0, msg, len));
+}
+
+static const char *
+q_username_check(const char *field, const char *s, char *msg, size_t len)
+{
+	const char	*issue, *why;
+
+	(void)field;
+	if ((issue = username_check(s, &why)) != NULL)
+		(void)snprintf(msg, len, "%s", why);
+	return (issue);
 }
 
 /* An upload's text field: once trimmed, at most DOC_FIELD_MAX of UTF-8. */
 static const char *
-q_doc_field_check(const char *s, const char **msg)
+q_doc_field_check(const char *field, const char *s, char *msg, size_t len)
 {
-	const char	*e;
-	ssize_t		 cp;
-
-	*msg = NULL;
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-	    e[-1] == '\n'))
-		e--;
-	if ((cp = utf8_codepoints(s, (size_t)(e - s))) < 0) {
-		*msg = "not valid UTF-8";
-		return ("invalid");
-	}
-	if (cp > DOC_FIELD_MAX) {
-		*msg = "at most 100 characters";
-		return ("too_long");
-	}
-	return (NULL);
+	return (qstr_field(field, s, DOC_FIELD_MAX, msg, len));
 }
 
-/* A function validator: its rule's check says whether data is fine. */
+/*
+ * A function validator: its rule's check says whether data is fine (it
+ * does not know the field; q_refuse asks the check again for the 400).
+ */
 #define Q_VALIDATOR(fn)							\
 	int								\
 	fn(struct http_request *req, const void *data)			\
 	{								\
-		const char	*msg;					\
+		char	msg[Q_MSG_MAX];					\
 									\
 		(void)req;						\
-		return (q_rule(#fn)->check(data, &msg) == NULL ?	\
-		    KORE_RESULT_OK : KORE_RESULT_ERROR);		\
+		return (q_rule(#fn)->check(#fn, data, msg,		\
+		    sizeof(msg)) == NULL ? KORE_RESULT_OK :		\
+		    KORE_RESULT_ERROR);					\
 	}
 
 Q_VALIDATOR(v_search)
@@ -405,11 +389,10 @@ Q_VALIDATOR(v_username)
 static int
 q_form_field(struct http_request *req, const char *field, const void *data)
 {
-	const char	*msg;
-	char		 name[32];
+	char		 name[32], msg[Q_MSG_MAX];
 
 	(void)snprintf(name, sizeof(name), "v_%s", field);
-	if (q_rule(name)->check(data, &msg) == NULL)
+	if (q_rule(name)->check(field, data, msg, sizeof(msg)) == NULL)
 		return (KORE_RESULT_OK);
 	q_refuse(req, name, field, data);
 	return (KORE_RESULT_ERROR);
