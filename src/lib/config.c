@@ -147,6 +147,7 @@ cfg_numbers(struct config *cfg, const char *(*env)(const char *),
 	INT("LOCKOUT_WINDOW_MIN", 15, 1, 24 * 60, cfg->lockout_window_min);
 	INT("AUTH_RATE_LIMIT_PER_MINUTE", 5, 1, 10000000, cfg->auth_rate_per_min);
 	INT("RATE_LIMIT_PER_MINUTE", 60, 1, 100000000, cfg->rate_per_min);
+	INT("EXPORT_PER_HOUR", 3, 1, 1000, cfg->export_per_hour);
 	INT("MAX_UPLOAD_MB", 20, 1, 1024, upload_mib);
 	INT("JSON_BODY_MAX_KB", 1024, 1, 64 * 1024, json_kib);
 	INT("DEFAULT_DAILY_TOKEN_QUOTA", 0, 0, INT_MAX,

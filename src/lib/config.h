@@ -61,6 +61,7 @@ struct config {
 	int		lockout_window_s;	/* effective: LOCKOUT_WINDOW_S or _MIN*60 */
 	int		auth_rate_per_min;
 	int		rate_per_min;
+	int		export_per_hour;	/* data exports per user */
 	size_t		max_upload_bytes;
 	size_t		json_body_max;
 	int		default_daily_token_quota;
