@@ -205,6 +205,33 @@ Test(export, requires_a_valid_token)
 	resp_free(r);
 }
 
+Test(export, head_answers_the_headers_and_starts_no_export)
+{
+	struct ex_user	 u;
+	struct resp	*r;
+	const char	*hdrs[2];
+	char		 auth[4200], *n;
+	PGconn		*db;
+
+	ex_register(env_or("E2E_BASE", ""), &u, "export-head-");
+	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+	    u.token);
+	hdrs[0] = auth;
+	hdrs[1] = NULL;
+	r = http_req("HEAD", EX_PATH, hdrs, NULL, 0);
+	cr_assert_eq(r->status, 200, "%ld", r->status);
+	cr_assert_eq(r->len, 0);
+	cr_assert(!strncmp(resp_header(r, "content-disposition"),
+	    "attachment;", 11));
+	resp_free(r);
+	db = ex_db();
+	n = ex_sql(db, "SELECT count(*) FROM audit_events WHERE user_id = $1 "
+	    "AND event = 'user.export'", u.id, NULL);
+	cr_assert_str_eq(n, "0");
+	free(n);
+	PQfinish(db);
+}
+
 Test(export, holds_every_kind_of_the_callers_data_and_none_of_others)
 {
 	struct ex_user	 a, b;
