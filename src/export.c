@@ -49,12 +49,10 @@ enum export_kind {
 	EXPORT_TEXT,		/* a parent at a time, its text in slices */
 };
 
-enum export_step {
-	EXPORT_BEGIN = 0,
-	EXPORT_BEGIN_WAIT,
-	EXPORT_NEXT,		/* ask for the next page (or wait) */
-	EXPORT_QUERY,		/* a page asked for */
-};
+/* rq->step: the start, then pages asked for and written in turn. */
+#define EXPORT_STARTED		1
+#define EXPORT_NEXT		2	/* ask for the next page (or wait) */
+#define EXPORT_QUERY		3	/* a page asked for */
 
 /*
  * A page of rows ($1 user, $2/$3 the key after which to start, $4 rows,
@@ -194,10 +192,14 @@ static const struct export_section export_sections[] = {
 	(sizeof(export_sections) / sizeof(export_sections[0]))
 
 static int	export_get(struct http_request *, struct rq *);
+static void	export_start(struct http_request *, struct rq *,
+		    struct export_st *);
 static int	export_begin(struct http_request *, struct rq *,
 		    struct export_st *);
 static int	export_limited(struct http_request *, struct rq *, long);
 static void	export_open(struct http_request *, struct rq *);
+static int	export_page(struct http_request *, struct rq *,
+		    struct export_st *);
 static int	export_pump(struct http_request *, struct rq *,
 		    struct export_st *);
 static void	export_ask(struct http_request *, struct rq *,
@@ -227,64 +229,60 @@ export_get(struct http_request *req, struct rq *rq)
 	int			 r;
 
 	st = rq_state(rq, sizeof(*st), export_free);
-	switch (rq->step) {
-	case EXPORT_BEGIN:
-	case EXPORT_BEGIN_WAIT:
-		if ((r = export_begin(req, rq, st)) != RQ_CONT)
-			return (r == RQ_WAIT ? KORE_RESULT_RETRY :
-			    KORE_RESULT_OK);
-		rq->step = EXPORT_NEXT;
-		/* FALLTHROUGH */
-	default:
-		return (export_pump(req, rq, st));
+	if (req->method == HTTP_METHOD_HEAD) {
+		export_open(req, rq);
+		return (KORE_RESULT_OK);
 	}
+	if (rq->step == 0) {
+		export_start(req, rq, st);
+		rq->step = EXPORT_STARTED;
+	}
+	if (rq->step == EXPORT_STARTED) {
+		if (!rq_polled(req, rq, &r))
+			return (r);
+		if (!export_begin(req, rq, st))
+			return (KORE_RESULT_OK);
+		rq->step = EXPORT_NEXT;
+	}
+	return (export_pump(req, rq, st));
+}
+
+/* The rate limit, the audit row and the profile, in one statement. */
+static void
+export_start(struct http_request *req, struct rq *rq, struct export_st *st)
+{
+	const char	*p[5];
+	char		 ua[AUDIT_UA_SIZE], max[EXPORT_NUM], win[EXPORT_NUM];
+
+	st->req = req;
+	kore_buf_init(&st->out, EXPORT_PAGE_BYTES);
+	(void)snprintf(max, sizeof(max), "%d", cfg.export_per_hour);
+	(void)snprintf(win, sizeof(win), "%d", EXPORT_WINDOW_S);
+	p[0] = rq->user.id;
+	p[1] = rq->ip[0] != '\0' ? rq->ip : NULL;
+	p[2] = audit_ua(req, ua, sizeof(ua));
+	p[3] = max;
+	p[4] = win;
+	db_start(req, &rq->q, sql_begin, 5, p);
 }
 
 /*
- * The rate limit, the audit row and the profile in one statement; then
- * the headers and the document's opening.  A HEAD gets the headers only
- * and starts no export.
+ * 404 or 429 (0: answered), or the headers and the document's opening
+ * with the profile and the settings (1).
  */
 static int
 export_begin(struct http_request *req, struct rq *rq, struct export_st *st)
 {
-	const char	*p[5];
-	char		 ua[AUDIT_UA_SIZE], max[EXPORT_NUM], win[EXPORT_NUM];
-	int		 r;
-	long		 wait;
+	long		wait;
 
-	if (req->method == HTTP_METHOD_HEAD) {
-		export_open(req, rq);
-		return (RQ_DONE);
-	}
-	if (rq->step == EXPORT_BEGIN) {
-		st->req = req;
-		kore_buf_init(&st->out, EXPORT_PAGE_BYTES);
-		(void)snprintf(max, sizeof(max), "%d", cfg.export_per_hour);
-		(void)snprintf(win, sizeof(win), "%d", EXPORT_WINDOW_S);
-		p[0] = rq->user.id;
-		p[1] = rq->ip[0] != '\0' ? rq->ip : NULL;
-		p[2] = audit_ua(req, ua, sizeof(ua));
-		p[3] = max;
-		p[4] = win;
-		db_start(req, &rq->q, sql_begin, 5, p);
-		rq->step = EXPORT_BEGIN_WAIT;
-	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (RQ_WAIT);
-	if (r == DB_FAIL) {
-		(void)rq_db_error(req, rq);
-		return (RQ_DONE);
-	}
 	if (db_rows(&rq->q) != 1) {
 		(void)rq_not_found(req, rq);
-		return (RQ_DONE);
+		return (0);
 	}
 	if ((wait = strtol(db_val(&rq->q, 0, 0), NULL, 10)) > 0) {
 		(void)export_limited(req, rq, wait);
-		return (RQ_DONE);
+		return (0);
 	}
-
 	export_open(req, rq);
 	EXPORT_LIT(&st->out, ",\"profile\":");
 	kore_buf_append(&st->out, db_val(&rq->q, 0, 1),
@@ -292,7 +290,7 @@ export_begin(struct http_request *req, struct rq *rq, struct export_st *st)
 	EXPORT_LIT(&st->out, ",\"settings\":");
 	kore_buf_append(&st->out, db_val(&rq->q, 0, 2),
 	    (size_t)db_len(&rq->q, 0, 2));
-	return (RQ_CONT);
+	return (1);
 }
 
 static int
@@ -363,33 +361,43 @@ export_pump(struct http_request *req, struct rq *rq, struct export_st *st)
 		if (req->owner == NULL ||
 		    req->owner->state != CONN_STATE_ESTABLISHED)
 			return (export_fail(req));
-		switch (rq->step) {
-		case EXPORT_QUERY:
-			/* A marker may have woken us before the answer. */
-			if ((r = db_poll(req, &rq->q)) == DB_WAIT) {
-				http_request_sleep(req);
-				return (KORE_RESULT_RETRY);
-			}
-			if (r == DB_FAIL || !export_take(rq, st) ||
-			    !export_flush(req, st))
-				return (export_fail(req));
+		if (rq->step == EXPORT_QUERY) {
+			if ((r = export_page(req, rq, st)) <= 0)
+				return (r == 0 ? KORE_RESULT_RETRY :
+				    KORE_RESULT_OK);
 			rq->step = EXPORT_NEXT;
-			break;
-		case EXPORT_NEXT:
-			if (st->section == EXPORT_NSECTIONS)
-				return (export_end(req, st));
-			if (st->markers > 0 &&
-			    export_queued(req->owner) > EXPORT_QUEUE_MAX) {
-				http_request_sleep(req);
-				return (KORE_RESULT_RETRY);
-			}
-			export_ask(req, rq, st);
-			rq->step = EXPORT_QUERY;
-			break;
-		default:
-			return (export_fail(req));
 		}
+		if (st->section == EXPORT_NSECTIONS)
+			return (export_end(req, st));
+		if (st->markers > 0 &&
+		    export_queued(req->owner) > EXPORT_QUEUE_MAX) {
+			http_request_sleep(req);
+			return (KORE_RESULT_RETRY);
+		}
+		export_ask(req, rq, st);
+		rq->step = EXPORT_QUERY;
 	}
+}
+
+/*
+ * The page asked for, onto the connection: 1 when written, 0 while it is
+ * not there (asleep again: a marker may have woken us first), -1 when
+ * the transfer has been cut.
+ */
+static int
+export_page(struct http_request *req, struct rq *rq, struct export_st *st)
+{
+	int		r;
+
+	if ((r = db_poll(req, &rq->q)) == DB_WAIT) {
+		http_request_sleep(req);
+		return (0);
+	}
+	if (r == DB_FAIL || !export_take(rq, st) || !export_flush(req, st)) {
+		(void)export_fail(req);
+		return (-1);
+	}
+	return (1);
 }
 
 /* The query for the next page of the current section. */
