@@ -11,23 +11,14 @@
  */
 #define _GNU_SOURCE
 
-#include <criterion/criterion.h>
-
 #include <dirent.h>
 #include <pthread.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
-#include <libpq-fe.h>
 
-#include "harness.h"
+#include "fixture.h"
 
 #define EX_PATH			"/api/v1/users/me/export"
-#define EX_PASSWORD		"Str0ng-Passw0rd!"
 #define EX_BIG_MESSAGES		100000
 #define EX_DROP_MESSAGES	30000	/* far more than socket buffers hold */
 #define EX_BIG_CONVS		4
@@ -35,11 +26,6 @@
 #define EX_PAUSE_AFTER		(256 * 1024)	/* bytes, then the client naps */
 #define EX_PAUSE_US		8000000
 #define EX_WORKERS_MAX		16
-
-struct ex_user {
-	char		id[64];
-	char		token[4096];
-};
 
 /* A download on its own thread, the main thread sampling memory. */
 struct ex_dl {
@@ -90,25 +76,6 @@ ex_sql(PGconn *db, const char *sql, ...)
 		v = strdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return (v);
-}
-
-static void
-ex_register(const char *base, struct ex_user *u, const char *prefix)
-{
-	const char	*hdrs[] = { "Content-Type: application/json", NULL };
-	struct resp	*r;
-	char		 body[512];
-
-	(void)snprintf(body, sizeof(body), "{\"email\":\"%s@example.test\","
-	    "\"password\":\"%s\",\"full_name\":\"Export Tester\"}",
-	    uniq(prefix), EX_PASSWORD);
-	r = http_req_to(base, "POST", "/api/v1/auth/register", hdrs, body,
-	    strlen(body));
-	cr_assert_eq(r->status, 201, "register: %ld %s", r->status, r->body);
-	(void)snprintf(u->id, sizeof(u->id), "%s", jstr(r, "data.user.id"));
-	(void)snprintf(u->token, sizeof(u->token), "%s",
-	    jstr(r, "data.access_token"));
-	resp_free(r);
 }
 
 static struct resp *
@@ -208,13 +175,13 @@ Test(export, requires_a_valid_token)
 
 Test(export, head_answers_the_headers_and_starts_no_export)
 {
-	struct ex_user	 u;
+	struct user	 u;
 	struct resp	*r;
 	const char	*hdrs[2];
 	char		 auth[4200], *n;
 	PGconn		*db;
 
-	ex_register(env_or("E2E_BASE", ""), &u, "export-head-");
+	fx_new_at(NULL, NULL, &u, "export-head-");
 	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
 	    u.token);
 	hdrs[0] = auth;
@@ -235,7 +202,7 @@ Test(export, head_answers_the_headers_and_starts_no_export)
 
 Test(export, holds_every_kind_of_the_callers_data_and_none_of_others)
 {
-	struct ex_user	 a, b;
+	struct user	 a, b;
 	struct resp	*r;
 	json_t		*doc, *convs, *c, *msgs, *docs, *runs, *ev;
 	PGconn		*db;
@@ -244,8 +211,8 @@ Test(export, holds_every_kind_of_the_callers_data_and_none_of_others)
 	size_t		 i;
 	int		 seen;
 
-	ex_register(env_or("E2E_BASE", ""), &a, "export-a-");
-	ex_register(env_or("E2E_BASE", ""), &b, "export-b-");
+	fx_new_at(NULL, NULL, &a, "export-a-");
+	fx_new_at(NULL, NULL, &b, "export-b-");
 	db = ex_db();
 	ex_seed(db, a.id, "mine", "1234");
 	ex_seed(db, b.id, "theirs", "7");
@@ -333,13 +300,13 @@ Test(export, holds_every_kind_of_the_callers_data_and_none_of_others)
 
 Test(export, is_limited_per_user_and_hour)
 {
-	struct ex_user	 u, v;
+	struct user	 u, v;
 	struct resp	*r;
 	const char	*base;
 	int		 i;
 
 	base = env_or("E2E_BASE", "");
-	ex_register(base, &u, "export-limit-");
+	fx_new_at(base, NULL, &u, "export-limit-");
 	for (i = 0; i < 3; i++) {
 		r = ex_get(base, u.token);
 		cr_assert_eq(r->status, 200, "export %d: %ld", i, r->status);
@@ -354,7 +321,7 @@ Test(export, is_limited_per_user_and_hour)
 	resp_free(r);
 
 	/* Someone else's limit is their own. */
-	ex_register(base, &v, "export-limit-other-");
+	fx_new_at(base, NULL, &v, "export-limit-other-");
 	r = ex_get(base, v.token);
 	cr_assert_eq(r->status, 200, "%ld", r->status);
 	resp_free(r);
@@ -487,25 +454,19 @@ ex_metric(const char *base, const char *name)
 	return (v);
 }
 
-/* The instance of a test, stopped by ex_fini even when an assert fails. */
+/* The instance of a test (the fixture stops it however the test ends). */
 static struct srv	ex_srv;
-
-static void
-ex_fini(void)
-{
-	srv_stop(&ex_srv);
-}
 
 /* An instance with one worker, and a user with nmsg messages. */
 static void
-ex_big_setup(struct srv *s, PGconn **db, struct ex_user *u, int nmsg)
+ex_big_setup(struct srv *s, PGconn **db, struct user *u, int nmsg)
 {
 	const char	*env[] = { "WORKERS=1", "EXPORT_PER_HOUR=100", NULL };
 	char		 n[32], per[32];
 
-	cr_assert(srv_start(s, env), "instance did not start");
+	fx_srv_start(s, env);
 	*db = ex_db();
-	ex_register(s->base, u, "export-big-");
+	fx_new_at(s->base, NULL, u, "export-big-");
 	(void)snprintf(n, sizeof(n), "%d", EX_BIG_CONVS);
 	(void)snprintf(per, sizeof(per), "%d", nmsg / EX_BIG_CONVS);
 	(void)ex_sql(*db, "WITH c AS (INSERT INTO conversations (user_id, "
@@ -521,7 +482,7 @@ ex_big_teardown(struct srv *s, PGconn *db, const char *uid)
 {
 	(void)ex_sql(db, "DELETE FROM users WHERE id = $1", uid, NULL);
 	PQfinish(db);
-	srv_stop(s);
+	fx_srv_stop(s);
 }
 
 static size_t
@@ -537,9 +498,9 @@ ex_count(const char *hay, size_t len, const char *needle)
 	return (n);
 }
 
-Test(export, streams_100k_messages_in_flat_worker_memory, .fini = ex_fini)
+Test(export, streams_100k_messages_in_flat_worker_memory)
 {
-	struct ex_user	 u, w;
+	struct user	 u, w;
 	struct ex_dl	 d;
 	struct resp	*r;
 	pthread_t	 th;
@@ -552,7 +513,7 @@ Test(export, streams_100k_messages_in_flat_worker_memory, .fini = ex_fini)
 
 	ex_big_setup(&ex_srv, &db, &u, EX_BIG_MESSAGES);
 	/* Warm up: pools, prepared statements, a small export. */
-	ex_register(ex_srv.base, &w, "export-warm-");
+	fx_new_at(ex_srv.base, NULL, &w, "export-warm-");
 	r = ex_get(ex_srv.base, w.token);
 	cr_assert_eq(r->status, 200);
 	resp_free(r);
@@ -601,10 +562,9 @@ Test(export, streams_100k_messages_in_flat_worker_memory, .fini = ex_fini)
 	ex_big_teardown(&ex_srv, db, u.id);
 }
 
-Test(export, a_client_gone_mid_export_leaves_nothing_behind,
-    .fini = ex_fini)
+Test(export, a_client_gone_mid_export_leaves_nothing_behind)
 {
-	struct ex_user	 u;
+	struct user	 u;
 	struct ex_dl	 d;
 	PGconn		*db;
 	pid_t		 pids[EX_WORKERS_MAX];
