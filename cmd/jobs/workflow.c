@@ -45,6 +45,13 @@ struct wf_step {
 };
 
 static enum job_res	wf_run(struct jctx *, struct job *, struct jout *);
+static enum job_res	wf_begin(struct jctx *, struct job *,
+			    struct wf_step *, struct jout *);
+static int		wf_prompt(struct wf_step *, const char *,
+			    struct prompt_excerpt *, struct prompt *);
+static enum job_res	wf_call_failed(struct jctx *, struct wf_step *,
+			    enum llm_err, const struct llm_error *,
+			    struct jout *);
 static void		wf_failed(struct jctx *, struct job *, const char *);
 static int		wf_load(struct jctx *, struct wf_step *);
 static int		wf_excerpts(struct jctx *, struct wf_step *);
@@ -147,119 +154,37 @@ static enum job_res
 wf_run(struct jctx *c, struct job *j, struct jout *o)
 {
 	struct wf_step		 w;
-	struct prompt_input	 in;
 	struct prompt		 pr;
 	struct prompt_excerpt	 ex[WF_EXCERPTS];
-	struct llm_request	*req;
 	struct llm_result	 res;
 	struct llm_error	 err;
 	enum llm_err		 rc;
 	enum job_res		 r;
-	json_t			*it, *si;
-	char			*msg = NULL, si_txt[16];
-	const char		*text, *p[2];
-	size_t			 i, n;
-	int			 l;
+	char			*msg = NULL;
 
 	memset(&w, 0, sizeof(w));
 	memset(&pr, 0, sizeof(pr));
-	w.exec_id = json_string_value(json_object_get(j->payload,
-	    "execution_id"));
-	si = json_object_get(j->payload, "step_index");
-	if (w.exec_id == NULL || !json_is_integer(si)) {
-		jout_err(o, "payload without execution_id and step_index");
-		return (JOB_FAIL);
-	}
-	w.index = (int)json_integer_value(si);
-	if (!jllm_configured()) {
-		jout_err(o, "ai_not_configured: no AI provider is configured");
-		return (JOB_FAIL);
-	}
-	if ((l = wf_load(c, &w)) <= 0) {
-		if (l == 0) {
-			o->result = json_pack("{s:s}", "skipped", "execution "
-			    "finished, cancelled or past this step");
-			r = JOB_DONE;
-		} else {
-			jout_err(o, "database error");
-			r = JOB_RETRY;
-		}
+	if ((r = wf_begin(c, j, &w, o)) != JOB_DONE || o->result != NULL)
 		goto out;
-	}
 	if (wf_excerpts(c, &w) == -1 || (msg = wf_message(&w)) == NULL) {
 		jout_err(o, "database error reading the documents");
 		r = JOB_RETRY;
 		goto out;
 	}
-
-	memset(&in, 0, sizeof(in));
-	n = 0;
-	json_array_foreach(w.excerpts, i, it) {
-		if (n == WF_EXCERPTS)
-			break;
-		if ((text = json_string_value(json_object_get(it,
-		    "content"))) == NULL)
-			continue;
-		ex[n].filename = json_string_value(json_object_get(it,
-		    "filename"));
-		if (ex[n].filename == NULL)
-			ex[n].filename = "document";
-		ex[n].chunk_index = (int)json_integer_value(
-		    json_object_get(it, "chunk_index"));
-		ex[n].page_start = (int)json_integer_value(
-		    json_object_get(it, "page_start"));
-		ex[n].page_end = (int)json_integer_value(
-		    json_object_get(it, "page_end"));
-		ex[n++].text = text;
-	}
-	in.excerpts = ex;
-	in.nexcerpts = n;
-	in.user_message = msg;
-	if (prompt_build(&in, &pr) != PROMPT_OK) {
+	if (wf_prompt(&w, msg, ex, &pr) == -1) {
 		jout_err(o, "invalid_request: the step's prompt is too long");
 		r = JOB_FAIL;
 		goto out;
 	}
-	/* Citations: the excerpts that made it into the prompt. */
-	w.citations = json_array();
-	for (i = 0; i < pr.nexcerpts_used; i++) {
-		it = json_array_get(w.excerpts, i);
-		(void)json_array_append_new(w.citations, json_pack(
-		    "{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
-		    "document_id", json_object_get(it, "document_id"),
-		    "filename", json_object_get(it, "filename"),
-		    "chunk_index", json_object_get(it, "chunk_index"),
-		    "start_char", json_object_get(it, "start_char"),
-		    "end_char", json_object_get(it, "end_char"),
-		    "page_start", json_object_get(it, "page_start"),
-		    "page_end", json_object_get(it, "page_end")));
-	}
-	req = &pr.req;
-	req->temperature = WF_TEMPERATURE;
-
 	c->exec_id = w.exec_id;
 	c->step_index = w.index;
 	c->max_tries = WF_MAX_TRIES;
-	rc = jllm_call(c, w.user_id, "workflow", req, &res, &err, j->deadline);
+	rc = jllm_call(c, w.user_id, "workflow", &pr.req, &res, &err,
+	    j->deadline);
 	if (rc == LLM_OK)
 		r = wf_store(c, j, &w, &res, o);
-	else if (c->cancelled) {
-		(void)snprintf(si_txt, sizeof(si_txt), "%d", w.index);
-		p[0] = w.exec_id;
-		p[1] = si_txt;
-		(void)jdb_cmd(c, sql_step_cancelled, 2, p);
-		r = JOB_DONE;
-		o->result = json_pack("{s:s}", "cancelled", "during the call");
-	} else if (PQstatus(c->db) != CONNECTION_OK || jobs_stopping) {
-		jout_err(o, "%s: %s", llm_err_name(rc), err.message);
-		r = jobs_stopping ? JOB_RELEASE : JOB_RETRY;
-	} else {
-		if (c->over_quota)
-			jout_err(o, "quota_exceeded: daily token quota exceeded");
-		else
-			jout_err(o, "%s: %s", llm_err_name(rc), err.message);
-		r = JOB_FAIL;
-	}
+	else
+		r = wf_call_failed(c, &w, rc, &err, o);
 	llm_result_free(&res);
 out:
 	c->exec_id = NULL;
@@ -271,6 +196,88 @@ out:
 	json_decref(w.excerpts);
 	json_decref(w.citations);
 	return (r);
+}
+
+/*
+ * The payload and the step's row: JOB_DONE with o->result NULL to go
+ * on; otherwise the job's outcome (JOB_DONE with a result: skipped).
+ */
+static enum job_res
+wf_begin(struct jctx *c, struct job *j, struct wf_step *w, struct jout *o)
+{
+	json_t		*si;
+	int		 l;
+
+	w->exec_id = json_string_value(json_object_get(j->payload,
+	    "execution_id"));
+	si = json_object_get(j->payload, "step_index");
+	if (w->exec_id == NULL || !json_is_integer(si)) {
+		jout_err(o, "payload without execution_id and step_index");
+		return (JOB_FAIL);
+	}
+	w->index = (int)json_integer_value(si);
+	if (!jllm_configured()) {
+		jout_err(o, "ai_not_configured: no AI provider is configured");
+		return (JOB_FAIL);
+	}
+	if ((l = wf_load(c, w)) == 1)
+		return (JOB_DONE);
+	if (l == 0) {
+		o->result = json_pack("{s:s}", "skipped", "execution "
+		    "finished, cancelled or past this step");
+		return (JOB_DONE);
+	}
+	jout_err(o, "database error");
+	return (JOB_RETRY);
+}
+
+/*
+ * The step's prompt (msg and the excerpts, which ex holds) and the
+ * citations of the excerpts it kept: 0, or -1 when it cannot be built.
+ */
+static int
+wf_prompt(struct wf_step *w, const char *msg, struct prompt_excerpt *ex,
+    struct prompt *pr)
+{
+	struct prompt_input	in;
+
+	memset(&in, 0, sizeof(in));
+	in.excerpts = ex;
+	in.nexcerpts = prompt_excerpts_json(w->excerpts, ex, WF_EXCERPTS);
+	in.user_message = msg;
+	if (prompt_build(&in, pr) != PROMPT_OK)
+		return (-1);
+	/* Citations: the excerpts that made it into the prompt. */
+	w->citations = prompt_citations(w->excerpts, pr->nexcerpts_used, 0);
+	pr->req.temperature = WF_TEMPERATURE;
+	return (0);
+}
+
+/* The call failed: cancelled, to retry, or the step fails. */
+static enum job_res
+wf_call_failed(struct jctx *c, struct wf_step *w, enum llm_err rc,
+    const struct llm_error *err, struct jout *o)
+{
+	const char	*p[2];
+	char		 si[16];
+
+	if (c->cancelled) {
+		(void)snprintf(si, sizeof(si), "%d", w->index);
+		p[0] = w->exec_id;
+		p[1] = si;
+		(void)jdb_cmd(c, sql_step_cancelled, 2, p);
+		o->result = json_pack("{s:s}", "cancelled", "during the call");
+		return (JOB_DONE);
+	}
+	if (PQstatus(c->db) != CONNECTION_OK || jobs_stopping) {
+		jout_err(o, "%s: %s", llm_err_name(rc), err->message);
+		return (jobs_stopping ? JOB_RELEASE : JOB_RETRY);
+	}
+	if (c->over_quota)
+		jout_err(o, "quota_exceeded: daily token quota exceeded");
+	else
+		jout_err(o, "%s: %s", llm_err_name(rc), err->message);
+	return (JOB_FAIL);
 }
 
 /* 1 loaded, 0 nothing to do (finished, cancelled, past), -1 error. */

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "llm.h"
 
 /* Messages of history kept, newest last (docs/API.md: the last 10). */
@@ -71,5 +73,27 @@ struct prompt {
 const char	*prompt_system(void);
 int		 prompt_build(const struct prompt_input *, struct prompt *);
 void		 prompt_free(struct prompt *);
+
+/*
+ * From the rows the database hands over (JSON arrays) to a prompt_input
+ * and back to the answer.  Strings are borrowed from the rows: keep them
+ * alive while the prompt is used.
+ *
+ * prompt_history_json: [{role, content}] oldest first, at most max.
+ * prompt_excerpts_json: chunk rows ({content, filename, chunk_index,
+ * page_start, page_end, …}) best first, at most max; a row without
+ * content is skipped.
+ * prompt_citations: the rows of the first nused excerpts kept (struct
+ * prompt's nexcerpts_used): [{document_id, filename, chunk_index,
+ * start_char, end_char, page_start, page_end}], each with a snippet of
+ * the first `snippet` code points of its text when snippet > 0.  New
+ * reference.
+ */
+size_t		 prompt_history_json(const json_t *, struct llm_msg *,
+		    size_t max);
+size_t		 prompt_excerpts_json(const json_t *,
+		    struct prompt_excerpt *, size_t max);
+json_t		*prompt_citations(const json_t *, size_t nused,
+		    size_t snippet);
 
 #endif

@@ -306,3 +306,80 @@ Test(prompt_build, the_result_encodes_for_both_providers)
 	free(b);
 	prompt_free(&p);
 }
+
+/* Rows as chat_context_chunks() and doc_search_chunks() return them. */
+static const char rows_json[] =
+    "[{\"document_id\": \"d1\", \"filename\": \"lease.pdf\", "
+    "\"chunk_index\": 3, \"start_char\": 10, \"end_char\": 50, "
+    "\"page_start\": 4, \"page_end\": 5, "
+    "\"content\": \"The tenant shall give notice.\"},"
+    "{\"document_id\": \"d2\", \"filename\": null, \"chunk_index\": 1, "
+    "\"content\": null},"
+    "{\"document_id\": \"d3\", \"chunk_index\": 7, \"page_start\": 2, "
+    "\"content\": \"\\u00e9t\\u00e9 \\u00e0 Paris\"}]";
+
+Test(prompt_json, excerpts_skip_rows_without_text_and_name_the_file)
+{
+	struct prompt_excerpt	 e[4];
+	json_t			*rows;
+
+	rows = json_loads(rows_json, 0, NULL);
+	cr_assert_eq(prompt_excerpts_json(rows, e, 4), 2);
+	cr_assert_str_eq(e[0].filename, "lease.pdf");
+	cr_assert_eq(e[0].chunk_index, 3);
+	cr_assert_eq(e[0].page_start, 4);
+	cr_assert_eq(e[0].page_end, 5);
+	cr_assert_str_eq(e[0].text, "The tenant shall give notice.");
+	cr_assert_str_eq(e[1].filename, "document");
+	cr_assert_eq(e[1].chunk_index, 7);
+	cr_assert_eq(prompt_excerpts_json(rows, e, 1), 1, "at most max");
+	cr_assert_eq(prompt_excerpts_json(NULL, e, 4), 0);
+	json_decref(rows);
+}
+
+Test(prompt_json, citations_follow_the_excerpts_kept)
+{
+	json_t		*rows, *c;
+
+	rows = json_loads(rows_json, 0, NULL);
+	c = prompt_citations(rows, 2, 0);
+	cr_assert_eq(json_array_size(c), 2, "the row without text is no "
+	    "excerpt, so the second excerpt is the third row");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(c,
+	    1), "document_id")), "d3");
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(c, 0),
+	    "end_char")), 50);
+	cr_assert_null(json_object_get(json_array_get(c, 0), "snippet"));
+	json_decref(c);
+
+	c = prompt_citations(rows, 1, 0);
+	cr_assert_eq(json_array_size(c), 1, "only the excerpts kept");
+	json_decref(c);
+
+	c = prompt_citations(rows, 2, 3);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(c,
+	    0), "snippet")), "The");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(c,
+	    1), "snippet")), "\xc3\xa9t\xc3\xa9", "code points, not bytes");
+	json_decref(c);
+	json_decref(rows);
+}
+
+Test(prompt_json, history_keeps_roles_and_skips_broken_rows)
+{
+	struct llm_msg	 m[3];
+	json_t		*rows;
+
+	rows = json_loads("[{\"role\": \"user\", \"content\": \"a\"},"
+	    "{\"role\": \"assistant\", \"content\": \"b\"},"
+	    "{\"role\": \"user\"},"
+	    "{\"role\": \"system\", \"content\": \"c\"},"
+	    "{\"role\": \"user\", \"content\": \"d\"}]", 0, NULL);
+	cr_assert_eq(prompt_history_json(rows, m, 3), 3);
+	cr_assert_eq(m[0].role, LLM_ROLE_USER);
+	cr_assert_eq(m[1].role, LLM_ROLE_ASSISTANT);
+	cr_assert_str_eq(m[1].content, "b");
+	cr_assert_eq(m[2].role, LLM_ROLE_USER, "anything else is the user");
+	cr_assert_str_eq(m[2].content, "c");
+	json_decref(rows);
+}
