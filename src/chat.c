@@ -1,7 +1,7 @@
 /*
- * Chat (docs/API.md §5): the models on offer, and POST /chat, which stores the
- * user's message, asks the provider (src/llm_client.c) and stores the
- * answer.
+ * Chat (docs/API.md §5): POST /chat, which stores the user's message, asks
+ * the provider (src/llm_client.c) and stores the answer.  The models on
+ * offer are src/llm_models.c.
  *
  * A chat turn outlives its request: the answer is stored by a query not
  * bound to the request (src/dbcb.c) whether or not the client is still
@@ -18,6 +18,7 @@
 #include "chat.h"
 #include "chat_turn.h"
 #include "circuit.h"
+#include "llm_models.h"
 #include "lib/prompt.h"
 #include "lib/uuid.h"
 
@@ -50,7 +51,6 @@ struct chat_st {
 	int			 probe;		/* the breaker's half-open probe */
 };
 
-static int	chat_models(struct http_request *, struct rq *);
 static int	chat_post(struct http_request *, struct rq *);
 
 static int	chat_input(struct http_request *, struct rq *,
@@ -76,10 +76,7 @@ static enum llm_err chat_prompt(struct chat_turn *, struct chat_st *,
 		    const char *, const char *);
 static void	chat_st_free(void *);
 static size_t	chat_clip(const char *, size_t);
-static json_t	*chat_provider_json(enum llm_provider);
 
-ROUTE(page_chat_models, "/api/v1/chat/models",
-    { HTTP_METHOD_GET, chat_models, RQ_USER })
 ROUTE(page_chat, "/api/v1/chat/chat",
     { HTTP_METHOD_POST, chat_post, RQ_USER })
 /* The same endpoint at the section's root, for clients that read it so. */
@@ -131,58 +128,6 @@ static const char sql_chat_user[] =
     "chat_context_chunks($1::uuid, um.conversation_id, $6::uuid[], $4, "
     "$7::int) x) "
     "FROM um";
-
-/* ---- models --------------------------------------------------------- */
-
-static json_t *
-chat_provider_json(enum llm_provider p)
-{
-	const char	*list, *dflt;
-	json_t		*models;
-	char		 word[LLM_MAX_MODEL_LEN + 1];
-	size_t		 n;
-
-	dflt = llm_default_model(p);
-	list = p == LLM_PROVIDER_GEMINI ? cfg.gemini_models :
-	    cfg.openai_models;
-	models = json_array();
-	(void)json_array_append_new(models, json_string(dflt));
-	while (*list != '\0') {
-		list += strspn(list, ", ");
-		n = strcspn(list, ", ");
-		if (n > 0 && n < sizeof(word)) {
-			memcpy(word, list, n);
-			word[n] = '\0';
-			if (strcmp(word, dflt) && json_is_string(
-			    json_string(word)))
-				(void)json_array_append_new(models,
-				    json_string(word));
-		}
-		list += n;
-	}
-	return (json_pack("{s:s, s:s, s:o}", "name",
-	    llm_codec(p)->name, "default_model", dflt, "models", models));
-}
-
-static int
-chat_models(struct http_request *req, struct rq *rq)
-{
-	json_t		*providers, *data;
-	int		 dflt_ok;
-
-	providers = json_array();
-	if (config_ai_configured(&cfg, "openai"))
-		(void)json_array_append_new(providers,
-		    chat_provider_json(LLM_PROVIDER_OPENAI));
-	if (config_ai_configured(&cfg, "gemini"))
-		(void)json_array_append_new(providers,
-		    chat_provider_json(LLM_PROVIDER_GEMINI));
-	dflt_ok = config_ai_configured(&cfg, cfg.ai_provider);
-	data = json_pack("{s:b, s:s?, s:o}", "configured",
-	    json_array_size(providers) > 0, "default_provider",
-	    dflt_ok ? cfg.ai_provider : NULL, "providers", providers);
-	return (rq_ok(req, rq, 200, "Models", data));
-}
 
 /* ---- POST /chat ----------------------------------------------------- */
 

@@ -42,7 +42,6 @@
 
 /* Not one of Kore's KORE_TYPE_*: Kore only calls handle. */
 #define LLM_EVT_TYPE		0x4c4c
-#define LLM_MODEL_LIST_SEP	", "
 
 enum llm_evt_kind {
 	LLM_EVT_DELTA = 0,
@@ -117,6 +116,7 @@ static long	 llm_thread_timeout(u_int64_t);
 static void	 llm_attempt_start(struct llm_job *, u_int64_t);
 static void	 llm_attempt_end(struct llm_job *, CURLcode);
 static void	 llm_attempt_outcome(struct llm_job *, CURLcode);
+static enum llm_err llm_attempt_classify(struct llm_job *, CURLcode);
 static void	 llm_attempt_reset(struct llm_job *);
 static void	 llm_finish(struct llm_job *, enum llm_err);
 static void	 llm_post(struct llm_job *, enum llm_evt_kind, const char *,
@@ -130,42 +130,6 @@ static void	 llm_job_free(struct llm_job *);
 static int	 llm_request_copy(struct llm_job_priv *,
 		    const struct llm_request *);
 static u_int64_t llm_now_ms(void);
-static int	 llm_list_has(const char *, const char *);
-
-const char *
-llm_default_model(enum llm_provider p)
-{
-	return (p == LLM_PROVIDER_GEMINI ? cfg.gemini_model :
-	    cfg.openai_model);
-}
-
-int
-llm_model_allowed(enum llm_provider p, const char *model)
-{
-	if (model == NULL || *model == '\0')
-		return (0);
-	if (!strcmp(model, llm_default_model(p)))
-		return (1);
-	return (llm_list_has(p == LLM_PROVIDER_GEMINI ? cfg.gemini_models :
-	    cfg.openai_models, model));
-}
-
-/* Whether the comma (and blank) separated list holds word. */
-static int
-llm_list_has(const char *list, const char *word)
-{
-	size_t		n, wl;
-
-	wl = strlen(word);
-	while (*list != '\0') {
-		list += strspn(list, LLM_MODEL_LIST_SEP);
-		n = strcspn(list, LLM_MODEL_LIST_SEP);
-		if (n == wl && n > 0 && !strncmp(list, word, n))
-			return (1);
-		list += n;
-	}
-	return (0);
-}
 
 struct llm_job *
 llm_job_new(enum llm_provider provider, const struct llm_request *req,
@@ -590,28 +554,9 @@ static size_t
 llm_on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct llm_job		*job = arg;
-	struct llm_job_priv	*p = job->p;
-	size_t			 n, k, vl;
-	const char		*v;
 
-	n = size * nmemb;
-	k = strlen("retry-after:");
-	if (n > k && !strncasecmp(ptr, "retry-after:", k)) {
-		v = ptr + k;
-		vl = n - k;
-		while (vl > 0 && (*v == ' ' || *v == '\t')) {
-			v++;
-			vl--;
-		}
-		while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' ||
-		    v[vl - 1] == ' '))
-			vl--;
-		if (vl <= BACKOFF_MAX_HEADER_LEN) {
-			memcpy(p->retry_after, v, vl);
-			p->retry_after[vl] = '\0';
-		}
-	}
-	return (n);
+	(void)backoff_header(ptr, size * nmemb, job->p->retry_after);
+	return (size * nmemb);
 }
 
 static size_t
@@ -723,16 +668,48 @@ llm_attempt_end(struct llm_job *job, CURLcode cc)
 	p->slist = NULL;
 }
 
-/* Classify one attempt; finish the job or put it on the delayed list. */
+/* One attempt's outcome: finish the job or put it on the delayed list. */
 static void
 llm_attempt_outcome(struct llm_job *job, CURLcode cc)
 {
 	struct llm_job_priv	*p = job->p;
-	const struct llm_codec	*codec;
 	struct backoff_policy	 bp;
 	enum llm_err		 rc;
 	long			 delay, left;
 	u_int64_t		 now;
+
+	if ((rc = llm_attempt_classify(job, cc)) == LLM_OK) {
+		llm_finish(job, LLM_OK);
+		return;
+	}
+	llm_result_free(&job->res);
+
+	/* Text already reached the client: a retry would repeat it. */
+	if (job->delta_sent) {
+		llm_finish(job, rc);
+		return;
+	}
+	now = llm_now_ms();
+	left = now < p->deadline_ms ? (long)(p->deadline_ms - now) : 0;
+	backoff_policy_default(&bp);
+	delay = backoff_delay(&bp, job->tries, rc, job->err.retry_after_ms,
+	    left, backoff_random());
+	if (delay == BACKOFF_STOP) {
+		llm_finish(job, rc);
+		return;
+	}
+	p->retry_at_ms = now + (u_int64_t)delay;
+	p->next = llmc.delayed;
+	llmc.delayed = job;
+}
+
+/* What one attempt came to: the answer (job->res) or why not. */
+static enum llm_err
+llm_attempt_classify(struct llm_job *job, CURLcode cc)
+{
+	struct llm_job_priv	*p = job->p;
+	const struct llm_codec	*codec;
+	enum llm_err		 rc;
 
 	codec = llm_codec(job->provider);
 	llm_error_set(&job->err, LLM_OK, (int)p->status, NULL);
@@ -773,30 +750,7 @@ llm_attempt_outcome(struct llm_job *job, CURLcode cc)
 		rc = codec->parse_response(p->buf ? p->buf : "", p->len,
 		    &p->req, &job->res, &job->err);
 	}
-
-	if (rc == LLM_OK) {
-		llm_finish(job, LLM_OK);
-		return;
-	}
-	llm_result_free(&job->res);
-
-	/* Text already reached the client: a retry would repeat it. */
-	if (job->delta_sent) {
-		llm_finish(job, rc);
-		return;
-	}
-	now = llm_now_ms();
-	left = now < p->deadline_ms ? (long)(p->deadline_ms - now) : 0;
-	backoff_policy_default(&bp);
-	delay = backoff_delay(&bp, job->tries, rc, job->err.retry_after_ms,
-	    left, backoff_random());
-	if (delay == BACKOFF_STOP) {
-		llm_finish(job, rc);
-		return;
-	}
-	p->retry_at_ms = now + (u_int64_t)delay;
-	p->next = llmc.delayed;
-	llmc.delayed = job;
+	return (rc);
 }
 
 static void

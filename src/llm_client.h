@@ -64,9 +64,4 @@ void		 llm_job_submit(struct llm_job *);
 /* Drop the caller's reference; the job lives on until it is done. */
 void		 llm_job_release(struct llm_job *);
 
-/* The model the configuration gives a provider by default. */
-const char	*llm_default_model(enum llm_provider);
-/* Whether model may be asked of provider (default or *_MODELS list). */
-int		 llm_model_allowed(enum llm_provider, const char *);
-
 #endif

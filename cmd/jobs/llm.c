@@ -364,22 +364,9 @@ static size_t
 jl_header(char *p, size_t sz, size_t nm, void *arg)
 {
 	struct jl_sink	*s = arg;
-	size_t		 n = sz * nm, l;
-	const char	*v;
 
-	if (n > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
-		v = p + 12;
-		while (v < p + n && (*v == ' ' || *v == '\t'))
-			v++;
-		l = (size_t)(p + n - v);
-		while (l > 0 && (v[l - 1] == '\r' || v[l - 1] == '\n'))
-			l--;
-		if (l > BACKOFF_MAX_HEADER_LEN)
-			l = BACKOFF_MAX_HEADER_LEN;
-		memcpy(s->retry_after, v, l);
-		s->retry_after[l] = '\0';
-	}
-	return (n);
+	(void)backoff_header(p, sz * nm, s->retry_after);
+	return (sz * nm);
 }
 
 /* Abort a transfer when the runner is told to stop or it is cancelled. */

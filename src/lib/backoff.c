@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "backoff.h"
@@ -87,6 +88,32 @@ backoff_parse_retry_after(const char *v, time_t now)
 	if (when - now > BACKOFF_MAX_RETRY_AFTER_S)
 		return (LLM_RETRY_UNKNOWN);
 	return ((long)(when - now) * 1000);
+}
+
+int
+backoff_header(const char *line, size_t n, char *out)
+{
+	static const char	 name[] = "retry-after:";
+	const char		*v;
+	size_t			 vl;
+
+	if (n <= sizeof(name) - 1 ||
+	    strncasecmp(line, name, sizeof(name) - 1) != 0)
+		return (0);
+	v = line + sizeof(name) - 1;
+	vl = n - (sizeof(name) - 1);
+	while (vl > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		vl--;
+	}
+	while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' ||
+	    v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+		vl--;
+	if (vl > BACKOFF_MAX_HEADER_LEN)
+		return (0);
+	memcpy(out, v, vl);
+	out[vl] = '\0';
+	return (1);
 }
 
 /*

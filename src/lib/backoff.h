@@ -38,6 +38,12 @@ void	backoff_policy_default(struct backoff_policy *);
 long	backoff_delay(const struct backoff_policy *, int, enum llm_err, long,
 	    long, uint32_t);
 long	backoff_parse_retry_after(const char *, time_t);
+/*
+ * A response header line (as libcurl hands it over, CRLF included): 1
+ * with its value trimmed in out (BACKOFF_MAX_HEADER_LEN + 1 bytes) when
+ * it is a Retry-After of at most BACKOFF_MAX_HEADER_LEN bytes, else 0.
+ */
+int	backoff_header(const char *, size_t, char *);
 long	backoff_hint(long, long);
 uint32_t backoff_random(void);
 

@@ -166,3 +166,21 @@ Test(backoff_random, is_not_constant)
 		differs |= backoff_random() != first;
 	cr_assert(differs);
 }
+
+Test(backoff_header, takes_the_retry_after_value_of_a_header_line)
+{
+	char	out[BACKOFF_MAX_HEADER_LEN + 1], big[200];
+
+	cr_assert_eq(backoff_header("Retry-After: 120\r\n", 18, out), 1);
+	cr_assert_str_eq(out, "120");
+	cr_assert_eq(backoff_header("retry-after:\t7 \r\n", 17, out), 1,
+	    "any case, blanks around");
+	cr_assert_str_eq(out, "7");
+	cr_assert_eq(backoff_header("X-Retry-After: 1\r\n", 18, out), 0);
+	cr_assert_eq(backoff_header("Retry-After:", 12, out), 0,
+	    "nothing after the name");
+	memset(big, '1', sizeof(big));
+	memcpy(big, "Retry-After: ", 13);
+	cr_assert_eq(backoff_header(big, sizeof(big), out), 0,
+	    "a value past BACKOFF_MAX_HEADER_LEN is not taken");
+}
