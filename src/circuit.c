@@ -15,9 +15,6 @@
 #include "circuit.h"
 #include "lib/breaker.h"
 
-/* A probe that has not reported after this long is replaced. */
-#define CIRCUIT_PROBE_SLACK_S	5
-
 struct circuit_shm {
 	volatile int	lock;
 	struct breaker	b[CIRCUIT_COUNT];
@@ -100,24 +97,11 @@ circuit_llm(enum llm_provider p)
 	return (p == LLM_PROVIDER_GEMINI ? CIRCUIT_GEMINI : CIRCUIT_OPENAI);
 }
 
-/*
- * What says the provider is unwell: no answer, a 5xx, overload, a cut
- * stream.  A refusal of this request (bad request, safety, quota, an
- * unknown model, a bad key) is the provider working.
- */
+/* Whether an outcome counts: lib/llm.c decides, for the runner too. */
 int
 circuit_llm_ok(enum llm_err e)
 {
-	switch (e) {
-	case LLM_ERR_UPSTREAM_5XX:
-	case LLM_ERR_NETWORK:
-	case LLM_ERR_TRUNCATED:
-	case LLM_ERR_TIMEOUT:
-	case LLM_ERR_RATE_LIMITED:
-		return (0);
-	default:
-		return (1);
-	}
+	return (!llm_err_provider_down(e));
 }
 
 json_t *
@@ -190,12 +174,8 @@ circuit_render(struct kore_buf *buf)
 static void
 circuit_policy(struct breaker_policy *p)
 {
-	p->threshold = cfg.breaker_threshold;
-	p->open_ms = (int64_t)cfg.breaker_open_s * 1000;
-	p->probe_timeout_ms = (int64_t)(cfg.ai_timeout_s +
-	    CIRCUIT_PROBE_SLACK_S) * 1000;
-	if (p->probe_timeout_ms < p->open_ms)
-		p->probe_timeout_ms = p->open_ms;
+	breaker_policy_init(p, cfg.breaker_threshold, cfg.breaker_open_s,
+	    cfg.ai_timeout_s);
 }
 
 static int64_t

@@ -46,6 +46,12 @@ static char		*an_system(const struct an_ctx *, int);
 static json_t		*an_normalise(json_t *, const char *, char *, size_t);
 static enum job_res	an_map_reduce(struct jctx *, struct job *,
 			    struct an_ctx *, json_t **, struct jout *);
+static enum job_res	an_map(struct jctx *, struct job *, struct an_ctx *,
+			    PGresult *, json_t *, struct jout *);
+static enum job_res	an_load(struct jctx *, const char *, struct an_ctx *,
+			    char **, struct jout *);
+static enum job_res	an_store(struct jctx *, struct an_ctx *, json_t *,
+			    struct jout *);
 static enum job_res	an_from_cache(struct jctx *, struct an_ctx *,
 			    struct jout *);
 
@@ -125,11 +131,9 @@ static enum job_res
 an_run(struct jctx *c, struct job *j, struct jout *o)
 {
 	struct an_ctx	 a;
-	PGresult	*res;
 	json_t		*out = NULL;
-	const char	*aid, *p[8];
-	char		*text = NULL, *sys = NULL, *rs = NULL;
-	char		 pt[24], ct[24], tt[24];
+	const char	*aid;
+	char		*text = NULL, *sys = NULL;
 	enum job_res	 r;
 
 	memset(&a, 0, sizeof(a));
@@ -142,6 +146,40 @@ an_run(struct jctx *c, struct job *j, struct jout *o)
 		jout_err(o, "ai_not_configured");
 		return (JOB_FAIL);
 	}
+	if ((r = an_load(c, aid, &a, &text, o)) != JOB_DONE ||
+	    o->result != NULL)
+		goto out;
+	if ((r = an_from_cache(c, &a, o)) != JOB_FAIL)
+		goto out;
+	if (strlen(text) <= ANALYSIS_DIRECT_MAX) {
+		a.parts = 1;
+		sys = an_system(&a, 0);
+		r = an_ask(c, j, &a, "analysis", sys, text, &out, o);
+	} else
+		r = an_map_reduce(c, j, &a, &out, o);
+	if (r == JOB_DONE)
+		r = an_store(c, &a, out, o);
+out:
+	json_decref(out);
+	free(sys);
+	free(text);
+	free(a.instructions);
+	free(a.filename);
+	return (r);
+}
+
+/*
+ * The analysis and its document's text (*text): JOB_DONE with
+ * o->result NULL to go on, JOB_DONE with a result when there is nothing
+ * to do, JOB_RETRY on a database error.
+ */
+static enum job_res
+an_load(struct jctx *c, const char *aid, struct an_ctx *a, char **text,
+    struct jout *o)
+{
+	PGresult	*res;
+	const char	*p[1];
+
 	p[0] = aid;
 	if ((res = jdb_exec(c, sql_start, 1, p)) == NULL) {
 		jout_err(o, "database error");
@@ -153,44 +191,42 @@ an_run(struct jctx *c, struct job *j, struct jout *o)
 		    "already finished");
 		return (JOB_DONE);
 	}
-	(void)snprintf(a.id, sizeof(a.id), "%s", aid);
-	(void)snprintf(a.user_id, sizeof(a.user_id), "%s",
+	(void)snprintf(a->id, sizeof(a->id), "%s", aid);
+	(void)snprintf(a->user_id, sizeof(a->user_id), "%s",
 	    PQgetvalue(res, 0, 0));
-	(void)snprintf(a.type, sizeof(a.type), "%s", PQgetvalue(res, 0, 1));
-	a.instructions = strdup(PQgetvalue(res, 0, 2));
-	a.filename = strdup(PQgetvalue(res, 0, 3));
-	text = strdup(PQgetvalue(res, 0, 4));
-	(void)snprintf(a.doc_id, sizeof(a.doc_id), "%s",
+	(void)snprintf(a->type, sizeof(a->type), "%s", PQgetvalue(res, 0, 1));
+	a->instructions = strdup(PQgetvalue(res, 0, 2));
+	a->filename = strdup(PQgetvalue(res, 0, 3));
+	*text = strdup(PQgetvalue(res, 0, 4));
+	(void)snprintf(a->doc_id, sizeof(a->doc_id), "%s",
 	    PQgetvalue(res, 0, 5));
 	PQclear(res);
-	if (a.instructions == NULL || a.filename == NULL || text == NULL) {
+	if (a->instructions == NULL || a->filename == NULL || *text == NULL) {
 		jout_err(o, "out of memory");
-		r = JOB_RETRY;
-		goto out;
+		return (JOB_RETRY);
 	}
-	if ((r = an_from_cache(c, &a, o)) != JOB_FAIL)
-		goto out;
+	return (JOB_DONE);
+}
 
-	if (strlen(text) <= ANALYSIS_DIRECT_MAX) {
-		a.parts = 1;
-		sys = an_system(&a, 0);
-		r = an_ask(c, j, &a, "analysis", sys, text, &out, o);
-	} else
-		r = an_map_reduce(c, j, &a, &out, o);
-	if (r != JOB_DONE)
-		goto out;
+/* The validated answer out and its usage, stored. */
+static enum job_res
+an_store(struct jctx *c, struct an_ctx *a, json_t *out, struct jout *o)
+{
+	const char	*p[8];
+	char		*rs;
+	char		 pt[24], ct[24], tt[24];
+	enum job_res	 r = JOB_DONE;
 
 	if ((rs = json_dumps(out, JSON_COMPACT)) == NULL) {
 		jout_err(o, "out of memory");
-		r = JOB_RETRY;
-		goto out;
+		return (JOB_RETRY);
 	}
-	(void)snprintf(pt, sizeof(pt), "%ld", a.prompt_tokens);
-	(void)snprintf(ct, sizeof(ct), "%ld", a.completion_tokens);
-	(void)snprintf(tt, sizeof(tt), "%ld", a.total_tokens);
-	p[0] = a.id;
+	(void)snprintf(pt, sizeof(pt), "%ld", a->prompt_tokens);
+	(void)snprintf(ct, sizeof(ct), "%ld", a->completion_tokens);
+	(void)snprintf(tt, sizeof(tt), "%ld", a->total_tokens);
+	p[0] = a->id;
 	p[1] = rs;
-	p[2] = a.model[0] ? a.model : jllm_model();
+	p[2] = a->model[0] ? a->model : jllm_model();
 	p[3] = pt;
 	p[4] = ct;
 	p[5] = tt;
@@ -199,18 +235,11 @@ an_run(struct jctx *c, struct job *j, struct jout *o)
 	if (jdb_cmd(c, sql_done, 8, p) == -1) {
 		jout_err(o, "database error storing the analysis");
 		r = JOB_RETRY;
-		goto out;
-	}
-	o->result = json_pack("{s:s, s:i, s:I}", "analysis_id", a.id,
-	    "calls", a.parts > 1 ? a.parts + 1 : 1,
-	    "total_tokens", (json_int_t)a.total_tokens);
-out:
-	json_decref(out);
+	} else
+		o->result = json_pack("{s:s, s:i, s:I}", "analysis_id", a->id,
+		    "calls", a->parts > 1 ? a->parts + 1 : 1,
+		    "total_tokens", (json_int_t)a->total_tokens);
 	free(rs);
-	free(sys);
-	free(text);
-	free(a.instructions);
-	free(a.filename);
 	return (r);
 }
 
@@ -289,6 +318,8 @@ an_ask(struct jctx *c, struct job *j, struct an_ctx *a, const char *kind,
 	if (rc != LLM_OK) {
 		jout_err(o, "%s: %s", llm_err_name(rc), err.message);
 		llm_result_free(&res);
+		if (c->circuit_wait_s > 0)
+			return (JOB_DEFER);
 		if (jobs_stopping)
 			return (JOB_RELEASE);
 		return (llm_err_retryable(rc) || rc == LLM_ERR_TIMEOUT ||
@@ -311,28 +342,68 @@ an_ask(struct jctx *c, struct job *j, struct an_ctx *a, const char *kind,
 	return (JOB_DONE);
 }
 
+/*
+ * A long text: each part of ANALYSIS_PART_MAX bytes of chunks analysed
+ * alone (map), then the partial analyses combined (reduce).
+ */
 static enum job_res
 an_map_reduce(struct jctx *c, struct job *j, struct an_ctx *a,
     json_t **out, struct jout *o)
 {
 	PGresult	*res;
-	json_t		*parts, *one = NULL;
+	json_t		*parts;
 	const char	*p[1];
-	char		*buf = NULL, *sys = NULL, *user = NULL, *ps = NULL;
-	size_t		 len = 0, cl, n;
-	int		 row, nrows;
-	enum job_res	 r = JOB_RETRY;
+	char		*sys = NULL, *user = NULL, *ps = NULL;
+	size_t		 n;
+	enum job_res	 r;
 
 	p[0] = a->doc_id;
 	if ((res = jdb_exec(c, sql_chunks, 1, p)) == NULL) {
 		jout_err(o, "database error");
 		return (JOB_RETRY);
 	}
-	nrows = PQntuples(res);
 	parts = json_array();
-	if ((buf = malloc(ANALYSIS_PART_MAX + 1)) == NULL ||
-	    (sys = an_system(a, 1)) == NULL) {
+	r = an_map(c, j, a, res, parts, o);
+	PQclear(res);
+	if (r != JOB_DONE)
+		goto out;
+	sys = an_system(a, 2);
+	ps = json_dumps(parts, JSON_COMPACT | JSON_INDENT(0));
+	n = (ps ? strlen(ps) : 0) + strlen(a->filename) + 256;
+	if (sys == NULL || ps == NULL || (user = malloc(n)) == NULL) {
 		jout_err(o, "out of memory");
+		r = JOB_RETRY;
+		goto out;
+	}
+	(void)snprintf(user, n, "Partial analyses of the %zu parts of the "
+	    "document \"%s\", in order, as a JSON array:\n%s",
+	    json_array_size(parts), a->filename, ps);
+	r = an_ask(c, j, a, "analysis", sys, user, out, o);
+out:
+	json_decref(parts);
+	free(sys);
+	free(user);
+	free(ps);
+	return (r);
+}
+
+/* The map step over the chunk rows: one analysis per part into parts. */
+static enum job_res
+an_map(struct jctx *c, struct job *j, struct an_ctx *a, PGresult *res,
+    json_t *parts, struct jout *o)
+{
+	json_t		*one = NULL;
+	char		*buf, *sys;
+	size_t		 len = 0, cl;
+	int		 row, nrows;
+	enum job_res	 r = JOB_DONE;
+
+	nrows = PQntuples(res);
+	buf = malloc(ANALYSIS_PART_MAX + 1);
+	sys = an_system(a, 1);
+	if (buf == NULL || sys == NULL) {
+		jout_err(o, "out of memory");
+		r = JOB_RETRY;
 		goto out;
 	}
 	for (row = 0; row <= nrows; row++) {
@@ -361,26 +432,9 @@ an_map_reduce(struct jctx *c, struct job *j, struct an_ctx *a,
 		memcpy(buf + len, PQgetvalue(res, row, 0), cl);
 		len += cl;
 	}
-	free(sys);
-	sys = an_system(a, 2);
-	ps = json_dumps(parts, JSON_COMPACT | JSON_INDENT(0));
-	n = (ps ? strlen(ps) : 0) + strlen(a->filename) + 256;
-	if (sys == NULL || ps == NULL || (user = malloc(n)) == NULL) {
-		jout_err(o, "out of memory");
-		r = JOB_RETRY;
-		goto out;
-	}
-	(void)snprintf(user, n, "Partial analyses of the %zu parts of the "
-	    "document \"%s\", in order, as a JSON array:\n%s",
-	    json_array_size(parts), a->filename, ps);
-	r = an_ask(c, j, a, "analysis", sys, user, out, o);
 out:
-	PQclear(res);
-	json_decref(parts);
 	free(buf);
 	free(sys);
-	free(user);
-	free(ps);
 	return (r);
 }
 

@@ -36,7 +36,9 @@ enum job_res {
 	JOB_DONE = 0,	/* finished; result kept */
 	JOB_RETRY,	/* transient failure: again later, if attempts left */
 	JOB_FAIL,	/* permanent failure: no more attempts */
-	JOB_RELEASE	/* stopping: back to the queue, attempt not counted */
+	JOB_RELEASE,	/* stopping: back to the queue, attempt not counted */
+	JOB_DEFER	/* the provider's breaker is open: back to the queue
+			   for jctx.circuit_wait_s, attempt not counted */
 };
 
 struct jctx {
@@ -50,6 +52,7 @@ struct jctx {
 	int		 max_tries;	/* 0: the backoff default */
 	int		 cancelled;	/* the call was aborted by a cancel */
 	int		 over_quota;	/* refused: the user's daily quota */
+	int		 circuit_wait_s; /* refused: the breaker is open */
 };
 
 struct job {
@@ -90,7 +93,7 @@ void		 jlog(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 int		 jsleep_ms(long, time_t);
 
-/* The kinds (doc.c, analysis.c, testkinds.c). */
+/* The kinds (doc.c, analysis.c, workflow.c, testkinds.c). */
 extern const struct job_kind	job_kind_doc_process;
 /* Log what the extractor's sandbox obtains here (doc.c). */
 void		 doc_sandbox_log(void);
@@ -98,6 +101,7 @@ extern const struct job_kind	job_kind_analysis;
 extern const struct job_kind	job_kind_workflow_step;
 extern const struct job_kind	job_kind_noop;
 extern const struct job_kind	job_kind_noop_fail;
+extern const struct job_kind	job_kind_llm_echo;
 
 /*
  * llm.c: one blocking provider call with retries (backoff.h), recorded in
@@ -107,12 +111,22 @@ extern const struct job_kind	job_kind_noop_fail;
  * (refused: LLM_ERR_QUOTA with over_quota set, and no call); the
  * statement that records the real usage releases the reservation.  With
  * exec_id set, a NOTIFY workflow_cancel naming it aborts the call
- * (cancelled set).
+ * (cancelled set).  While the provider's breaker is open the call is
+ * refused without reaching the provider: circuit_wait_s set, and the
+ * kind answers JOB_DEFER.
  */
 enum llm_err	 jllm_call(struct jctx *, const char *, const char *,
 		    struct llm_request *, struct llm_result *,
 		    struct llm_error *, time_t);
 int		 jllm_configured(void);
+
+/*
+ * circuit.c: the provider breakers of this process (lib/breaker.c),
+ * around jllm_call.  allow: 1 to call (*probe: it is the half-open
+ * probe, to pass back to record), 0 to refuse for *retry_s seconds.
+ */
+int		 jcircuit_allow(enum llm_provider, int *, int *);
+void		 jcircuit_record(enum llm_provider, enum llm_err, int);
 
 /*
  * otel.c: traces.  A span per job run and per provider call, into the

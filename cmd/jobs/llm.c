@@ -1,8 +1,9 @@
 /*
  * A blocking provider call for the job runner: the pure codecs of
- * lib/llm.h over one libcurl easy handle, retried per lib/backoff.h, and
- * recorded in llm_calls (one row per call, after its retries) so quotas
- * and analytics see it.
+ * lib/llm.h over one libcurl easy handle, retried per lib/backoff.h,
+ * behind the provider's circuit breaker (circuit.c), and recorded in
+ * llm_calls (one row per call, after its retries) so quotas and
+ * analytics see it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,38 @@ struct jl_sink {
 	char		 retry_after[BACKOFF_MAX_HEADER_LEN + 1];
 };
 
+/* One call: what it asks, what it is sent as, and how it went. */
+struct jl_call {
+	struct jctx		*c;
+	const char		*user_id;
+	const char		*kind;
+	struct llm_request	*req;
+	struct llm_result	*res;
+	struct llm_error	*err;
+	time_t			 deadline;
+	enum llm_provider	 prov;
+	const struct llm_codec	*codec;
+	struct llm_headers	 hs;
+	struct curl_slist	*hl;
+	char			*url;
+	char			*body;
+	size_t			 blen;
+	struct jl_sink		 sink;
+	int			 tries;
+	int			 probe;		/* the breaker's half-open probe */
+	char			 resv[24];	/* quota reservation, "0": none */
+	struct timespec		 t0;
+};
+
+static enum llm_err jl_prepare(struct jl_call *);
+static enum llm_err jl_admit(struct jl_call *);
+static enum llm_err jl_loop(struct jl_call *);
+static enum llm_err jl_try(struct jl_call *, long *);
+static CURL	*jl_easy(struct jl_call *, long);
+static void	jl_done(struct jl_call *, enum llm_err);
+static void	jl_span(struct jl_call *, enum llm_err, long);
+static void	jl_free(struct jl_call *);
+static long	jl_left(time_t);
 static size_t	jl_body(char *, size_t, size_t, void *);
 static size_t	jl_header(char *, size_t, size_t, void *);
 static int	jl_progress(void *, curl_off_t, curl_off_t, curl_off_t,
@@ -66,181 +99,276 @@ jllm_call(struct jctx *c, const char *user_id, const char *kind,
     struct llm_request *req, struct llm_result *res, struct llm_error *err,
     time_t deadline)
 {
-	const struct llm_codec	*codec;
-	struct backoff_policy	 bp;
-	struct llm_headers	 hs;
-	struct curl_slist	*hl = NULL;
-	struct jl_sink		 sink;
-	enum llm_provider	 prov;
-	enum llm_err		 rc;
-	CURL			*cu = NULL;
-	CURLcode		 cc;
-	const char		*base, *key;
-	char			*url = NULL, *body = NULL;
-	size_t			 blen, i;
-	long			 status, hint, delay, left, timeout, ms;
-	struct timespec		 t0, t1, t1w;
-	struct otel_llm		 ol;
-	char			 resv[24] = "0";
-	int			 tries = 1, r;
+	struct jl_call	jc;
+	enum llm_err	rc;
 
-	memset(&hs, 0, sizeof(hs));
-	memset(&sink, 0, sizeof(sink));
+	memset(&jc, 0, sizeof(jc));
+	jc.c = c;
+	jc.user_id = user_id;
+	jc.kind = kind;
+	jc.req = req;
+	jc.res = res;
+	jc.err = err;
+	jc.deadline = deadline;
+	(void)snprintf(jc.resv, sizeof(jc.resv), "0");
+	c->circuit_wait_s = 0;
 	llm_result_init(res);
 	memset(err, 0, sizeof(*err));
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (llm_provider_parse(cfg.ai_provider, &prov) == -1) {
+	(void)clock_gettime(CLOCK_MONOTONIC, &jc.t0);
+	if (llm_provider_parse(cfg.ai_provider, &jc.prov) == -1) {
 		llm_error_set(err, LLM_ERR_INVALID, 0, "no provider");
 		return (LLM_ERR_INVALID);
 	}
-	codec = llm_codec(prov);
-	base = prov == LLM_PROVIDER_GEMINI ? cfg.gemini_base_url :
-	    cfg.openai_base_url;
-	key = prov == LLM_PROVIDER_GEMINI ? cfg.gemini_api_key :
-	    cfg.openai_api_key;
-	if (req->model == NULL)
-		req->model = jllm_model();
-	if ((rc = codec->url(base, req, &url)) != LLM_OK ||
-	    (rc = codec->headers(key, req, &hs)) != LLM_OK ||
-	    (rc = codec->body(req, &body, &blen)) != LLM_OK) {
-		llm_error_set(err, rc, 0, "request could not be built");
-		goto done;
+	if ((rc = jl_prepare(&jc)) != LLM_OK) {
+		jl_done(&jc, rc);
+	} else if ((rc = jl_admit(&jc)) == LLM_OK) {
+		rc = jl_loop(&jc);
+		/* A stop or a cancel says nothing of the provider. */
+		if (jc.tries > 0 && !jobs_stopping && !c->cancelled)
+			jcircuit_record(jc.prov, rc, jc.probe);
+		jl_done(&jc, rc);
 	}
-	for (i = 0; i < hs.n; i++)
-		hl = curl_slist_append(hl, hs.h[i]);
-
-	if ((r = jl_reserve(c, user_id, req, deadline, resv,
-	    sizeof(resv))) != 1) {
-		rc = r == 0 ? LLM_ERR_QUOTA : LLM_ERR_NETWORK;
-		llm_error_set(err, rc, 0, r == 0 ? "daily token quota "
-		    "exceeded" : "database error reserving the quota");
-		c->over_quota = r == 0;
-		curl_slist_free_all(hl);
-		llm_headers_free(&hs);
-		free(url);
-		free(body);
-		return (rc);
-	}
-
-	backoff_policy_default(&bp);
-	if (c->max_tries > 0)
-		bp.max_tries = c->max_tries;
-	for (tries = 1;; tries++) {
-		free(sink.buf);
-		memset(&sink, 0, sizeof(sink));
-		llm_result_free(res);
-		llm_result_init(res);
-		left = (long)(deadline - time(NULL));
-		if (jl_cancelled(c)) {
-			rc = LLM_ERR_INVALID;
-			llm_error_set(err, rc, 0, "cancelled");
-			break;
-		}
-		if (left <= 0 || jobs_stopping) {
-			rc = LLM_ERR_TIMEOUT;
-			llm_error_set(err, rc, 0, "job deadline");
-			break;
-		}
-		timeout = cfg.ai_timeout_s < left ? cfg.ai_timeout_s : left;
-		if ((cu = curl_easy_init()) == NULL) {
-			rc = LLM_ERR_NETWORK;
-			llm_error_set(err, rc, 0, "curl_easy_init");
-			break;
-		}
-		(void)curl_easy_setopt(cu, CURLOPT_URL, url);
-		(void)curl_easy_setopt(cu, CURLOPT_HTTPHEADER, hl);
-		(void)curl_easy_setopt(cu, CURLOPT_POSTFIELDS, body);
-		(void)curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)blen);
-		(void)curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, jl_body);
-		(void)curl_easy_setopt(cu, CURLOPT_WRITEDATA, &sink);
-		(void)curl_easy_setopt(cu, CURLOPT_HEADERFUNCTION, jl_header);
-		(void)curl_easy_setopt(cu, CURLOPT_HEADERDATA, &sink);
-		(void)curl_easy_setopt(cu, CURLOPT_TIMEOUT, timeout);
-		(void)curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT, 10L);
-		(void)curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-		(void)curl_easy_setopt(cu, CURLOPT_NOPROGRESS, 0L);
-		(void)curl_easy_setopt(cu, CURLOPT_XFERINFOFUNCTION,
-		    jl_progress);
-		(void)curl_easy_setopt(cu, CURLOPT_XFERINFODATA, c);
-		(void)curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
-		cc = curl_easy_perform(cu);
-		status = 0;
-		(void)curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_cleanup(cu);
-		cu = NULL;
-
-		hint = LLM_RETRY_UNKNOWN;
-		if (cc == CURLE_OPERATION_TIMEDOUT) {
-			rc = LLM_ERR_TIMEOUT;
-			llm_error_set(err, rc, 0, "provider timeout");
-		} else if (sink.over) {
-			rc = LLM_ERR_TOO_LARGE;
-			llm_error_set(err, rc, (int)status, "answer too large");
-		} else if (cc != CURLE_OK) {
-			rc = LLM_ERR_NETWORK;
-			llm_error_set(err, rc, 0, curl_easy_strerror(cc));
-		} else if (status == 200) {
-			rc = codec->parse_response(sink.buf ? sink.buf : "",
-			    sink.len, req, res, err);
-		} else {
-			codec->classify((int)status, sink.buf ? sink.buf : "",
-			    sink.len, err);
-			rc = err->code;
-			hint = err->retry_after_ms;
-			if (hint == LLM_RETRY_UNKNOWN && sink.retry_after[0])
-				hint = backoff_parse_retry_after(
-				    sink.retry_after, time(NULL));
-		}
-		if (rc == LLM_OK)
-			break;
-		if (c->cancelled) {
-			rc = LLM_ERR_INVALID;
-			llm_error_set(err, rc, 0, "cancelled");
-			break;
-		}
-		left = (long)(deadline - time(NULL)) * 1000;
-		delay = backoff_delay(&bp, tries, rc, hint, left,
-		    backoff_random());
-		if (delay == BACKOFF_STOP || jsleep_ms(delay, deadline) == -1)
-			break;
-	}
-done:
-	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-	(void)clock_gettime(CLOCK_REALTIME, &t1w);
-	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
-	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	jl_record(c, user_id, kind, llm_codec(prov)->name, res, rc, ms,
-	    tries, resv);
-	llmstat_add(jobs_llmstat, llm_codec(prov)->name, res->model != NULL ?
-	    res->model : req->model, rc, (uint64_t)ms,
-	    rc == LLM_OK ? res->prompt_tokens : 0,
-	    rc == LLM_OK ? res->completion_tokens : 0);
-	memset(&ol, 0, sizeof(ol));
-	ol.provider = llm_codec(prov)->name;
-	ol.request_model = req->model;
-	ol.response_model = res->model;
-	ol.kind = kind;
-	ol.err = rc;
-	ol.end_ns = (uint64_t)t1w.tv_sec * 1000000000ULL +
-	    (uint64_t)t1w.tv_nsec;
-	ol.start_ns = ol.end_ns - (uint64_t)ms * 1000000ULL;
-	ol.prompt_tokens = res->prompt_tokens;
-	ol.completion_tokens = res->completion_tokens;
-	ol.finish_reason = res->finish_reason;
-	ol.attempts = tries;
-	ol.user_id = user_id;
-	ol.step_index = -1;
-	ol.completion = res->content;
-	jotel_llm(&ol, req);
-	curl_slist_free_all(hl);
-	llm_headers_free(&hs);
-	free(sink.buf);
-	free(url);
-	free(body);
+	jl_free(&jc);
 	if (rc != LLM_OK && err->code == LLM_OK)
 		err->code = rc;
 	return (rc);
+}
+
+/* The request in the provider's wire format. */
+static enum llm_err
+jl_prepare(struct jl_call *jc)
+{
+	const char	*base, *key;
+	enum llm_err	 rc;
+	size_t		 i;
+
+	jc->codec = llm_codec(jc->prov);
+	base = jc->prov == LLM_PROVIDER_GEMINI ? cfg.gemini_base_url :
+	    cfg.openai_base_url;
+	key = jc->prov == LLM_PROVIDER_GEMINI ? cfg.gemini_api_key :
+	    cfg.openai_api_key;
+	if (jc->req->model == NULL)
+		jc->req->model = jllm_model();
+	if ((rc = jc->codec->url(base, jc->req, &jc->url)) != LLM_OK ||
+	    (rc = jc->codec->headers(key, jc->req, &jc->hs)) != LLM_OK ||
+	    (rc = jc->codec->body(jc->req, &jc->body, &jc->blen)) != LLM_OK) {
+		llm_error_set(jc->err, rc, 0, "request could not be built");
+		return (rc);
+	}
+	for (i = 0; i < jc->hs.n; i++)
+		jc->hl = curl_slist_append(jc->hl, jc->hs.h[i]);
+	return (LLM_OK);
+}
+
+/*
+ * The user's quota, then the provider's breaker: LLM_OK to call.
+ * Refused by the quota: LLM_ERR_QUOTA with over_quota set.  Refused by
+ * an open breaker: LLM_ERR_UPSTREAM_5XX with circuit_wait_s set (the
+ * seconds until it lets a call through), without touching the provider
+ * and with the reservation released.  Neither is recorded as a call.
+ */
+static enum llm_err
+jl_admit(struct jl_call *jc)
+{
+	struct jctx	*c = jc->c;
+	const char	*p[1];
+	int		 r;
+
+	if ((r = jl_reserve(c, jc->user_id, jc->req, jc->deadline, jc->resv,
+	    sizeof(jc->resv))) != 1) {
+		c->over_quota = r == 0;
+		llm_error_set(jc->err, r == 0 ? LLM_ERR_QUOTA : LLM_ERR_NETWORK,
+		    0, r == 0 ? "daily token quota exceeded" :
+		    "database error reserving the quota");
+		return (jc->err->code);
+	}
+	if (jcircuit_allow(jc->prov, &jc->probe, &c->circuit_wait_s))
+		return (LLM_OK);
+	if (strcmp(jc->resv, "0") != 0) {
+		p[0] = jc->resv;
+		(void)jdb_cmd(c, sql_release, 1, p);
+	}
+	llm_error_set(jc->err, LLM_ERR_UPSTREAM_5XX, 0, "circuit open: the "
+	    "provider is failing; not called");
+	return (LLM_ERR_UPSTREAM_5XX);
+}
+
+/* Tries with backoff (lib/backoff.h) until an answer, a stop or the end. */
+static enum llm_err
+jl_loop(struct jl_call *jc)
+{
+	struct backoff_policy	 bp;
+	enum llm_err		 rc;
+	long			 hint, delay, left;
+
+	backoff_policy_default(&bp);
+	if (jc->c->max_tries > 0)
+		bp.max_tries = jc->c->max_tries;
+	for (;;) {
+		free(jc->sink.buf);
+		memset(&jc->sink, 0, sizeof(jc->sink));
+		llm_result_free(jc->res);
+		llm_result_init(jc->res);
+		if (jl_cancelled(jc->c)) {
+			rc = LLM_ERR_INVALID;
+			llm_error_set(jc->err, rc, 0, "cancelled");
+			return (rc);
+		}
+		if (jl_left(jc->deadline) <= 0 || jobs_stopping) {
+			rc = LLM_ERR_TIMEOUT;
+			llm_error_set(jc->err, rc, 0, "job deadline");
+			return (rc);
+		}
+		jc->tries++;
+		if ((rc = jl_try(jc, &hint)) == LLM_OK)
+			return (rc);
+		if (jc->c->cancelled) {
+			rc = LLM_ERR_INVALID;
+			llm_error_set(jc->err, rc, 0, "cancelled");
+			return (rc);
+		}
+		left = jl_left(jc->deadline) * 1000;
+		delay = backoff_delay(&bp, jc->tries, rc, hint, left,
+		    backoff_random());
+		if (delay == BACKOFF_STOP ||
+		    jsleep_ms(delay, jc->deadline) == -1)
+			return (rc);
+	}
+}
+
+/* One transfer and what it came to (*hint: the provider's delay). */
+static enum llm_err
+jl_try(struct jl_call *jc, long *hint)
+{
+	struct llm_error	*err = jc->err;
+	enum llm_err		 rc;
+	CURL			*cu;
+	CURLcode		 cc;
+	long			 status, timeout;
+
+	*hint = LLM_RETRY_UNKNOWN;
+	timeout = jl_left(jc->deadline);
+	if (cfg.ai_timeout_s < timeout)
+		timeout = cfg.ai_timeout_s;
+	if ((cu = jl_easy(jc, timeout)) == NULL) {
+		llm_error_set(err, LLM_ERR_NETWORK, 0, "curl_easy_init");
+		return (LLM_ERR_NETWORK);
+	}
+	cc = curl_easy_perform(cu);
+	status = 0;
+	(void)curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(cu);
+
+	if (cc == CURLE_OPERATION_TIMEDOUT) {
+		rc = LLM_ERR_TIMEOUT;
+		llm_error_set(err, rc, 0, "provider timeout");
+	} else if (jc->sink.over) {
+		rc = LLM_ERR_TOO_LARGE;
+		llm_error_set(err, rc, (int)status, "answer too large");
+	} else if (cc != CURLE_OK) {
+		rc = LLM_ERR_NETWORK;
+		llm_error_set(err, rc, 0, curl_easy_strerror(cc));
+	} else if (status == 200) {
+		rc = jc->codec->parse_response(jc->sink.buf ? jc->sink.buf :
+		    "", jc->sink.len, jc->req, jc->res, err);
+	} else {
+		jc->codec->classify((int)status, jc->sink.buf ? jc->sink.buf :
+		    "", jc->sink.len, err);
+		rc = err->code;
+		*hint = err->retry_after_ms;
+		if (*hint == LLM_RETRY_UNKNOWN && jc->sink.retry_after[0])
+			*hint = backoff_parse_retry_after(jc->sink.retry_after,
+			    time(NULL));
+	}
+	return (rc);
+}
+
+static CURL *
+jl_easy(struct jl_call *jc, long timeout)
+{
+	CURL	*cu;
+
+	if ((cu = curl_easy_init()) == NULL)
+		return (NULL);
+	(void)curl_easy_setopt(cu, CURLOPT_URL, jc->url);
+	(void)curl_easy_setopt(cu, CURLOPT_HTTPHEADER, jc->hl);
+	(void)curl_easy_setopt(cu, CURLOPT_POSTFIELDS, jc->body);
+	(void)curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)jc->blen);
+	(void)curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, jl_body);
+	(void)curl_easy_setopt(cu, CURLOPT_WRITEDATA, &jc->sink);
+	(void)curl_easy_setopt(cu, CURLOPT_HEADERFUNCTION, jl_header);
+	(void)curl_easy_setopt(cu, CURLOPT_HEADERDATA, &jc->sink);
+	(void)curl_easy_setopt(cu, CURLOPT_TIMEOUT, timeout);
+	(void)curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT, 10L);
+	(void)curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
+	(void)curl_easy_setopt(cu, CURLOPT_NOPROGRESS, 0L);
+	(void)curl_easy_setopt(cu, CURLOPT_XFERINFOFUNCTION, jl_progress);
+	(void)curl_easy_setopt(cu, CURLOPT_XFERINFODATA, jc->c);
+	(void)curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
+	return (cu);
+}
+
+/* The call is over: into llm_calls, the metrics and the trace. */
+static void
+jl_done(struct jl_call *jc, enum llm_err rc)
+{
+	struct timespec	 t1;
+	long		 ms;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - jc->t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - jc->t0.tv_nsec) / 1000000;
+	jl_record(jc->c, jc->user_id, jc->kind, jc->codec->name, jc->res, rc,
+	    ms, jc->tries > 0 ? jc->tries : 1, jc->resv);
+	llmstat_add(jobs_llmstat, jc->codec->name, jc->res->model != NULL ?
+	    jc->res->model : jc->req->model, rc, (uint64_t)ms,
+	    rc == LLM_OK ? jc->res->prompt_tokens : 0,
+	    rc == LLM_OK ? jc->res->completion_tokens : 0);
+	jl_span(jc, rc, ms);
+}
+
+static void
+jl_span(struct jl_call *jc, enum llm_err rc, long ms)
+{
+	struct otel_llm		ol;
+	struct timespec		now;
+
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	memset(&ol, 0, sizeof(ol));
+	ol.provider = jc->codec->name;
+	ol.request_model = jc->req->model;
+	ol.response_model = jc->res->model;
+	ol.kind = jc->kind;
+	ol.err = rc;
+	ol.end_ns = (uint64_t)now.tv_sec * 1000000000ULL +
+	    (uint64_t)now.tv_nsec;
+	ol.start_ns = ol.end_ns - (uint64_t)ms * 1000000ULL;
+	ol.prompt_tokens = jc->res->prompt_tokens;
+	ol.completion_tokens = jc->res->completion_tokens;
+	ol.finish_reason = jc->res->finish_reason;
+	ol.attempts = jc->tries > 0 ? jc->tries : 1;
+	ol.user_id = jc->user_id;
+	ol.step_index = -1;
+	ol.completion = jc->res->content;
+	jotel_llm(&ol, jc->req);
+}
+
+static void
+jl_free(struct jl_call *jc)
+{
+	curl_slist_free_all(jc->hl);
+	llm_headers_free(&jc->hs);
+	free(jc->sink.buf);
+	free(jc->url);
+	free(jc->body);
+}
+
+/* Seconds until deadline (0 or less once past). */
+static long
+jl_left(time_t deadline)
+{
+	return ((long)(deadline - time(NULL)));
 }
 
 static void

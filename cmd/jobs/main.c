@@ -49,6 +49,7 @@ static const struct job_kind	*kinds[] = {
 static const struct job_kind	*test_kinds[] = {
 	&job_kind_noop,
 	&job_kind_noop_fail,
+	&job_kind_llm_echo,
 	NULL
 };
 
@@ -375,6 +376,13 @@ settle(struct jctx *c, struct job *j, const struct job_kind *k,
 	case JOB_RELEASE:
 		finish(c, j, "queued", NULL, NULL, 0, "released");
 		jotel_job_end(j, "released", NULL);
+		break;
+	case JOB_DEFER:
+		jlog("%s: job %s (%s): %s; again in %ds", c->runner, j->id,
+		    j->kind, o->err, c->circuit_wait_s);
+		finish(c, j, "queued", NULL, o->err, c->circuit_wait_s,
+		    "released");
+		jotel_job_end(j, "released", o->err);
 		break;
 	case JOB_FAIL:
 		jlog("%s: job %s (%s) failed: %s", c->runner, j->id, j->kind,

@@ -253,7 +253,7 @@ wf_prompt(struct wf_step *w, const char *msg, struct prompt_excerpt *ex,
 	return (0);
 }
 
-/* The call failed: cancelled, to retry, or the step fails. */
+/* The call failed: deferred, cancelled, to retry, or the step fails. */
 static enum job_res
 wf_call_failed(struct jctx *c, struct wf_step *w, enum llm_err rc,
     const struct llm_error *err, struct jout *o)
@@ -261,6 +261,10 @@ wf_call_failed(struct jctx *c, struct wf_step *w, enum llm_err rc,
 	const char	*p[2];
 	char		 si[16];
 
+	if (c->circuit_wait_s > 0) {
+		jout_err(o, "%s", err->message);
+		return (JOB_DEFER);
+	}
 	if (c->cancelled) {
 		(void)snprintf(si, sizeof(si), "%d", w->index);
 		p[0] = w->exec_id;

@@ -8,6 +8,18 @@
 
 #define BREAKER_RETRY_MIN_MS	1000
 
+void
+breaker_policy_init(struct breaker_policy *p, int threshold, int open_s,
+    int call_timeout_s)
+{
+	p->threshold = threshold;
+	p->open_ms = (int64_t)open_s * 1000;
+	p->probe_timeout_ms = (int64_t)(call_timeout_s +
+	    BREAKER_PROBE_SLACK_S) * 1000;
+	if (p->probe_timeout_ms < p->open_ms)
+		p->probe_timeout_ms = p->open_ms;
+}
+
 int
 breaker_allow(struct breaker *b, const struct breaker_policy *p,
     int64_t now, int64_t *retry_ms)

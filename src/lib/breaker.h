@@ -39,6 +39,16 @@ struct breaker {
 	uint64_t	rejected;	/* calls refused */
 };
 
+/* A probe that has not reported after the call's timeout and this. */
+#define BREAKER_PROBE_SLACK_S	5
+
+/*
+ * The policy from the settings: open after threshold consecutive
+ * failures, for open_s seconds; a silent probe is replaced after
+ * call_timeout_s + BREAKER_PROBE_SLACK_S (never sooner than open_s).
+ */
+void		 breaker_policy_init(struct breaker_policy *, int threshold,
+		    int open_s, int call_timeout_s);
 /* Whether a call may go out now (now_ms: a monotonic clock). */
 int		 breaker_allow(struct breaker *, const struct breaker_policy *,
 		    int64_t now_ms, int64_t *retry_ms);

@@ -103,6 +103,37 @@ llm_err_retryable(enum llm_err e)
 	}
 }
 
+/*
+ * What says the provider is unwell: no answer, a 5xx, overload, a cut
+ * stream, our own timeout.  A refusal of this request (bad request,
+ * safety, quota, an unknown model, a bad key) is the provider working.
+ */
+int
+llm_err_provider_down(enum llm_err e)
+{
+	switch (e) {
+	case LLM_ERR_UPSTREAM_5XX:
+	case LLM_ERR_NETWORK:
+	case LLM_ERR_TRUNCATED:
+	case LLM_ERR_TIMEOUT:
+	case LLM_ERR_RATE_LIMITED:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+/* No usage in the answer: estimated from the request and the text. */
+void
+llm_result_estimate(struct llm_result *res, const struct llm_request *req)
+{
+	res->prompt_tokens = llm_estimate_tokens(llm_request_chars(req));
+	res->completion_tokens = llm_estimate_tokens(res->content != NULL ?
+	    strlen(res->content) : 0);
+	res->total_tokens = res->prompt_tokens + res->completion_tokens;
+	res->usage_estimated = 1;
+}
+
 /* The HTTP status our API answers with for a failed provider call. */
 int
 llm_err_http_status(enum llm_err e)
@@ -364,11 +395,7 @@ llm_stream_finish(struct llm_stream *st, const struct llm_request *req,
 		res->completion_tokens = st->completion_tokens;
 		res->total_tokens = st->total_tokens;
 	} else {
-		res->prompt_tokens = llm_estimate_tokens(llm_request_chars(req));
-		res->completion_tokens =
-		    llm_estimate_tokens(strlen(res->content));
-		res->total_tokens = res->prompt_tokens + res->completion_tokens;
-		res->usage_estimated = 1;
+		llm_result_estimate(res, req);
 	}
 	return (LLM_OK);
 }

@@ -167,6 +167,11 @@ const struct llm_codec	*llm_codec(enum llm_provider);
 int			 llm_provider_parse(const char *, enum llm_provider *);
 const char		*llm_err_name(enum llm_err);
 int			 llm_err_retryable(enum llm_err);
+void			 llm_result_estimate(struct llm_result *,
+			    const struct llm_request *);
+/* Whether an outcome says the provider is unwell (a circuit breaker's
+   failure), rather than refusing this one request. */
+int			 llm_err_provider_down(enum llm_err);
 int			 llm_err_http_status(enum llm_err);
 void			 llm_error_set(struct llm_error *, enum llm_err, int,
 			    const char *);

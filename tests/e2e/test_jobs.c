@@ -341,3 +341,75 @@ Test(jobs, one_thread_alternates_between_users, .timeout = 120)
 {
 	fair_run("JOB_THREADS=1", 1);
 }
+
+/* Did the LLM stand-in see a request carrying marker? */
+static int
+provider_saw(const char *marker)
+{
+	json_t	*reqs;
+	int	 n;
+
+	reqs = fx_llm_requests(marker);
+	n = (int)json_array_size(reqs);
+	json_decref(reqs);
+	return (n > 0);
+}
+
+/*
+ * The runner's circuit breaker (per process): a provider failure opens
+ * it (BREAKER_THRESHOLD=1), and a job that needs the provider then waits
+ * in the queue without the provider hearing of it and without using an
+ * attempt (max_attempts 1 would be spent otherwise), until the breaker
+ * lets a probe through after BREAKER_OPEN_S; the probe's success closes
+ * it and the job is done with one attempt.  The runner logs the changes.
+ */
+Test(jobs, open_breaker_defers_provider_jobs_without_calling,
+    .timeout = 120)
+{
+	const char	*env[5];
+	struct srv	 s;
+	char		*queue, *bad, *good, *m, *v, payload[160], log[200];
+
+	queue = strdup(uniq("brk-"));
+	env[0] = fx_env("JOB_QUEUE", queue);
+	env[1] = "BREAKER_THRESHOLD=1";
+	env[2] = "BREAKER_OPEN_S=6";
+	env[3] = "JOB_THREADS=1";
+	env[4] = NULL;
+	fx_srv_start(&s, env);
+	(void)snprintf(payload, sizeof(payload), "{\"message\": \"%s "
+	    "[[status:500]]\"}", uniq("down"));
+	bad = enqueue(queue, "llm_echo", payload, 1);
+	v = wait_for("SELECT status FROM jobs WHERE id = $1::uuid", bad, NULL,
+	    "failed", WAIT_S);
+	cr_assert_str_eq(v, "failed");
+	free(v);
+
+	m = strdup(uniq("deferred"));
+	(void)snprintf(payload, sizeof(payload), "{\"message\": \"%s\"}", m);
+	good = enqueue(queue, "llm_echo", payload, 1);
+	v = wait_for("SELECT count(*) FROM job_runs WHERE job_id = $1::uuid "
+	    "AND outcome = 'released'", good, NULL, "1", WAIT_S);
+	cr_assert_str_eq(v, "1", "the job was not deferred");
+	free(v);
+	v = q1("SELECT status || ':' || attempts || ':' || (run_after > "
+	    "now()) || ':' || (last_error LIKE '%circuit open%') FROM jobs "
+	    "WHERE id = $1::uuid", good, NULL);
+	cr_expect_str_eq(v, "queued:0:true:true");
+	free(v);
+	cr_expect_not(provider_saw(m), "the provider was called while open");
+	(void)snprintf(log, sizeof(log), "%s.log", s.dir);
+	cr_expect(fx_file_has(log, "circuit openai: closed -> open"));
+
+	v = wait_for("SELECT status || ':' || attempts FROM jobs WHERE id = "
+	    "$1::uuid", good, NULL, "done:1", WAIT_S);
+	cr_expect_str_eq(v, "done:1", "the probe did not run the job");
+	free(v);
+	cr_expect(provider_saw(m));
+	cr_expect(fx_file_has(log, "circuit openai: half_open -> closed"));
+	fx_srv_stop(&s);
+	free(m);
+	free(bad);
+	free(good);
+	free(queue);
+}

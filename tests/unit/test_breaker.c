@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 
 #include "breaker.h"
+#include "llm.h"
 
 static const struct breaker_policy pol = { 3, 10000, 5000 };
 
@@ -123,4 +124,32 @@ Test(breaker, state_names)
 	cr_expect_str_eq(breaker_state_name(BREAKER_OPEN), "open");
 	cr_expect_str_eq(breaker_state_name(BREAKER_HALF_OPEN), "half_open");
 	cr_expect_str_eq(breaker_state_name(42), "unknown");
+}
+
+Test(breaker, policy_from_the_settings)
+{
+	struct breaker_policy	p;
+
+	breaker_policy_init(&p, 5, 30, 60);
+	cr_expect_eq(p.threshold, 5);
+	cr_expect_eq(p.open_ms, 30000);
+	cr_expect_eq(p.probe_timeout_ms, (60 + BREAKER_PROBE_SLACK_S) * 1000,
+	    "a probe has its call's time and some");
+	breaker_policy_init(&p, 1, 300, 10);
+	cr_expect_eq(p.probe_timeout_ms, 300000, "never before open_s");
+}
+
+Test(breaker, what_counts_as_the_provider_failing)
+{
+	cr_expect(llm_err_provider_down(LLM_ERR_UPSTREAM_5XX));
+	cr_expect(llm_err_provider_down(LLM_ERR_NETWORK));
+	cr_expect(llm_err_provider_down(LLM_ERR_TRUNCATED));
+	cr_expect(llm_err_provider_down(LLM_ERR_TIMEOUT));
+	cr_expect(llm_err_provider_down(LLM_ERR_RATE_LIMITED));
+	cr_expect_not(llm_err_provider_down(LLM_OK));
+	cr_expect_not(llm_err_provider_down(LLM_ERR_BAD_REQUEST),
+	    "a refusal of the request is the provider working");
+	cr_expect_not(llm_err_provider_down(LLM_ERR_QUOTA));
+	cr_expect_not(llm_err_provider_down(LLM_ERR_AUTH));
+	cr_expect_not(llm_err_provider_down(LLM_ERR_BLOCKED));
 }
