@@ -42,6 +42,7 @@ static volatile int		 jodone;	/* the job threads are over */
 static __thread struct jotel_job jojob;
 
 static void	*jotel_export(void *);
+static long	 jotel_batch(CURL *, struct curl_slist *, char *, long *);
 static int	 jotel_send(CURL *, struct curl_slist *, const char *,
 		    size_t, long *);
 static void	 jotel_emit(const struct otel_span *);
@@ -215,11 +216,9 @@ jotel_export(void *arg)
 {
 	struct curl_slist	*hl = NULL;
 	CURL			*cu;
-	char			*buf, *body;
-	size_t			 n, len, blen;
-	uint64_t		 taken;
-	long			 wait_ms, backoff, status, waited;
-	int			 i, rc, last;
+	char			*buf;
+	long			 wait_ms, backoff, waited;
+	int			 i, last;
 	struct timespec		 step;
 
 	(void)arg;
@@ -237,43 +236,7 @@ jotel_export(void *arg)
 	backoff = 0;
 	last = 0;
 	for (;;) {
-		n = otel_ring_peek(joring, buf, JOTEL_BATCH_BYTES,
-		    (size_t)jocfg.batch_max, &len, &taken);
-		if (n == 0 && taken > 0)
-			otel_ring_commit(joring, taken, 0);
-		wait_ms = jocfg.schedule_delay_ms;
-		if (n > 0) {
-			body = otel_batch_json(jocfg.service_name, cfg.version,
-			    buf, len, &blen);
-			rc = body != NULL ? jotel_send(cu, hl, body, blen,
-			    &status) : 1;
-			free(body);
-			if (rc == 0 || rc == 1) {
-				if (rc == 1)
-					jlog("otel: collector refused a batch "
-					    "of %zu spans (%ld): dropped", n,
-					    status);
-				else if (backoff > 0)
-					jlog("otel: collector back, "
-					    "exporting");
-				otel_ring_commit(joring, taken, n);
-				backoff = 0;
-				if (n == (size_t)jocfg.batch_max)
-					wait_ms = 0;
-			} else {
-				if (backoff == 0)
-					jlog("otel: collector unreachable "
-					    "(%ld): keeping spans, retrying",
-					    status);
-				backoff = backoff ? backoff * 2 :
-				    JOTEL_BACKOFF_MIN_MS;
-				if (backoff > JOTEL_BACKOFF_MAX_MS)
-					backoff = JOTEL_BACKOFF_MAX_MS;
-				/* Full jitter over the upper half. */
-				wait_ms = backoff / 2 + (long)(random() %
-				    (backoff / 2 + 1));
-			}
-		}
+		wait_ms = jotel_batch(cu, hl, buf, &backoff);
 		if (last)
 			break;
 		for (waited = 0; waited < wait_ms && !jodone;
@@ -286,6 +249,52 @@ jotel_export(void *arg)
 	curl_easy_cleanup(cu);
 	free(buf);
 	return (NULL);
+}
+
+/*
+ * Send the next batch from the outbox (buf: JOTEL_BATCH_BYTES); the
+ * milliseconds to wait before the next, with *backoff while the
+ * collector is unreachable.
+ */
+static long
+jotel_batch(CURL *cu, struct curl_slist *hl, char *buf, long *backoff)
+{
+	char		*body;
+	size_t		 n, len, blen;
+	uint64_t	 taken;
+	long		 status, wait_ms;
+	int		 rc;
+
+	n = otel_ring_peek(joring, buf, JOTEL_BATCH_BYTES,
+	    (size_t)jocfg.batch_max, &len, &taken);
+	if (n == 0 && taken > 0)
+		otel_ring_commit(joring, taken, 0);
+	wait_ms = jocfg.schedule_delay_ms;
+	if (n == 0)
+		return (wait_ms);
+	body = otel_batch_json(jocfg.service_name, cfg.version, buf, len,
+	    &blen);
+	status = 0;
+	rc = body != NULL ? jotel_send(cu, hl, body, blen, &status) : 1;
+	free(body);
+	if (rc == 0 || rc == 1) {
+		if (rc == 1)
+			jlog("otel: collector refused a batch of %zu spans "
+			    "(%ld): dropped", n, status);
+		else if (*backoff > 0)
+			jlog("otel: collector back, exporting");
+		otel_ring_commit(joring, taken, n);
+		*backoff = 0;
+		return (n == (size_t)jocfg.batch_max ? 0 : wait_ms);
+	}
+	if (*backoff == 0)
+		jlog("otel: collector unreachable (%ld): keeping spans, "
+		    "retrying", status);
+	*backoff = *backoff ? *backoff * 2 : JOTEL_BACKOFF_MIN_MS;
+	if (*backoff > JOTEL_BACKOFF_MAX_MS)
+		*backoff = JOTEL_BACKOFF_MAX_MS;
+	/* Full jitter over the upper half. */
+	return (*backoff / 2 + (long)(random() % (*backoff / 2 + 1)));
 }
 
 /* 0: taken; 1: refused for good; -1: try again later. */

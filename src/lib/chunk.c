@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "chunk.h"
 #include "utf8.h"
@@ -39,6 +40,24 @@ struct brk {
 	struct cur	next;	/* where the following text starts */
 };
 
+/* One scan from a chunk's start. */
+struct chunk_scan {
+	const unsigned char		*t;
+	size_t				 len;
+	const struct chunk_params	*prm;
+	struct cur			 s;	/* the chunk's start */
+	struct cur			 c;	/* the scan */
+	struct cur			 hard;	/* a cut inside a word */
+	struct cur			 tgt;	/* target code points in */
+	struct cur			 content_end;
+	struct brk			 best;
+	struct brk			 fallback;	/* best too short */
+	size_t				 n;	/* code points scanned */
+	uint32_t			 prev;
+	int				 stop;	/* after a sentence end */
+	int				 done;	/* only space is left */
+};
+
 struct chunk_list {
 	struct chunk_span	*v;
 	size_t			 n;
@@ -57,6 +76,10 @@ static int	chunk_push(struct chunk_list *, struct cur, struct cur,
 		    const size_t *, size_t);
 static int	chunk_better(const struct brk *, const struct brk *,
 		    const struct chunk_params *);
+static void	chunk_scan(struct chunk_scan *);
+static void	chunk_scan_char(struct chunk_scan *, uint32_t, size_t);
+static int	chunk_scan_space(struct chunk_scan *);
+static void	chunk_offer(struct chunk_scan *, const struct brk *);
 
 int
 chunk_split(const char *text, size_t len, const size_t *page_starts,
@@ -73,13 +96,8 @@ chunk_split_params(const char *text, size_t len, const size_t *page_starts,
     size_t npages, const struct chunk_params *prm, struct chunk_span **out,
     size_t *nout)
 {
-	const unsigned char	*t = (const unsigned char *)text;
 	struct chunk_list	 list = { NULL, 0, 0 };
-	struct cur		 s, c, a, hard, tgt, content_end;
-	struct brk		 best, cand, fallback;
-	size_t			 n, nb, nl;
-	uint32_t		 cp, prev;
-	int			 stop, done;
+	struct chunk_scan	 sc;
 
 	*out = NULL;
 	*nout = 0;
@@ -89,93 +107,34 @@ chunk_split_params(const char *text, size_t len, const size_t *page_starts,
 	if (len > 0 && (text == NULL || !utf8_valid(text, len)))
 		return (-1);
 
-	s.b = s.c = 0;
-	chunk_skip_space(t, len, &s);
-	while (s.b < len) {
-		best.level = fallback.level = BRK_NONE;
-		hard.b = hard.c = 0;
-		c = content_end = tgt = s;
-		n = 0;
-		prev = 0;
-		stop = 0;
-		done = 0;
-		while (c.b < len && n <= prm->max) {
-			cp = chunk_decode(t, len, c.b, &nb);
-			if (!chunk_is_space(cp)) {
-				if (n == prm->target)
-					tgt = c;
-				/* A cut before c is fine unless it splits
-				   a combining sequence. */
-				if (n > 0 && n <= prm->target &&
-				    !chunk_is_extender(cp) && prev != 0x200d)
-					hard = c;
-				stop = chunk_is_stop(cp) ||
-				    (stop && chunk_is_closer(cp));
-				c.b += nb;
-				c.c++;
-				n++;
-				content_end = c;
-				prev = cp;
-				if (chunk_is_cjk_stop(cp) && n <= prm->max) {
-					cand.level = BRK_SENTENCE;
-					cand.n = n;
-					cand.end = cand.next = c;
-					if (chunk_better(&cand, &best, prm))
-						best = cand;
-					else if (cand.n < prm->min)
-						fallback = cand;
-				}
-				continue;
-			}
-			/* A run of white space: one candidate break. */
-			a = c;
-			nl = 0;
-			while (c.b < len) {
-				cp = chunk_decode(t, len, c.b, &nb);
-				if (!chunk_is_space(cp))
-					break;
-				if (cp == '\n')
-					nl++;
-				c.b += nb;
-				c.c++;
-				n++;
-			}
-			if (c.b >= len) {
-				done = 1;	/* only white space is left */
-				break;
-			}
-			cand.level = nl >= 2 ? BRK_PARAGRAPH : stop ?
-			    BRK_SENTENCE : nl == 1 ? BRK_LINE : BRK_SPACE;
-			cand.n = a.c - s.c;
-			cand.end = a;
-			cand.next = c;
-			stop = 0;
-			prev = 0;
-			if (chunk_better(&cand, &best, prm))
-				best = cand;
-			else if (cand.n < prm->min)
-				fallback = cand;
-		}
-		if ((done || c.b >= len) &&
-		    content_end.c - s.c <= prm->max) {
+	memset(&sc, 0, sizeof(sc));
+	sc.t = (const unsigned char *)text;
+	sc.len = len;
+	sc.prm = prm;
+	chunk_skip_space(sc.t, len, &sc.s);
+	while (sc.s.b < len) {
+		chunk_scan(&sc);
+		if ((sc.done || sc.c.b >= len) &&
+		    sc.content_end.c - sc.s.c <= prm->max) {
 			/* The rest fits in one chunk. */
-			if (chunk_push(&list, s, content_end, page_starts,
-			    npages) == -1)
+			if (chunk_push(&list, sc.s, sc.content_end,
+			    page_starts, npages) == -1)
 				goto fail;
 			break;
 		}
-		if (best.level == BRK_NONE)
-			best = fallback;
-		if (best.level == BRK_NONE) {
+		if (sc.best.level == BRK_NONE)
+			sc.best = sc.fallback;
+		if (sc.best.level == BRK_NONE) {
 			/* Only combining marks in reach: cut anyway. */
-			if (hard.b == 0)
-				hard = tgt;
-			best.end = best.next = hard;
+			if (sc.hard.b == 0)
+				sc.hard = sc.tgt;
+			sc.best.end = sc.best.next = sc.hard;
 		}
-		if (chunk_push(&list, s, best.end, page_starts, npages) == -1)
+		if (chunk_push(&list, sc.s, sc.best.end, page_starts,
+		    npages) == -1)
 			goto fail;
-		s = best.next;
-		chunk_skip_space(t, len, &s);
+		sc.s = sc.best.next;
+		chunk_skip_space(sc.t, len, &sc.s);
 	}
 	*out = list.v;
 	*nout = list.n;
@@ -345,4 +304,105 @@ chunk_is_extender(uint32_t cp)
 	    (cp >= 0x1f3fb && cp <= 0x1f3ff) ||
 	    (cp >= 0xe0020 && cp <= 0xe007f) ||
 	    (cp >= 0xe0100 && cp <= 0xe01ef));
+}
+
+/*
+ * Scan from sc->s at most max code points (or to the end: sc->done when
+ * only white space is left), recording the breaks found.
+ */
+static void
+chunk_scan(struct chunk_scan *sc)
+{
+	uint32_t	cp;
+	size_t		nb;
+
+	sc->best.level = sc->fallback.level = BRK_NONE;
+	sc->hard.b = sc->hard.c = 0;
+	sc->c = sc->content_end = sc->tgt = sc->s;
+	sc->n = 0;
+	sc->prev = 0;
+	sc->stop = 0;
+	sc->done = 0;
+	while (sc->c.b < sc->len && sc->n <= sc->prm->max) {
+		cp = chunk_decode(sc->t, sc->len, sc->c.b, &nb);
+		if (!chunk_is_space(cp))
+			chunk_scan_char(sc, cp, nb);
+		else if (chunk_scan_space(sc)) {
+			sc->done = 1;	/* only white space is left */
+			break;
+		}
+	}
+}
+
+/* One character of content at sc->c. */
+static void
+chunk_scan_char(struct chunk_scan *sc, uint32_t cp, size_t nb)
+{
+	struct brk	cand;
+
+	if (sc->n == sc->prm->target)
+		sc->tgt = sc->c;
+	/* A cut before c is fine unless it splits a combining sequence. */
+	if (sc->n > 0 && sc->n <= sc->prm->target &&
+	    !chunk_is_extender(cp) && sc->prev != 0x200d)
+		sc->hard = sc->c;
+	sc->stop = chunk_is_stop(cp) || (sc->stop && chunk_is_closer(cp));
+	sc->c.b += nb;
+	sc->c.c++;
+	sc->n++;
+	sc->content_end = sc->c;
+	sc->prev = cp;
+	if (chunk_is_cjk_stop(cp) && sc->n <= sc->prm->max) {
+		cand.level = BRK_SENTENCE;
+		cand.n = sc->n;
+		cand.end = cand.next = sc->c;
+		chunk_offer(sc, &cand);
+	}
+}
+
+/*
+ * A run of white space at sc->c: one candidate break.  1 when it runs
+ * to the end of the text.
+ */
+static int
+chunk_scan_space(struct chunk_scan *sc)
+{
+	struct brk	cand;
+	struct cur	a;
+	uint32_t	cp;
+	size_t		nb, nl;
+
+	a = sc->c;
+	nl = 0;
+	while (sc->c.b < sc->len) {
+		cp = chunk_decode(sc->t, sc->len, sc->c.b, &nb);
+		if (!chunk_is_space(cp))
+			break;
+		if (cp == '\n')
+			nl++;
+		sc->c.b += nb;
+		sc->c.c++;
+		sc->n++;
+	}
+	if (sc->c.b >= sc->len)
+		return (1);
+	cand.level = nl >= 2 ? BRK_PARAGRAPH : sc->stop ? BRK_SENTENCE :
+	    nl == 1 ? BRK_LINE : BRK_SPACE;
+	cand.n = a.c - sc->s.c;
+	cand.end = a;
+	cand.next = sc->c;
+	sc->stop = 0;
+	sc->prev = 0;
+	chunk_offer(sc, &cand);
+	return (0);
+}
+
+/* The best break so far, or the fallback when too short. */
+static void
+chunk_offer(struct chunk_scan *sc, const struct brk *cand)
+{
+	if (chunk_better(cand, &sc->best, sc->prm))
+		sc->best = *cand;
+	else if (cand->n < sc->prm->min)
+		sc->fallback = *cand;
 }

@@ -34,6 +34,8 @@ static int	jwt_key_ok(const unsigned char *, size_t);
 static int	jwt_hmac(const unsigned char *, size_t, const char *, size_t,
 		    unsigned char [JWT_SIG_LEN]);
 static char	*jwt_encode_json(json_t *);
+static int	jwt_encode_parts(const struct jwt_claims *, char **,
+		    char **);
 static json_t	*jwt_decode_json(const char *, size_t);
 static int	jwt_copy_uuid(json_t *, const char *, char *);
 static int	jwt_sig_ok(const struct jwt_key *, const char *, size_t,
@@ -54,7 +56,6 @@ int
 jwt_sign(const struct jwt_claims *c, const unsigned char *key, size_t keylen,
     char **out)
 {
-	json_t		*hdr, *pl;
 	char		*h64, *p64, *tok;
 	size_t		 hlen, plen, toklen;
 	unsigned char	 sig[JWT_SIG_LEN];
@@ -62,28 +63,11 @@ jwt_sign(const struct jwt_claims *c, const unsigned char *key, size_t keylen,
 
 	*out = NULL;
 	ret = -1;
-	hdr = pl = NULL;
 	h64 = p64 = tok = NULL;
 
 	if (c == NULL || !jwt_claims_valid(c) || !jwt_key_ok(key, keylen))
 		return (-1);
-
-	if (c->kid[0] != '\0')
-		hdr = json_pack("{s:s, s:s, s:s}", "alg", JWT_ALG, "typ",
-		    "JWT", "kid", c->kid);
-	else
-		hdr = json_pack("{s:s, s:s}", "alg", JWT_ALG, "typ", "JWT");
-	pl = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}",
-	    "sub", c->sub, "sid", c->sid, "jti", c->jti,
-	    "iat", (json_int_t)c->iat, "exp", (json_int_t)c->exp,
-	    "role", c->role);
-	if (hdr == NULL || pl == NULL)
-		goto cleanup;
-	if (c->ev && json_object_set_new(pl, "ev", json_true()) != 0)
-		goto cleanup;
-
-	if ((h64 = jwt_encode_json(hdr)) == NULL ||
-	    (p64 = jwt_encode_json(pl)) == NULL)
+	if (jwt_encode_parts(c, &h64, &p64) == -1)
 		goto cleanup;
 
 	hlen = strlen(h64);
@@ -110,8 +94,6 @@ cleanup:
 	free(tok);
 	free(h64);
 	free(p64);
-	json_decref(hdr);
-	json_decref(pl);
 	return (ret);
 }
 
@@ -456,4 +438,36 @@ jwt_copy_uuid(json_t *obj, const char *name, char *dst)
 
 	memcpy(dst, json_string_value(v), UUID_STRLEN + 1);
 	return (1);
+}
+
+/*
+ * The header (with the kid, when there is one) and the payload, each
+ * base64url-encoded JSON into *h64 and *p64 (malloc'd): 0, or -1.
+ */
+static int
+jwt_encode_parts(const struct jwt_claims *c, char **h64, char **p64)
+{
+	json_t		*hdr, *pl;
+	int		 ret = -1;
+
+	if (c->kid[0] != '\0')
+		hdr = json_pack("{s:s, s:s, s:s}", "alg", JWT_ALG, "typ",
+		    "JWT", "kid", c->kid);
+	else
+		hdr = json_pack("{s:s, s:s}", "alg", JWT_ALG, "typ", "JWT");
+	pl = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}",
+	    "sub", c->sub, "sid", c->sid, "jti", c->jti,
+	    "iat", (json_int_t)c->iat, "exp", (json_int_t)c->exp,
+	    "role", c->role);
+	if (hdr == NULL || pl == NULL)
+		goto cleanup;
+	if (c->ev && json_object_set_new(pl, "ev", json_true()) != 0)
+		goto cleanup;
+	if ((*h64 = jwt_encode_json(hdr)) != NULL &&
+	    (*p64 = jwt_encode_json(pl)) != NULL)
+		ret = 0;
+cleanup:
+	json_decref(hdr);
+	json_decref(pl);
+	return (ret);
 }

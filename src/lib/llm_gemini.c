@@ -41,6 +41,16 @@ struct gemini_parsed {
 	int	 blocked;
 };
 
+/* What an error object says (lives as long as the parsed body). */
+struct gemini_fault {
+	const char	*message;
+	const char	*status;
+	long		 delay;		/* RetryInfo, LLM_RETRY_UNKNOWN */
+	int		 daily;		/* a per-day quota is exhausted */
+	int		 badkey;	/* API_KEY_INVALID */
+};
+
+static void		 gemini_fault(json_t *, struct gemini_fault *);
 static const char	*gemini_model_name(const char *);
 static int		 gemini_model_ok(const char *);
 static int		 gemini_parts_add(json_t *, const char *);
@@ -201,11 +211,7 @@ llm_gemini_parse_response(const char *body, size_t len,
 		res->completion_tokens = p.completion_tokens;
 		res->total_tokens = p.total_tokens;
 	} else {
-		res->prompt_tokens = llm_estimate_tokens(llm_request_chars(req));
-		res->completion_tokens =
-		    llm_estimate_tokens(strlen(res->content));
-		res->total_tokens = res->prompt_tokens + res->completion_tokens;
-		res->usage_estimated = 1;
+		llm_result_estimate(res, req);
 	}
 	return (LLM_OK);
 }
@@ -273,57 +279,24 @@ void
 llm_gemini_classify(int status, const char *body, size_t len,
     struct llm_error *err)
 {
-	json_t		*root, *e, *det, *it, *vs, *v;
-	const char	*msg, *st, *type, *s;
-	size_t		 i, j;
-	long		 delay;
-	int		 daily, badkey;
-	enum llm_err	 c;
+	struct gemini_fault	 f;
+	json_t			*root, *e;
+	enum llm_err		 c;
 
-	msg = st = NULL;
-	delay = LLM_RETRY_UNKNOWN;
-	daily = badkey = 0;
+	memset(&f, 0, sizeof(f));
+	f.delay = LLM_RETRY_UNKNOWN;
 	root = (body != NULL && len <= LLM_MAX_RESPONSE_BYTES) ?
 	    gemini_load(body, len) : NULL;
 	e = json_is_array(root) ? json_array_get(root, 0) : root;
 	e = json_object_get(e, "error");
-	if (json_is_object(e)) {
-		msg = json_string_value(json_object_get(e, "message"));
-		st = json_string_value(json_object_get(e, "status"));
-		det = json_object_get(e, "details");
-		json_array_foreach(det, i, it) {
-			type = json_string_value(json_object_get(it, "@type"));
-			if (type == NULL)
-				continue;
-			if (strcmp(type, GEMINI_TYPE_RETRY) == 0) {
-				s = json_string_value(json_object_get(it,
-				    "retryDelay"));
-				if (s != NULL)
-					delay = llm_gemini_parse_duration(s);
-			} else if (strcmp(type, GEMINI_TYPE_QUOTA) == 0) {
-				vs = json_object_get(it, "violations");
-				json_array_foreach(vs, j, v) {
-					s = json_string_value(
-					    json_object_get(v, "quotaId"));
-					if (s != NULL &&
-					    strstr(s, GEMINI_DAILY_MARK) != NULL)
-						daily = 1;
-				}
-			} else if (strcmp(type, GEMINI_TYPE_INFO) == 0) {
-				s = json_string_value(json_object_get(it,
-				    "reason"));
-				if (s != NULL &&
-				    strcmp(s, "API_KEY_INVALID") == 0)
-					badkey = 1;
-			}
-		}
-	}
-#define ST(x)	(st != NULL && strcmp(st, (x)) == 0)
-	if (badkey || status == 401 || status == 403 ||
+	if (json_is_object(e))
+		gemini_fault(e, &f);
+#define ST(x)	(f.status != NULL && strcmp(f.status, (x)) == 0)
+	if (f.badkey || status == 401 || status == 403 ||
 	    ST("UNAUTHENTICATED") || ST("PERMISSION_DENIED"))
 		c = LLM_ERR_AUTH;
 	else if (status == 429 || ST("RESOURCE_EXHAUSTED"))
-		c = daily ? LLM_ERR_QUOTA : LLM_ERR_RATE_LIMITED;
+		c = f.daily ? LLM_ERR_QUOTA : LLM_ERR_RATE_LIMITED;
 	else if (status == 404 || ST("NOT_FOUND"))
 		c = LLM_ERR_NOT_FOUND;
 	else if (status >= 500 || status == 408 || ST("INTERNAL") ||
@@ -335,10 +308,10 @@ llm_gemini_classify(int status, const char *body, size_t len,
 	else
 		c = LLM_ERR_UPSTREAM_5XX;
 #undef ST
-	llm_error_set(err, c, status, msg != NULL ? msg :
+	llm_error_set(err, c, status, f.message != NULL ? f.message :
 	    (root == NULL ? "non-JSON error body" : "no error message"));
 	if (err != NULL)
-		err->retry_after_ms = delay;
+		err->retry_after_ms = f.delay;
 	json_decref(root);
 }
 
@@ -615,4 +588,40 @@ gemini_parsed_free(struct gemini_parsed *p)
 	free(p->finish_reason);
 	free(p->model);
 	memset(p, 0, sizeof(*p));
+}
+
+/* An error object's message, status and the details that decide. */
+static void
+gemini_fault(json_t *e, struct gemini_fault *f)
+{
+	json_t		*it, *vs, *v;
+	const char	*type, *s;
+	size_t		 i, j;
+
+	f->message = json_string_value(json_object_get(e, "message"));
+	f->status = json_string_value(json_object_get(e, "status"));
+	json_array_foreach(json_object_get(e, "details"), i, it) {
+		type = json_string_value(json_object_get(it, "@type"));
+		if (type == NULL)
+			continue;
+		if (strcmp(type, GEMINI_TYPE_RETRY) == 0) {
+			s = json_string_value(json_object_get(it,
+			    "retryDelay"));
+			if (s != NULL)
+				f->delay = llm_gemini_parse_duration(s);
+		} else if (strcmp(type, GEMINI_TYPE_QUOTA) == 0) {
+			vs = json_object_get(it, "violations");
+			json_array_foreach(vs, j, v) {
+				s = json_string_value(json_object_get(v,
+				    "quotaId"));
+				if (s != NULL &&
+				    strstr(s, GEMINI_DAILY_MARK) != NULL)
+					f->daily = 1;
+			}
+		} else if (strcmp(type, GEMINI_TYPE_INFO) == 0) {
+			s = json_string_value(json_object_get(it, "reason"));
+			if (s != NULL && strcmp(s, "API_KEY_INVALID") == 0)
+				f->badkey = 1;
+		}
+	}
 }

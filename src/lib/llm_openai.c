@@ -29,6 +29,9 @@ static int		 openai_long(json_t *, const char *, long *);
 static enum llm_err	 openai_copy_str(json_t *, size_t, char **);
 static enum llm_err	 openai_usage(json_t *, long *, long *, long *);
 static json_t		*openai_load(const char *, size_t);
+static int		 openai_messages(const struct llm_request *, json_t *);
+static int		 openai_options(const struct llm_request *, json_t *);
+static enum llm_err	 openai_answer(json_t *, struct llm_result *);
 
 /* {base}/chat/completions; *out malloc'd, caller frees. */
 enum llm_err
@@ -87,8 +90,7 @@ fail:
 enum llm_err
 llm_openai_body(const struct llm_request *req, char **out, size_t *lenp)
 {
-	json_t		*root, *msgs, *m, *o;
-	size_t		 i;
+	json_t		*root, *msgs;
 	enum llm_err	 rc;
 
 	*out = NULL;
@@ -99,43 +101,9 @@ llm_openai_body(const struct llm_request *req, char **out, size_t *lenp)
 	msgs = json_array();
 	if (root == NULL || msgs == NULL ||
 	    json_object_set_new(root, "model", json_string(req->model)) ||
-	    json_object_set(root, "messages", msgs))
+	    json_object_set(root, "messages", msgs) ||
+	    openai_messages(req, msgs) == -1 || openai_options(req, root) == -1)
 		goto done;
-	if (req->system != NULL && req->system[0] != '\0') {
-		if ((m = openai_message("system", req->system)) == NULL ||
-		    json_array_append_new(msgs, m))
-			goto done;
-	}
-	if (req->json_mode && !openai_mentions_json(req)) {
-		if ((m = openai_message("system", OPENAI_JSON_HINT)) == NULL ||
-		    json_array_append_new(msgs, m))
-			goto done;
-	}
-	for (i = 0; i < req->nmsgs; i++) {
-		m = openai_message(openai_role(req->msgs[i].role),
-		    req->msgs[i].content);
-		if (m == NULL || json_array_append_new(msgs, m))
-			goto done;
-	}
-	if (json_object_set_new(root, "stream", json_boolean(req->stream)))
-		goto done;
-	if (req->stream) {
-		o = json_pack("{s:b}", "include_usage", 1);
-		if (o == NULL || json_object_set_new(root, "stream_options", o))
-			goto done;
-	}
-	if (req->temperature >= 0 && json_object_set_new(root, "temperature",
-	    json_real(req->temperature)))
-		goto done;
-	if (req->max_tokens > 0 && json_object_set_new(root, "max_tokens",
-	    json_integer(req->max_tokens)))
-		goto done;
-	if (req->json_mode) {
-		o = json_pack("{s:s}", "type", "json_object");
-		if (o == NULL ||
-		    json_object_set_new(root, "response_format", o))
-			goto done;
-	}
 	*out = json_dumps(root, JSON_COMPACT |
 	    JSON_REAL_PRECISION(OPENAI_REAL_PRECISION));
 	if (*out != NULL) {
@@ -158,7 +126,7 @@ llm_openai_parse_response(const char *body, size_t len,
     const struct llm_request *req, struct llm_result *res,
     struct llm_error *err)
 {
-	json_t		*root, *choice, *msg, *c;
+	json_t		*root;
 	struct llm_error e;
 	enum llm_err	 rc;
 
@@ -179,44 +147,14 @@ llm_openai_parse_response(const char *body, size_t len,
 			*err = e;
 		return (e.code);
 	}
-	rc = LLM_ERR_MALFORMED;
-	choice = json_array_get(json_object_get(root, "choices"), 0);
-	msg = json_object_get(choice, "message");
-	if (!json_is_object(msg))
+	if ((rc = openai_answer(root, res)) != LLM_OK)
 		goto fail;
-	c = json_object_get(msg, "content");
-	if (json_is_null(c) || c == NULL)
-		c = json_object_get(msg, "refusal");
-	if (json_is_string(c)) {
-		if ((rc = openai_copy_str(c, LLM_MAX_CONTENT_BYTES,
-		    &res->content)) != LLM_OK)
-			goto fail;
-	} else if (c != NULL && !json_is_null(c))
-		goto fail;
-	if ((rc = openai_copy_str(json_object_get(choice, "finish_reason"),
-	    LLM_MAX_SHORT_STR, &res->finish_reason)) != LLM_OK ||
-	    (rc = openai_copy_str(json_object_get(root, "model"),
-	    LLM_MAX_SHORT_STR, &res->model)) != LLM_OK)
-		goto fail;
-	if (res->content == NULL) {
-		if (res->finish_reason != NULL &&
-		    strcmp(res->finish_reason, "content_filter") == 0) {
-			rc = LLM_ERR_BLOCKED;
-			goto fail;
-		}
-		if ((res->content = strdup("")) == NULL)
-			goto fail;
-	}
 	rc = openai_usage(json_object_get(root, "usage"), &res->prompt_tokens,
 	    &res->completion_tokens, &res->total_tokens);
 	if (rc == LLM_ERR_MALFORMED)
 		goto fail;
 	if (rc != LLM_OK) {
-		res->prompt_tokens = llm_estimate_tokens(llm_request_chars(req));
-		res->completion_tokens =
-		    llm_estimate_tokens(strlen(res->content));
-		res->total_tokens = res->prompt_tokens + res->completion_tokens;
-		res->usage_estimated = 1;
+		llm_result_estimate(res, req);
 	}
 	json_decref(root);
 	return (LLM_OK);
@@ -461,4 +399,96 @@ openai_load(const char *buf, size_t len)
 		return (NULL);
 	}
 	return (root);
+}
+
+/* The request's messages: system, the JSON hint, then the turns. */
+static int
+openai_messages(const struct llm_request *req, json_t *msgs)
+{
+	json_t		*m;
+	size_t		 i;
+
+	if (req->system != NULL && req->system[0] != '\0') {
+		if ((m = openai_message("system", req->system)) == NULL ||
+		    json_array_append_new(msgs, m))
+			return (-1);
+	}
+	if (req->json_mode && !openai_mentions_json(req)) {
+		if ((m = openai_message("system", OPENAI_JSON_HINT)) == NULL ||
+		    json_array_append_new(msgs, m))
+			return (-1);
+	}
+	for (i = 0; i < req->nmsgs; i++) {
+		m = openai_message(openai_role(req->msgs[i].role),
+		    req->msgs[i].content);
+		if (m == NULL || json_array_append_new(msgs, m))
+			return (-1);
+	}
+	return (0);
+}
+
+/* stream (with its usage), temperature, max_tokens, JSON mode. */
+static int
+openai_options(const struct llm_request *req, json_t *root)
+{
+	json_t		*o;
+
+	if (json_object_set_new(root, "stream", json_boolean(req->stream)))
+		return (-1);
+	if (req->stream) {
+		o = json_pack("{s:b}", "include_usage", 1);
+		if (o == NULL || json_object_set_new(root, "stream_options", o))
+			return (-1);
+	}
+	if (req->temperature >= 0 && json_object_set_new(root, "temperature",
+	    json_real(req->temperature)))
+		return (-1);
+	if (req->max_tokens > 0 && json_object_set_new(root, "max_tokens",
+	    json_integer(req->max_tokens)))
+		return (-1);
+	if (req->json_mode) {
+		o = json_pack("{s:s}", "type", "json_object");
+		if (o == NULL ||
+		    json_object_set_new(root, "response_format", o))
+			return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The first choice's text (or refusal), finish reason and model into
+ * res.  No text: "" unless the content filter stopped it (blocked).
+ */
+static enum llm_err
+openai_answer(json_t *root, struct llm_result *res)
+{
+	json_t		*choice, *msg, *c;
+	enum llm_err	 rc;
+
+	choice = json_array_get(json_object_get(root, "choices"), 0);
+	msg = json_object_get(choice, "message");
+	if (!json_is_object(msg))
+		return (LLM_ERR_MALFORMED);
+	c = json_object_get(msg, "content");
+	if (json_is_null(c) || c == NULL)
+		c = json_object_get(msg, "refusal");
+	if (json_is_string(c)) {
+		if ((rc = openai_copy_str(c, LLM_MAX_CONTENT_BYTES,
+		    &res->content)) != LLM_OK)
+			return (rc);
+	} else if (c != NULL && !json_is_null(c))
+		return (LLM_ERR_MALFORMED);
+	if ((rc = openai_copy_str(json_object_get(choice, "finish_reason"),
+	    LLM_MAX_SHORT_STR, &res->finish_reason)) != LLM_OK ||
+	    (rc = openai_copy_str(json_object_get(root, "model"),
+	    LLM_MAX_SHORT_STR, &res->model)) != LLM_OK)
+		return (rc);
+	if (res->content == NULL) {
+		if (res->finish_reason != NULL &&
+		    strcmp(res->finish_reason, "content_filter") == 0)
+			return (LLM_ERR_BLOCKED);
+		if ((res->content = strdup("")) == NULL)
+			return (LLM_ERR_MALFORMED);
+	}
+	return (LLM_OK);
 }

@@ -36,6 +36,7 @@ struct obuf {
 static void	ob_need(struct obuf *, size_t);
 static void	ob_add(struct obuf *, const char *, size_t);
 static void	ob_str(struct obuf *, const char *);
+static void	otel_attr_json(struct obuf *, const struct otel_attr *);
 static void	ob_json(struct obuf *, const char *, size_t);
 static void	ob_hex(struct obuf *, const uint8_t *, size_t);
 static void	ob_u64(struct obuf *, uint64_t);
@@ -49,61 +50,28 @@ static void	ring_write(struct otel_ring *, uint64_t, const void *,
 		    size_t);
 static void	ring_read(const struct otel_ring *, uint64_t, void *,
 		    size_t);
+static int	otel_config_url(struct otel_config *,
+		    const char *(*)(const char *));
+static int	otel_config_headers(struct otel_config *, const char *);
 
 int
 otel_config_load(struct otel_config *c, const char *(*env)(const char *),
     const char **what)
 {
-	const char	*v, *p, *item;
-	size_t		 n, len;
+	const char	*v;
 	int		 bad;
 
 	memset(c, 0, sizeof(*c));
 	*what = NULL;
 	bad = 0;
-	if ((v = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) != NULL && *v) {
-		if (strlen(v) >= sizeof(c->url))
-			goto url;
-		(void)snprintf(c->url, sizeof(c->url), "%s", v);
-	} else if ((v = env("OTEL_EXPORTER_OTLP_ENDPOINT")) != NULL && *v) {
-		len = strlen(v);
-		while (len > 0 && v[len - 1] == '/')
-			len--;
-		if (len + sizeof(OTEL_TRACES_PATH) > sizeof(c->url))
-			goto url;
-		(void)snprintf(c->url, sizeof(c->url), "%.*s%s", (int)len, v,
-		    OTEL_TRACES_PATH);
+	if (otel_config_url(c, env) == -1) {
+		*what = "OTEL_EXPORTER_OTLP_ENDPOINT";
+		return (-1);
 	}
-	if (c->url[0] != '\0') {
-		if (strncasecmp(c->url, "http://", 7) != 0 &&
-		    strncasecmp(c->url, "https://", 8) != 0)
-			goto url;
-		c->enabled = 1;
+	if (otel_config_headers(c, env("OTEL_EXPORTER_OTLP_HEADERS")) == -1) {
+		*what = "OTEL_EXPORTER_OTLP_HEADERS";
+		return (-1);
 	}
-
-	if ((v = env("OTEL_EXPORTER_OTLP_HEADERS")) != NULL) {
-		for (p = v; *p != '\0';) {
-			n = strcspn(p, ",");
-			item = p;
-			p += n;
-			if (*p == ',')
-				p++;
-			while (n > 0 && (*item == ' ' || *item == '\t')) {
-				item++;
-				n--;
-			}
-			if (n == 0)
-				continue;
-			if (c->nheaders == OTEL_HEADERS_MAX ||
-			    otel_header(item, n, c->headers[c->nheaders],
-			    sizeof(c->headers[0])) == -1) {
-				*what = "OTEL_EXPORTER_OTLP_HEADERS";
-				return (-1);
-			}
-			c->nheaders++;
-		}
-	}
-
 	v = env("OTEL_SERVICE_NAME");
 	(void)snprintf(c->service_name, sizeof(c->service_name), "%s",
 	    v != NULL && *v != '\0' ? v : OTEL_DEFAULT_SERVICE);
@@ -129,9 +97,6 @@ otel_config_load(struct otel_config *c, const char *(*env)(const char *),
 		return (-1);
 	}
 	return (0);
-url:
-	*what = "OTEL_EXPORTER_OTLP_ENDPOINT";
-	return (-1);
 }
 
 int
@@ -302,10 +267,8 @@ otel_genai_span(struct otel_span *sp, const struct otel_ctx *parent,
 char *
 otel_span_json(const struct otel_span *sp, size_t *len)
 {
-	const struct otel_attr	*a;
-	struct obuf		 b;
-	size_t			 n;
-	int			 i;
+	struct obuf	b;
+	int		i;
 
 	memset(&b, 0, sizeof(b));
 	ob_str(&b, "{\"traceId\":\"");
@@ -328,34 +291,9 @@ otel_span_json(const struct otel_span *sp, size_t *len)
 	ob_u64(&b, sp->end_ns < sp->start_ns ? sp->start_ns : sp->end_ns);
 	ob_str(&b, "\",\"attributes\":[");
 	for (i = 0; i < sp->nattrs; i++) {
-		a = &sp->attrs[i];
 		if (i > 0)
 			ob_str(&b, ",");
-		ob_str(&b, "{\"key\":");
-		ob_json(&b, a->key, strlen(a->key));
-		ob_str(&b, ",\"value\":{");
-		switch (a->type) {
-		case OTEL_ATTR_INT:
-			ob_str(&b, "\"intValue\":\"");
-			ob_i64(&b, a->i);
-			ob_str(&b, "\"");
-			break;
-		case OTEL_ATTR_STR:
-		case OTEL_ATTR_STRARR1:
-			n = a->slen;
-			/* Never a split character, never invalid UTF-8. */
-			n = utf8_clip(a->s, n, OTEL_CONTENT_MAX);
-			if (!utf8_valid(a->s, n))
-				n = 0;
-			if (a->type == OTEL_ATTR_STRARR1)
-				ob_str(&b, "\"arrayValue\":{\"values\":[{");
-			ob_str(&b, "\"stringValue\":");
-			ob_json(&b, a->s, n);
-			if (a->type == OTEL_ATTR_STRARR1)
-				ob_str(&b, "}]}");
-			break;
-		}
-		ob_str(&b, "}}");
+		otel_attr_json(&b, &sp->attrs[i]);
 	}
 	ob_str(&b, "],\"status\":{");
 	if (sp->status != OTEL_STATUS_UNSET) {
@@ -697,4 +635,96 @@ ob_i64(struct obuf *b, int64_t v)
 
 	(void)snprintf(num, sizeof(num), "%lld", (long long)v);
 	ob_str(b, num);
+}
+
+/*
+ * The traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else
+ * OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces; http(s) only.  0, or -1.
+ */
+static int
+otel_config_url(struct otel_config *c, const char *(*env)(const char *))
+{
+	const char	*v;
+	size_t		 len;
+
+	if ((v = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) != NULL && *v) {
+		if (strlen(v) >= sizeof(c->url))
+			return (-1);
+		(void)snprintf(c->url, sizeof(c->url), "%s", v);
+	} else if ((v = env("OTEL_EXPORTER_OTLP_ENDPOINT")) != NULL && *v) {
+		len = strlen(v);
+		while (len > 0 && v[len - 1] == '/')
+			len--;
+		if (len + sizeof(OTEL_TRACES_PATH) > sizeof(c->url))
+			return (-1);
+		(void)snprintf(c->url, sizeof(c->url), "%.*s%s", (int)len, v,
+		    OTEL_TRACES_PATH);
+	}
+	if (c->url[0] == '\0')
+		return (0);
+	if (strncasecmp(c->url, "http://", 7) != 0 &&
+	    strncasecmp(c->url, "https://", 8) != 0)
+		return (-1);
+	c->enabled = 1;
+	return (0);
+}
+
+/* OTEL_EXPORTER_OTLP_HEADERS: comma separated key=value.  0, or -1. */
+static int
+otel_config_headers(struct otel_config *c, const char *v)
+{
+	const char	*p, *item;
+	size_t		 n;
+
+	for (p = v; p != NULL && *p != '\0';) {
+		n = strcspn(p, ",");
+		item = p;
+		p += n;
+		if (*p == ',')
+			p++;
+		while (n > 0 && (*item == ' ' || *item == '\t')) {
+			item++;
+			n--;
+		}
+		if (n == 0)
+			continue;
+		if (c->nheaders == OTEL_HEADERS_MAX ||
+		    otel_header(item, n, c->headers[c->nheaders],
+		    sizeof(c->headers[0])) == -1)
+			return (-1);
+		c->nheaders++;
+	}
+	return (0);
+}
+
+/* {"key": …, "value": {…}}: an integer, a string, or [string]. */
+static void
+otel_attr_json(struct obuf *b, const struct otel_attr *a)
+{
+	size_t	n;
+
+	ob_str(b, "{\"key\":");
+	ob_json(b, a->key, strlen(a->key));
+	ob_str(b, ",\"value\":{");
+	switch (a->type) {
+	case OTEL_ATTR_INT:
+		ob_str(b, "\"intValue\":\"");
+		ob_i64(b, a->i);
+		ob_str(b, "\"");
+		break;
+	case OTEL_ATTR_STR:
+	case OTEL_ATTR_STRARR1:
+		/* Never a split character, never invalid UTF-8. */
+		n = utf8_clip(a->s, a->slen, OTEL_CONTENT_MAX);
+		if (!utf8_valid(a->s, n))
+			n = 0;
+		if (a->type == OTEL_ATTR_STRARR1)
+			ob_str(b, "\"arrayValue\":{\"values\":[{");
+		ob_str(b, "\"stringValue\":");
+		ob_json(b, a->s, n);
+		if (a->type == OTEL_ATTR_STRARR1)
+			ob_str(b, "}]}");
+		break;
+	}
+	ob_str(b, "}}");
 }
