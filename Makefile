@@ -60,7 +60,7 @@ JOBS_SRC	:= $(sort $(wildcard cmd/jobs/*.c))
 SWAGGER_VER	:= 5.17.14
 PARSER_VER	:= 10.1.1
 
-.PHONY: all deps build run test unit e2e bench lint clean distclean kodev-conf \
+.PHONY: all deps build run test unit e2e bench lint sizes clean distclean kodev-conf \
 	fuzz fuzz-build faults
 # Keep the objects of the test build between runs.
 .SECONDARY:
@@ -242,6 +242,11 @@ lint:
 	clang-tidy --quiet $(MOD_SRC) $(LIB_SRC) -- $(CFLAGS_COMMON) \
 		$(KORE_FEATURES) -I/usr/include/postgresql \
 		$(EXTRACT_CFLAGS)
+
+# Functions over 60 lines and src files over 800 (docs/DEVELOPING.md):
+# a report for now; SIZES_STRICT=1 makes it fail.
+sizes:
+	@python3 scripts/fnsize.py $(if $(SIZES_STRICT),--strict)
 
 # kodev's build options, from the flags and schema version above (kodev adds
 # Kore's feature flags itself).  Git ignores it; `make build` keeps it current.
