@@ -20,6 +20,7 @@
 #include "circuit.h"
 #include "llm_models.h"
 #include "lib/prompt.h"
+#include "lib/utf8.h"
 #include "lib/uuid.h"
 
 #define CHAT_AUTO_TITLE		50	/* code points of the first message */
@@ -75,7 +76,6 @@ static struct chat_turn *chat_turn_new(struct http_request *, struct rq *,
 static enum llm_err chat_prompt(struct chat_turn *, struct chat_st *,
 		    const char *, const char *);
 static void	chat_st_free(void *);
-static size_t	chat_clip(const char *, size_t);
 
 ROUTE(page_chat, "/api/v1/chat/chat",
     { HTTP_METHOD_POST, chat_post, RQ_USER })
@@ -387,7 +387,7 @@ chat_check(struct http_request *req, struct rq *rq, struct chat_st *st)
 	}
 
 	/* Title of a new conversation: the first characters, one line. */
-	n = chat_clip(st->content, CHAT_AUTO_TITLE);
+	n = utf8_head(st->content, CHAT_AUTO_TITLE);
 	while (n > 0 && (st->content[n - 1] == ' ' ||
 	    st->content[n - 1] == '\n' || st->content[n - 1] == '\r' ||
 	    st->content[n - 1] == '\t'))
@@ -545,21 +545,4 @@ chat_st_free(void *arg)
 		chat_turn_unref(st->turn);
 		st->turn = NULL;
 	}
-}
-
-/* Bytes of the first max code points of s. */
-static size_t
-chat_clip(const char *s, size_t max)
-{
-	size_t	i, n;
-
-	n = 0;
-	for (i = 0; s[i] != '\0'; i++) {
-		if (((unsigned char)s[i] & 0xc0) != 0x80) {
-			if (n == max)
-				break;
-			n++;
-		}
-	}
-	return (i);
 }

@@ -19,6 +19,7 @@
 
 #include "jobs.h"
 #include "lib/prompt.h"
+#include "lib/utf8.h"
 
 /* Tries of one step's provider call: the first and 3 retries. */
 #define WF_MAX_TRIES		4
@@ -431,14 +432,7 @@ wf_message(const struct wf_step *w)
 static size_t
 wf_clip(const char *s)
 {
-	size_t	n;
-
-	if ((n = strlen(s)) <= WF_VALUE_MAX)
-		return (n);
-	n = WF_VALUE_MAX;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return (n);
+	return (utf8_clip(s, strlen(s), WF_VALUE_MAX));
 }
 
 static void

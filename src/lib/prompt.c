@@ -69,7 +69,6 @@ static int	prompt_fit(const struct prompt_input *, size_t,
 		    struct prompt_fit *);
 static int	prompt_assemble(const struct prompt_input *,
 		    struct prompt_fit *, struct prompt *);
-static size_t	prompt_clip_cp(const char *, size_t);
 static void	pb_add(struct pbuf *, const char *, size_t);
 static void	pb_str(struct pbuf *, const char *);
 static void	pb_clean(struct pbuf *, const char *, size_t, int);
@@ -191,7 +190,7 @@ prompt_citations(const json_t *rows, size_t nused, size_t snippet)
 			continue;
 		if (snippet > 0)
 			(void)json_object_set_new(c, "snippet", json_stringn(
-			    text, prompt_clip_cp(text, snippet)));
+			    text, utf8_head(text, snippet)));
 		(void)json_array_append_new(out, c);
 	}
 	return (out);
@@ -428,21 +427,4 @@ pb_clean(struct pbuf *b, const char *s, size_t max, int one_line)
 	}
 	if (clipped)
 		pb_str(b, PROMPT_CLIP_MARK);
-}
-
-/* Bytes of the first max code points of s. */
-static size_t
-prompt_clip_cp(const char *s, size_t max)
-{
-	size_t	i, n;
-
-	n = 0;
-	for (i = 0; s[i] != '\0'; i++) {
-		if (((unsigned char)s[i] & 0xc0) != 0x80) {
-			if (n == max)
-				break;
-			n++;
-		}
-	}
-	return (i);
 }

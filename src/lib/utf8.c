@@ -119,3 +119,20 @@ utf8_clip(const char *s, size_t len, size_t max)
 		n--;
 	return (n);
 }
+
+/* Bytes of the first max code points of the string s. */
+size_t
+utf8_head(const char *s, size_t max)
+{
+	size_t	i, n;
+
+	n = 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80) {
+			if (n == max)
+				break;
+			n++;
+		}
+	}
+	return (i);
+}

@@ -14,5 +14,7 @@ ssize_t	utf8_codepoints(const char *, size_t);
 size_t	utf8_decode(const char *, size_t, unsigned int *);
 /* Largest n <= max (and <= len) that does not split a sequence. */
 size_t	utf8_clip(const char *, size_t, size_t);
+/* Bytes of the first max code points of a string. */
+size_t	utf8_head(const char *, size_t);
 
 #endif

@@ -100,6 +100,10 @@ put("username", "double_punct", "a..b")
 put("username", "utf8", "caf\u00e9".encode())
 
 # X-Forwarded-For: peer selector byte, then the header
+put("backoff", "seconds", "Retry-After: 120\r\n")
+put("backoff", "date", "retry-after: Wed, 21 Oct 2015 07:28:00 GMT\r\n")
+put("backoff", "other", "Content-Type: application/json\r\n")
+put("backoff", "blank", "Retry-After:   \t\r\n")
 put("etag", "strong", '"e3b0c44298fc1c149afbf4c8996fb924"')
 put("etag", "list", '"x", W/"e3b0c44298fc1c149afbf4c8996fb924" , "y"')
 put("etag", "star", "*")

@@ -81,3 +81,12 @@ Test(utf8, decode_returns_length_and_code_point)
 	cr_assert_eq(cp, 'z');
 	cr_assert_eq(utf8_decode("", 0, &cp), 0);
 }
+
+Test(utf8, head_counts_code_points_not_bytes)
+{
+	cr_assert_eq(utf8_head("abc", 2), 2);
+	cr_assert_eq(utf8_head("\xc3\xa9t\xc3\xa9", 2), 3);
+	cr_assert_eq(utf8_head("\xf0\x9f\x98\x80z", 1), 4);
+	cr_assert_eq(utf8_head("ab", 5), 2, "a shorter string whole");
+	cr_assert_eq(utf8_head("ab", 0), 0);
+}
