@@ -298,20 +298,22 @@ fx_sql(const char *sql, const char *p1)
 
 struct resp *
 fx_upload(const char *base, const struct user *u, const char *filename,
-    const char *data, size_t len, const char *category)
+    const char *data, size_t len, const char *const *fields)
 {
 	const char	*hdrs[3];
 	struct resp	*r;
 	char		*body, head[128], auth[FX_TOKEN_MAX + 32];
 	size_t		 n, cap;
+	int		 i;
 
-	cap = len + 4096;
+	cap = len + 8192;
 	cr_assert_not_null(body = malloc(cap));
 	n = 0;
-	if (category != NULL)
-		n += (size_t)snprintf(body, cap, "--%s\r\nContent-Disposition: "
-		    "form-data; name=\"document_category\"\r\n\r\n%s\r\n",
-		    BOUNDARY, category);
+	for (i = 0; fields != NULL && fields[i] != NULL; i += 2)
+		n += (size_t)snprintf(body + n, cap - n, "--%s\r\n"
+		    "Content-Disposition: form-data; name=\"%s\"\r\n\r\n"
+		    "%s\r\n", BOUNDARY, fields[i], fields[i + 1]);
+	cr_assert_lt(n, cap - 1024, "form fields too long");
 	n += (size_t)snprintf(body + n, cap - n, "--%s\r\n"
 	    "Content-Disposition: form-data; name=\"file\"; "
 	    "filename=\"%s\"\r\n"

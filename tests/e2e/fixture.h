@@ -117,11 +117,12 @@ const char	*fx_sql(const char *sql, const char *p1);
 
 /*
  * A file uploaded to /api/v1/documents at base as u (multipart as a
- * browser sends it; category NULL: none).  The server types it by content.
+ * browser sends it), after form fields (name, value, ..., NULL; NULL:
+ * none).  The server types the file by content.
  */
 struct resp	*fx_upload(const char *base, const struct user *u,
 		    const char *filename, const char *data, size_t len,
-		    const char *category);
+		    const char *const *fields);
 /* A text document of u's (201); its id into id. */
 void		 fx_doc_new(const char *base, const struct user *u,
 		    const char *filename, const char *text, char *id,

@@ -647,7 +647,8 @@ Test(documents, category_field_is_stored_and_filters)
 
 	fx_new(&w, "doc-");
 	r = fx_upload(NULL, &w, "nda.txt",
-	    "Non-disclosure.\n", 16, "nda");
+	    "Non-disclosure.\n", 16,
+	    (const char *const[]){ "document_category", "nda", NULL });
 	cr_assert_eq(r->status, 201, "%s", r->body);
 	cr_expect_str_eq(jstr(r, "data.document_category"), "nda");
 	resp_free(r);
