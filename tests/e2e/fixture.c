@@ -392,6 +392,18 @@ fx_llm_requests(const char *marker)
 	return (out);
 }
 
+int
+fx_llm_saw(const char *marker)
+{
+	json_t	*reqs;
+	int	 seen;
+
+	reqs = fx_llm_requests(marker);
+	seen = json_array_size(reqs) > 0;
+	json_decref(reqs);
+	return (seen);
+}
+
 const char *
 fx_env(const char *k, const char *v)
 {

@@ -132,6 +132,8 @@ const char	*fx_doc_wait(const char *base, const struct user *u,
 		    const char *id, int seconds);
 /* The LLM stand-in's requests whose body holds marker, oldest first. */
 json_t		*fx_llm_requests(const char *marker);
+/* Whether the LLM stand-in has seen a request whose body holds marker. */
+int		 fx_llm_saw(const char *marker);
 /* "k=v" for an instance's env (static, 8 at a time). */
 const char	*fx_env(const char *k, const char *v);
 

@@ -15,21 +15,6 @@
 
 #include "fixture.h"
 
-/* Did the LLM stand-in see a request carrying marker? */
-static int
-provider_saw(const char *marker)
-{
-	struct resp	*r;
-	int		 seen;
-
-	r = http_req_to(env_or("E2E_LLM", "http://127.0.0.1:1"), "GET",
-	    "/__requests", NULL, NULL, 0);
-	cr_assert_eq(r->status, 200);
-	seen = strstr(r->body, marker) != NULL;
-	resp_free(r);
-	return (seen);
-}
-
 static struct resp *
 chat(struct srv *s, struct user *a, const char *content)
 {
@@ -90,7 +75,7 @@ Test(breaker, llm_breaker_opens_fails_fast_and_closes_after_a_probe,
 	cr_expect_leq(atoi(resp_header(r, "retry-after")), 3);
 	cr_expect_lt(r->seconds, 1.0, "not fast: %.2fs", r->seconds);
 	resp_free(r);
-	cr_expect_not(provider_saw(m), "the provider was called while open");
+	cr_expect_not(fx_llm_saw(m), "the provider was called while open");
 	free(m);
 
 	r = http_req_to(s.base, "GET", "/metrics", NULL, NULL, 0);
@@ -108,7 +93,7 @@ Test(breaker, llm_breaker_opens_fails_fast_and_closes_after_a_probe,
 	r = chat(&s, &a, m);
 	cr_expect_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
-	cr_expect(provider_saw(m));
+	cr_expect(fx_llm_saw(m));
 	free(m);
 	cr_expect_str_eq(circuit_state(&s), "closed");
 	r = chat(&s, &a, uniq("after"));

@@ -342,19 +342,6 @@ Test(jobs, one_thread_alternates_between_users, .timeout = 120)
 	fair_run("JOB_THREADS=1", 1);
 }
 
-/* Did the LLM stand-in see a request carrying marker? */
-static int
-provider_saw(const char *marker)
-{
-	json_t	*reqs;
-	int	 n;
-
-	reqs = fx_llm_requests(marker);
-	n = (int)json_array_size(reqs);
-	json_decref(reqs);
-	return (n > 0);
-}
-
 /*
  * The runner's circuit breaker (per process): a provider failure opens
  * it (BREAKER_THRESHOLD=1), and a job that needs the provider then waits
@@ -397,7 +384,7 @@ Test(jobs, open_breaker_defers_provider_jobs_without_calling,
 	    "WHERE id = $1::uuid", good, NULL);
 	cr_expect_str_eq(v, "queued:0:true:true");
 	free(v);
-	cr_expect_not(provider_saw(m), "the provider was called while open");
+	cr_expect_not(fx_llm_saw(m), "the provider was called while open");
 	(void)snprintf(log, sizeof(log), "%s.log", s.dir);
 	cr_expect(fx_file_has(log, "circuit openai: closed -> open"));
 
@@ -405,7 +392,7 @@ Test(jobs, open_breaker_defers_provider_jobs_without_calling,
 	    "$1::uuid", good, NULL, "done:1", WAIT_S);
 	cr_expect_str_eq(v, "done:1", "the probe did not run the job");
 	free(v);
-	cr_expect(provider_saw(m));
+	cr_expect(fx_llm_saw(m));
 	cr_expect(fx_file_has(log, "circuit openai: half_open -> closed"));
 	fx_srv_stop(&s);
 	free(m);
