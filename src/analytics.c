@@ -314,14 +314,9 @@ static int
 an_days(struct http_request *req, struct rq *rq, char out[RQ_NUM])
 {
 	const char	*s;
-	struct verr	 v;
 
-	verr_init(&v);
-	if (q_refused(req, &v)) {
-		(void)rq_invalid(req, rq, &v);
+	if (!q_valid(req, rq))
 		return (0);
-	}
-	verr_clear(&v);
 	if ((s = q_get(req, "days")) != NULL)
 		(void)snprintf(out, RQ_NUM, "%d", (int)strtol(s, NULL, 10));
 	else

@@ -179,6 +179,15 @@ int
 q_page_text(struct http_request *req, struct rq *rq, char lim[RQ_NUM],
     char off[RQ_NUM])
 {
+	if (!q_valid(req, rq))
+		return (0);
+	q_paging_text(req, lim, off);
+	return (1);
+}
+
+int
+q_valid(struct http_request *req, struct rq *rq)
+{
 	struct verr	v;
 
 	verr_init(&v);
@@ -187,7 +196,6 @@ q_page_text(struct http_request *req, struct rq *rq, char lim[RQ_NUM],
 		return (0);
 	}
 	verr_clear(&v);
-	q_paging_text(req, lim, off);
 	return (1);
 }
 

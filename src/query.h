@@ -17,6 +17,8 @@
 
 /* Adds the refused query and form fields to v; returns their number. */
 int		 q_refused(struct http_request *, struct verr *);
+/* 1 when no field was refused; else the 400 is sent and 0 back. */
+int		 q_valid(struct http_request *, struct rq *);
 
 /* A parameter's accepted value; NULL when absent or empty. */
 const char	*q_get(struct http_request *, const char *);

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
 #include "qstr.h"
 #include "utf8.h"
 
-static int	qstr_hex(char);
 static int	qstr_blank(char);
 
 char *
@@ -50,11 +50,11 @@ qstr_decode(char *s)
 		}
 		if (in[1] == '\0' || in[2] == '\0')
 			return (0);
-		if (qstr_hex(in[1]) < 0 || qstr_hex(in[2]) < 0) {
+		if (hex_val(in[1]) < 0 || hex_val(in[2]) < 0) {
 			*out++ = *in++;
 			continue;
 		}
-		v = qstr_hex(in[1]) * 16 + qstr_hex(in[2]);
+		v = hex_val(in[1]) * 16 + hex_val(in[2]);
 		if (v <= 0x1f || v == 0x7f)
 			return (0);
 		*out++ = (char)v;
@@ -109,18 +109,6 @@ qstr_field(const char *field, const char *s, size_t max_cp, char *msg,
 		return ("too_long");
 	}
 	return (NULL);
-}
-
-static int
-qstr_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
 }
 
 static int
