@@ -45,6 +45,7 @@ static int	auth_register_answer(struct http_request *, struct rq *,
 		    struct auth_st *);
 static int	auth_email_ok(const char *);
 static void	auth_st_free(void *);
+static void	auth_wipe_head(struct http_request *);
 
 ROUTE(page_auth_register, "/api/v1/auth/register",
     { HTTP_METHOD_POST, auth_register, RQ_PUBLIC | RQ_IPLIMIT })
@@ -355,6 +356,28 @@ auth_state(struct rq *rq)
 }
 
 /*
+ * Kore keeps the buffer the request's head was read into as req->headers
+ * (its header values point into it) until the request is freed.  The
+ * body, or its start, came in the same read: find it there and wipe it.
+ */
+static void
+auth_wipe_head(struct http_request *req)
+{
+	const u_int8_t	*body;
+	u_int8_t	*p, *end;
+	size_t		 n;
+
+	if (req->headers == NULL || req->http_body == NULL ||
+	    (n = req->http_body->offset) == 0)
+		return;
+	body = req->http_body->data;
+	end = req->headers + http_header_max;
+	p = kore_mem_find(req->headers, http_header_max, body, n < 32 ? n : 32);
+	if (p != NULL)
+		explicit_bzero(p, (size_t)(end - p) < n ? (size_t)(end - p) : n);
+}
+
+/*
  * The password job holds its own copy (wiped when released): wipe the
  * request's, in the connection's buffer, the raw body, the parsed JSON
  * and the login form.
@@ -368,12 +391,13 @@ auth_wipe(struct http_request *req, struct rq *rq, struct auth_st *st)
 	const char	*v;
 	int		 i;
 
+	auth_wipe_head(req);
 	if (req->http_body != NULL && req->http_body->data != NULL)
 		explicit_bzero(req->http_body->data, req->http_body->offset);
 	/*
-	 * The connection's receive buffer still holds the raw request past
-	 * what it has received since (s_off): the next request's bytes, if
-	 * any, are before that.
+	 * The connection's receive buffer holds the body if it came in
+	 * reads of its own, past what has been received since (s_off): the
+	 * next request's bytes, if any, are before that.
 	 */
 	if (req->owner != NULL && (nb = req->owner->rnb) != NULL &&
 	    nb->buf != NULL && nb->s_off < nb->m_len)

@@ -142,6 +142,7 @@ kore_worker_configure(void)
 	else
 		(void)snprintf(conninfo, sizeof(conninfo),
 		    "%s connect_timeout=3", url);
+	jsonx_wipe_on_free();
 	db_register(conninfo);
 	rq_init();
 	service_init();

@@ -4,8 +4,10 @@
  * that is linear in the input and needs no memory.
  */
 #include <ctype.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonx.h"
@@ -15,6 +17,26 @@
 
 static int	jsonx_field(json_t *, const char *, int, struct verr *,
 		    const char *, json_t **);
+
+/*
+ * Memory jansson frees is cleared first: its lexer keeps the text of the
+ * last string token it read (a password, say) in a buffer it frees
+ * without clearing, out of reach of the caller's wiping.
+ */
+static void
+jsonx_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+void
+jsonx_wipe_on_free(void)
+{
+	json_set_alloc_funcs(malloc, jsonx_free);
+}
 
 int
 jsonx_depth_ok(const char *buf, size_t len, int max)

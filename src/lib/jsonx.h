@@ -34,6 +34,7 @@ struct verr {
  * must json_decref; on error *out is NULL and the code tells why.
  */
 int		 jsonx_parse_object(const char *buf, size_t len, json_t **out);
+void		 jsonx_wipe_on_free(void);
 const char	*jsonx_err_message(int err);
 int		 jsonx_depth_ok(const char *buf, size_t len, int max);
 
