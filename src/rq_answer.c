@@ -321,6 +321,13 @@ rq_sse_open(struct http_request *req, struct rq *rq)
 	http_response_header(req, "x-accel-buffering", "no");
 	http_response_header(req, "transfer-encoding", "chunked");
 	req->flags |= HTTP_REQUEST_NO_CONTENT_LENGTH;
+	/*
+	 * Busy: http_response would otherwise start reading the next request
+	 * and arm its header timeout, which cuts a stream longer than
+	 * http_header_timeout with a 408.  The last chunk hands the
+	 * connection back (rq_sse_raw), as Kore's own streaming does.
+	 */
+	req->owner->flags |= CONN_IS_BUSY;
 	http_response(req, 200, NULL, 0);
 	/* The response is now ours to write, chunk by chunk. */
 	net_send_flush(req->owner);
@@ -353,6 +360,10 @@ rq_sse_raw(struct http_request *req, const void *data, size_t len)
 	if (c == NULL || c->state != CONN_STATE_ESTABLISHED)
 		return;
 	/* len 0 is the last chunk of a chunked body. */
+	if (len == 0 && (c->flags & CONN_IS_BUSY)) {
+		c->flags &= ~CONN_IS_BUSY;
+		http_start_recv(c);
+	}
 	n = snprintf(hdr, sizeof(hdr), "%zx\r\n", len);
 	net_send_queue(c, hdr, (size_t)n);
 	if (len > 0)

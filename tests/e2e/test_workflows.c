@@ -851,6 +851,40 @@ sink_drop(char *p, size_t sz, size_t n, void *arg)
 	return (sz * n);
 }
 
+/*
+ * A stream that outlives Kore's header timeout (http_header_timeout 10)
+ * runs to its end: before, Kore armed that timeout for the next request
+ * as the headers went out, and cut the stream with a 408 after 10 s.
+ */
+Test(workflows, a_stream_longer_than_the_header_timeout_runs_to_its_end,
+    .timeout = 90)
+{
+	struct user	 a;
+	struct resp	*r;
+	const char	*hdrs[3];
+	char		 id[64], path[256], auth[FX_TOKEN_MAX + 64], text[256];
+
+	fx_new(&a, "wf-long");
+	(void)snprintf(text, sizeof(text), "Long %s [[delay:4000]]",
+	    uniq("lg"));
+	r = submit_review(NULL, a.token, text);
+	cr_assert_eq(r->status, 202, "%s", r->body);
+	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
+	resp_free(r);
+	exec_path(path, sizeof(path), id, "/events");
+	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+	    a.token);
+	hdrs[0] = auth;
+	hdrs[1] = "Accept: text/event-stream";
+	hdrs[2] = NULL;
+	r = http_req("GET", path, hdrs, NULL, 0);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_expect(strstr(r->body, "408") == NULL, "%s", r->body);
+	cr_expect(strstr(r->body, "event: completed\n") != NULL, "%s",
+	    r->body);
+	resp_free(r);
+}
+
 Test(workflows, a_client_leaving_the_stream_costs_nothing, .timeout = 90)
 {
 	struct user	 a;
