@@ -544,17 +544,5 @@ an_u64(struct kore_buf *b, const char *name, u_int64_t v)
 static int
 an_activity(struct http_request *req, struct rq *rq)
 {
-	const char	*params[3];
-	char		 lim[RQ_NUM], off[RQ_NUM];
-
-	if (rq->step == 0) {
-		if (!q_page_text(req, rq, lim, off))
-			return (KORE_RESULT_OK);
-		params[0] = rq->user.id;
-		params[1] = lim;
-		params[2] = off;
-		db_start(req, &rq->q, sql_activity, 3, params);
-		rq->step = 1;
-	}
-	return (rq_answer(req, rq, 200, "Recent activity"));
+	return (q_user_page(req, rq, sql_activity, "Recent activity"));
 }

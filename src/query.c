@@ -185,6 +185,29 @@ q_page_text(struct http_request *req, struct rq *rq, char lim[RQ_NUM],
 	return (1);
 }
 
+/*
+ * A page of the caller's own rows: sql takes the user id, the limit and
+ * the offset, and its one row is the answer's data.
+ */
+int
+q_user_page(struct http_request *req, struct rq *rq, const char *sql,
+    const char *message)
+{
+	const char	*params[3];
+	char		 lim[RQ_NUM], off[RQ_NUM];
+
+	if (rq->step == 0) {
+		if (!q_page_text(req, rq, lim, off))
+			return (KORE_RESULT_OK);
+		params[0] = rq->user.id;
+		params[1] = lim;
+		params[2] = off;
+		db_start(req, &rq->q, sql, 3, params);
+		rq->step = 1;
+	}
+	return (rq_answer(req, rq, 200, message));
+}
+
 int
 q_valid(struct http_request *req, struct rq *rq)
 {

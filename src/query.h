@@ -41,6 +41,9 @@ void		 q_paging_text(struct http_request *, char [RQ_NUM],
 /* q_paging_text; when a field was refused the 400 is sent and 0 back. */
 int		 q_page_text(struct http_request *, struct rq *,
 		    char [RQ_NUM], char [RQ_NUM]);
+/* A handler answering a page of the caller's rows (user id, limit, offset). */
+int		 q_user_page(struct http_request *, struct rq *, const char *,
+		    const char *);
 
 /* The function validators kore.conf names (Kore's signature). */
 int		 v_search(struct http_request *, const void *);

@@ -388,19 +388,7 @@ settings_tz_ok(const char *s)
 static int
 me_audit(struct http_request *req, struct rq *rq)
 {
-	const char	*params[3];
-	char		lim[RQ_NUM], off[RQ_NUM];
-
-	if (rq->step == 0) {
-		if (!q_page_text(req, rq, lim, off))
-			return (KORE_RESULT_OK);
-		params[0] = rq->user.id;
-		params[1] = lim;
-		params[2] = off;
-		db_start(req, &rq->q, sql_me_audit, 3, params);
-		rq->step = 1;
-	}
-	return (rq_answer(req, rq, 200, "Audit events"));
+	return (q_user_page(req, rq, sql_me_audit, "Audit events"));
 }
 
 void
