@@ -43,6 +43,13 @@ running() {
 case "$cmd" in
 start)
 	[ -f "$DATA/PG_VERSION" ] || create
+	if ! running && ! python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', $PG_PORT))" 2>/dev/null; then
+		# Its port was taken since (another work tree's cluster): move.
+		PG_PORT=$(free_port)
+		echo "port = $PG_PORT" >> "$DATA/postgresql.conf"
+		echo "$PG_PORT" > "$PG_DIR/port"
+		echo "pg.sh: port taken, the cluster moves to $PG_PORT" >&2
+	fi
 	if ! running; then
 		as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start \
 		    >/dev/null

@@ -25,6 +25,7 @@ failed=0
 failures=""
 
 dropdb_at_exit=""
+pg_stop_at_exit=""
 cleanup() {
 	sweep "an interrupted run"
 	for p in $pids; do kill "$p" 2>/dev/null; done
@@ -38,6 +39,7 @@ cleanup() {
 		    -c "DROP DATABASE IF EXISTS \"$dropdb_at_exit\" WITH (FORCE)" \
 		    >/dev/null 2>&1
 	fi
+	[ -n "$pg_stop_at_exit" ] && "$ROOT/scripts/pg.sh" stop
 	[ -n "${KEEP_TEST_TMP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
@@ -147,6 +149,8 @@ fi
 
 if [ "$what" = all ] || [ "$what" = e2e ]; then
 	echo "== end-to-end: PostgreSQL, stand-ins, Kore, nginx"
+	# A cluster this run starts, it stops (make run's stays up).
+	"$ROOT/scripts/pg.sh" status || pg_stop_at_exit=1
 	"$ROOT/scripts/pg.sh" start || exit 1
 	pg_port_refresh
 	# A database of its own per run: runs may overlap on one cluster.
