@@ -325,18 +325,7 @@ export_open(struct http_request *req, struct rq *rq)
 	http_response_header(req, "content-type",
 	    "application/json; charset=utf-8");
 	http_response_header(req, "content-disposition", cd);
-	http_response_header(req, "x-accel-buffering", "no");
-	http_response_header(req, "transfer-encoding", "chunked");
-	req->flags |= HTTP_REQUEST_NO_CONTENT_LENGTH;
-	/*
-	 * Busy: http_response must not start reading the next request,
-	 * whose header timeout would cut a long export with a 408
-	 * (export_end hands the connection back, as Kore's own streaming
-	 * of Python iterators does).
-	 */
-	if (req->method != HTTP_METHOD_HEAD)
-		req->owner->flags |= CONN_IS_BUSY;
-	http_response(req, 200, NULL, 0);
+	rq_stream_open(req);
 	if (req->method == HTTP_METHOD_HEAD)
 		return;
 
@@ -615,8 +604,7 @@ export_end(struct http_request *req, struct export_st *st)
 	EXPORT_LIT(&st->out, "}\n");
 	if (!export_flush(req, st))
 		return (export_fail(req));
-	req->owner->flags &= ~CONN_IS_BUSY;
-	http_start_recv(req->owner);
+	rq_stream_close(req->owner);
 	net_send_queue(req->owner, last, sizeof(last) - 1);
 	if (net_send_flush(req->owner) != KORE_RESULT_OK)
 		return (export_fail(req));

@@ -306,8 +306,35 @@ rq_not_found(struct http_request *req, struct rq *rq)
 }
 
 /*
- * Server-Sent Events over a chunked response written straight onto
- * Kore's connection (chat streaming, workflow progress): rq_sse_open
+ * A chunked response written straight onto Kore's connection (server-
+ * sent events, the data export): rq_stream_open sends the headers set so
+ * far and 200, rq_stream_close hands the connection back.  Until then it
+ * is busy: http_response would otherwise start reading the next request
+ * and arm its header timeout, which cuts a stream longer than
+ * http_header_timeout with a 408 (Kore's own streaming does the same).
+ */
+void
+rq_stream_open(struct http_request *req)
+{
+	http_response_header(req, "x-accel-buffering", "no");
+	http_response_header(req, "transfer-encoding", "chunked");
+	req->flags |= HTTP_REQUEST_NO_CONTENT_LENGTH;
+	if (req->method != HTTP_METHOD_HEAD)
+		req->owner->flags |= CONN_IS_BUSY;
+	http_response(req, 200, NULL, 0);
+}
+
+void
+rq_stream_close(struct connection *c)
+{
+	if (c->flags & CONN_IS_BUSY) {
+		c->flags &= ~CONN_IS_BUSY;
+		http_start_recv(c);
+	}
+}
+
+/*
+ * Server-Sent Events (chat streaming, workflow progress): rq_sse_open
  * sends the headers, rq_sse_event one event as one chunk, and
  * rq_sse_raw(req, NULL, 0) the last chunk.
  */
@@ -318,17 +345,7 @@ rq_sse_open(struct http_request *req, struct rq *rq)
 	http_response_header(req, "content-type",
 	    "text/event-stream; charset=utf-8");
 	http_response_header(req, "cache-control", "no-cache");
-	http_response_header(req, "x-accel-buffering", "no");
-	http_response_header(req, "transfer-encoding", "chunked");
-	req->flags |= HTTP_REQUEST_NO_CONTENT_LENGTH;
-	/*
-	 * Busy: http_response would otherwise start reading the next request
-	 * and arm its header timeout, which cuts a stream longer than
-	 * http_header_timeout with a 408.  The last chunk hands the
-	 * connection back (rq_sse_raw), as Kore's own streaming does.
-	 */
-	req->owner->flags |= CONN_IS_BUSY;
-	http_response(req, 200, NULL, 0);
+	rq_stream_open(req);
 	/* The response is now ours to write, chunk by chunk. */
 	net_send_flush(req->owner);
 }
@@ -360,10 +377,8 @@ rq_sse_raw(struct http_request *req, const void *data, size_t len)
 	if (c == NULL || c->state != CONN_STATE_ESTABLISHED)
 		return;
 	/* len 0 is the last chunk of a chunked body. */
-	if (len == 0 && (c->flags & CONN_IS_BUSY)) {
-		c->flags &= ~CONN_IS_BUSY;
-		http_start_recv(c);
-	}
+	if (len == 0)
+		rq_stream_close(c);
 	n = snprintf(hdr, sizeof(hdr), "%zx\r\n", len);
 	net_send_queue(c, hdr, (size_t)n);
 	if (len > 0)

@@ -123,6 +123,8 @@ void	rq_warn(struct rq *, const char *);
 
 /* Server-Sent Events onto the connection (see rq.c). */
 #define RQ_CHUNK_HDR		24
+void	rq_stream_open(struct http_request *);
+void	rq_stream_close(struct connection *);
 void	rq_sse_open(struct http_request *, struct rq *);
 void	rq_sse_event(struct http_request *, const char *, json_t *);
 void	rq_sse_raw(struct http_request *, const void *, size_t);

@@ -671,12 +671,27 @@ Test(workflows, two_instances_run_every_step_once, .timeout = 180)
 	free(queue);
 }
 
+/* GET an execution's event stream at base (Kore or the TLS front). */
+static struct resp *
+events_get(const char *base, const char *token, const char *id)
+{
+	const char	*hdrs[3];
+	char		 path[256], auth[FX_TOKEN_MAX + 64];
+
+	exec_path(path, sizeof(path), id, "/events");
+	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	hdrs[0] = auth;
+	hdrs[1] = "Accept: text/event-stream";
+	hdrs[2] = NULL;
+	return (http_req_to(base, "GET", path, hdrs, NULL, 0));
+}
+
 Test(workflows, progress_streams_through_nginx, .timeout = 90)
 {
 	struct user	 a, b;
 	struct resp	*r;
-	const char	*hdrs[4], *tls, *p, *ev[9];
-	char		 id[64], path[256], auth[FX_TOKEN_MAX + 64], text[256];
+	const char	*tls, *p, *ev[9];
+	char		 id[64], text[256];
 	int		 i, n;
 
 	tls = env_or("E2E_TLS", "");
@@ -690,13 +705,7 @@ Test(workflows, progress_streams_through_nginx, .timeout = 90)
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	resp_free(r);
 
-	exec_path(path, sizeof(path), id, "/events");
-	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    a.token);
-	hdrs[0] = auth;
-	hdrs[1] = "Accept: text/event-stream";
-	hdrs[2] = NULL;
-	r = http_req_to(tls, "GET", path, hdrs, NULL, 0);
+	r = events_get(tls, a.token, id);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect(strstr(resp_header(r, "content-type"),
 	    "text/event-stream") != NULL);
@@ -724,9 +733,7 @@ Test(workflows, progress_streams_through_nginx, .timeout = 90)
 	    "%s", r->body);
 	resp_free(r);
 
-	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    b.token);
-	r = http_req_to(tls, "GET", path, hdrs, NULL, 0);
+	r = events_get(tls, b.token, id);
 	cr_expect_eq(r->status, 404, "another user's stream");
 	resp_free(r);
 }
@@ -861,8 +868,7 @@ Test(workflows, a_stream_longer_than_the_header_timeout_runs_to_its_end,
 {
 	struct user	 a;
 	struct resp	*r;
-	const char	*hdrs[3];
-	char		 id[64], path[256], auth[FX_TOKEN_MAX + 64], text[256];
+	char		 id[64], text[256];
 
 	fx_new(&a, "wf-long");
 	(void)snprintf(text, sizeof(text), "Long %s [[delay:4000]]",
@@ -871,13 +877,7 @@ Test(workflows, a_stream_longer_than_the_header_timeout_runs_to_its_end,
 	cr_assert_eq(r->status, 202, "%s", r->body);
 	(void)snprintf(id, sizeof(id), "%s", jstr(r, "data.id"));
 	resp_free(r);
-	exec_path(path, sizeof(path), id, "/events");
-	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    a.token);
-	hdrs[0] = auth;
-	hdrs[1] = "Accept: text/event-stream";
-	hdrs[2] = NULL;
-	r = http_req("GET", path, hdrs, NULL, 0);
+	r = events_get(env_or("E2E_BASE", ""), a.token, id);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_expect(strstr(r->body, "408") == NULL, "%s", r->body);
 	cr_expect(strstr(r->body, "event: completed\n") != NULL, "%s",
