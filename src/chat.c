@@ -367,10 +367,8 @@ chat_check(struct http_request *req, struct rq *rq, struct chat_st *st)
 	size_t		 n;
 	int		 r;
 
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL || db_rows(&rq->q) != 1)
-		return (rq_db_error(req, rq));
+	if (!rq_polled_row(req, rq, &r))
+		return (r);
 	if ((s = db_val(&rq->q, 0, 3)) == NULL || strcmp(s, "t"))
 		return (rq_not_found(req, rq));
 	quota = strtoll(db_val(&rq->q, 0, 0) ? db_val(&rq->q, 0, 0) : "0",
@@ -423,10 +421,8 @@ chat_call(struct http_request *req, struct rq *rq, struct chat_st *st)
 	enum llm_err		 rc;
 	int			 r;
 
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL || db_rows(&rq->q) != 1)
-		return (rq_db_error(req, rq));
+	if (!rq_polled_row(req, rq, &r))
+		return (r);
 
 	t = chat_turn_new(req, rq, st);
 	st->turn = t;

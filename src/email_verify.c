@@ -215,10 +215,8 @@ email_verify(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_check, 5, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL || db_rows(&rq->q) != 1)
-		return (rq_db_error(req, rq));
+	if (!rq_polled_row(req, rq, &r))
+		return (r);
 	res = db_val(&rq->q, 0, 0);
 	if (!strcmp(res, "ok") || !strcmp(res, "verified"))
 		return (rq_ok(req, rq, 200, !strcmp(res, "ok") ?

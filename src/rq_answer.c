@@ -284,6 +284,19 @@ rq_polled(struct http_request *req, struct rq *rq, int *ret)
 	return (1);
 }
 
+/* rq_polled, and a result of one row; else answered 503 or 500. */
+int
+rq_polled_row(struct http_request *req, struct rq *rq, int *ret)
+{
+	if (!rq_polled(req, rq, ret))
+		return (0);
+	if (db_rows(&rq->q) != 1) {
+		*ret = rq_db_error(req, rq);
+		return (0);
+	}
+	return (1);
+}
+
 /*
  * rq_answer for a statement that revokes sessions: its second column
  * lists them (uuid[] text), and they are recorded first, so no worker of

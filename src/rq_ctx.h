@@ -114,6 +114,7 @@ int	rq_invalid(struct http_request *, struct rq *, struct verr *);
 int	rq_db_error(struct http_request *, struct rq *);
 int	rq_answer(struct http_request *, struct rq *, int, const char *);
 int	rq_polled(struct http_request *, struct rq *, int *);
+int	rq_polled_row(struct http_request *, struct rq *, int *);
 int	rq_answer_revoked(struct http_request *, struct rq *, const char *);
 int	rq_not_found(struct http_request *, struct rq *);
 int	rq_send(struct http_request *, struct rq *, int, const char *,

@@ -609,10 +609,8 @@ username_available(struct http_request *req, struct rq *rq)
 		db_start(req, &rq->q, sql_username_free, 1, params);
 		rq->step = 1;
 	}
-	if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAIL || db_rows(&rq->q) != 1)
-		return (rq_db_error(req, rq));
+	if (!rq_polled_row(req, rq, &r))
+		return (r);
 	name = q_get(req, "username");
 	return (rq_ok(req, rq, 200, "Username availability",
 	    json_pack("{s:s, s:b}", "username", name ? name : "",

@@ -203,10 +203,8 @@ wf_submit(struct http_request *req, struct rq *rq)
 		rq->step = 1;
 	}
 	if (rq->step == 1) {
-		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-			return (KORE_RESULT_RETRY);
-		if (r == DB_FAIL || db_rows(&rq->q) != 1)
-			return (rq_db_error(req, rq));
+		if (!rq_polled_row(req, rq, &r))
+			return (r);
 		if (!wf_submit_checked(req, rq))
 			return (KORE_RESULT_OK);
 		rq->step = 2;
@@ -380,10 +378,8 @@ wf_cancel(struct http_request *req, struct rq *rq)
 		rq->step = 1;
 	}
 	if (rq->step == 1) {
-		if ((r = db_poll(req, &rq->q)) == DB_WAIT)
-			return (KORE_RESULT_RETRY);
-		if (r == DB_FAIL || db_rows(&rq->q) != 1)
-			return (rq_db_error(req, rq));
+		if (!rq_polled_row(req, rq, &r))
+			return (r);
 		if (!wf_cancelled(req, rq))
 			return (KORE_RESULT_OK);
 		rq->step = 2;
