@@ -1,8 +1,8 @@
 /*
- * One way to reach the database: a query slot bound to a request, driven
- * by Kore's asynchronous pgsql layer, with one retry on a stale
- * connection and the result kept until the next query or the end of the
- * request.
+ * One way to reach the database: a query slot bound to a request (or to
+ * a callback, dbcb.h), sent on one of the worker's own pipelined
+ * connections, with one retry on a stale connection and the result kept
+ * until the next query or the end of the request.
  */
 #ifndef ELENCHUS_DB_H
 #define ELENCHUS_DB_H
@@ -11,7 +11,7 @@
 
 #include <kore/kore.h>
 #include <kore/http.h>
-#include <kore/pgsql.h>
+#include <libpq-fe.h>
 
 #define DB_NAME			"db"
 #define DB_MAX_PARAMS		32
@@ -22,17 +22,19 @@ enum db_status {
 	DB_FAIL,	/* see db_unavailable / db_sqlstate */
 };
 
+struct db_conn;
+
 struct dbq {
-	struct kore_pgsql	sql;
-	struct http_request	*req;
+	struct http_request	*req;		/* woken when done, or */
+	void			(*done)(struct dbq *);	/* called */
+	struct db_conn		*conn;		/* in flight on */
+	u_int32_t		slot;		/* its place there */
 	int			waiting;	/* in the worker's FIFO */
 	TAILQ_ENTRY(dbq)	wait;
 	int			busy;
-	int			sent;
 	int			tries;
 	int			lost;
 	int			outcome;	/* DB_OK / DB_FAIL once done */
-	int			counted;	/* in the pool metrics */
 	const char		*query;
 	int			nparams;
 	char			*vals[DB_MAX_PARAMS];
@@ -66,7 +68,10 @@ int		 db_sqlstate_is(const struct dbq *, const char *);
 /* The constraint a failed statement violated is name (e.g. a unique). */
 int		 db_constraint_is(const struct dbq *, const char *);
 
+/* Send an unbound query (q->done set, q->req NULL); done runs once. */
+void		 db_send_cb(struct dbq *, const char *, int,
+		    const char *const *);
+
 void		 db_register(const char *);
-int		 db_conn_usable(struct kore_pgsql *);
 
 #endif

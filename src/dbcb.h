@@ -1,5 +1,5 @@
 /*
- * Queries not bound to a request: Kore's async pgsql driven by a
+ * Queries not bound to a request: db.h's query slot driven by a
  * callback, for work that must finish even when the client is gone
  * (storing a streamed answer after a disconnect).  Same database, same
  * parameters rules and the same one retry on a stale connection as
@@ -9,10 +9,7 @@
 #define ELENCHUS_DBCB_H
 
 #include <kore/kore.h>
-#include <kore/pgsql.h>
-
-/* How often stuck queries (their connection died) are looked for. */
-#define DBCB_WATCH_MS		1000
+#include <libpq-fe.h>
 
 /*
  * Called once on the event loop with the outcome: ok, and the last

@@ -11,6 +11,7 @@
 
 #include "metrics.h"
 #include "db.h"
+#include <kore/pgsql.h>		/* pgsql_conn_max */
 #include "lib/llmstat.h"
 
 static const int	metrics_statuses[] = {

@@ -185,7 +185,6 @@ rq_new(struct http_request *req, struct route *route)
 	rq->start_us = rq_now_us();
 	rq->route = route;
 	rq->csp = RQ_CSP_API;
-	kore_pgsql_init(&rq->q.sql);
 	metrics_request_begin();
 	if (route->metric_id < 0)
 		route->metric_id = metrics_route_id(route->label);
