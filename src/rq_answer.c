@@ -159,17 +159,23 @@ rq_envelope(struct http_request *req, struct rq *rq, int status,
 	return (r);
 }
 
+/* Only data is built as JSON; the envelope is written around it. */
 int
 rq_ok(struct http_request *req, struct rq *rq, int status,
     const char *message, json_t *data)
 {
-	json_t		*env, *w;
+	char		*s;
+	int		 r;
 
-	w = rq->warnings ? json_incref(rq->warnings) : json_array();
-	env = json_pack("{s:b, s:s, s:o, s:o}", "success", 1,
-	    "message", message, "data", data ? data : json_null(),
-	    "warnings", w);
-	return (rq_envelope(req, rq, status, env));
+	if (data == NULL)
+		return (rq_ok_raw(req, rq, status, message, "null", 4));
+	s = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(data);
+	if (s == NULL)
+		fatal("json_dumps failed");
+	r = rq_ok_raw(req, rq, status, message, s, strlen(s));
+	free(s);
+	return (r);
 }
 
 /*
