@@ -36,6 +36,7 @@
 
 #include <kore/pgsql.h>		/* pgsql_conn_max, pgsql_queue_limit */
 #include "metrics.h"
+#include "lib/uuid.h"
 
 #define DB_TRIES		2
 #define DB_STMT_MAX		512
@@ -77,6 +78,9 @@ static u_int32_t	db_nwaiting;
 TAILQ_HEAD(db_waitq, dbq);
 static struct db_waitq	db_waitq = TAILQ_HEAD_INITIALIZER(db_waitq);
 
+static void		db_start_fmt(struct http_request *, struct dbq *,
+			    const char *, int, const char *const *,
+			    const int *, const int *, int);
 static void		db_copy(struct dbq *, const char *, int,
 			    const char *const *, const int *, const int *);
 static void		db_send(struct dbq *);
@@ -112,10 +116,26 @@ void
 db_start_bin(struct http_request *req, struct dbq *q, const char *query,
     int n, const char *const *vals, const int *lens, const int *fmts)
 {
+	db_start_fmt(req, q, query, n, vals, lens, fmts, 0);
+}
+
+void
+db_start_rbin(struct http_request *req, struct dbq *q, const char *query,
+    int n, const char *const *vals)
+{
+	db_start_fmt(req, q, query, n, vals, NULL, NULL, 1);
+}
+
+static void
+db_start_fmt(struct http_request *req, struct dbq *q, const char *query,
+    int n, const char *const *vals, const int *lens, const int *fmts,
+    int rbin)
+{
 	db_reset(q);
 	q->req = req;
 	q->done = NULL;
 	db_copy(q, query, n, vals, lens, fmts);
+	q->rbin = rbin;
 	db_send(q);
 	/* Asleep until its answer; a failure at once needs no wakeup. */
 	if (q->outcome == 0)
@@ -132,6 +152,7 @@ db_send_cb(struct dbq *q, const char *query, int n,
 	q->req = NULL;
 	q->done = done;
 	db_copy(q, query, n, vals, NULL, NULL);
+	q->rbin = 0;
 	db_send(q);
 }
 
@@ -213,10 +234,10 @@ db_send_on(struct db_conn *c, struct dbq *q)
 			prep = id;
 		}
 		ok = ok && PQsendQueryPrepared(c->pg, name, q->nparams, pv,
-		    q->lens, q->fmts, 0);
+		    q->lens, q->fmts, q->rbin);
 	} else {
 		ok = PQsendQueryParams(c->pg, q->query, q->nparams, NULL, pv,
-		    q->lens, q->fmts, 0);
+		    q->lens, q->fmts, q->rbin);
 	}
 	/* libpq 15's PQpipelineSync also flushes (nonblocking). */
 	if (!ok || !PQpipelineSync(c->pg))
@@ -603,6 +624,39 @@ int
 db_isnull(const struct dbq *q, int row, int col)
 {
 	return (q->res == NULL || PQgetisnull(q->res, row, col));
+}
+
+/* Big-endian 8 bytes (int8, timestamptz); 0 when NULL or not 8 bytes. */
+int64_t
+db_int8(const struct dbq *q, int row, int col)
+{
+	const unsigned char	*p;
+	u_int64_t		 v;
+	int			 i;
+
+	if (db_isnull(q, row, col) || db_len(q, row, col) != 8)
+		return (0);
+	p = (const unsigned char *)PQgetvalue(q->res, row, col);
+	for (v = 0, i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return ((int64_t)v);
+}
+
+int
+db_bool(const struct dbq *q, int row, int col)
+{
+	return (!db_isnull(q, row, col) && db_len(q, row, col) == 1 &&
+	    PQgetvalue(q->res, row, col)[0] != 0);
+}
+
+int
+db_uuid(const struct dbq *q, int row, int col, char out[37])
+{
+	out[0] = '\0';
+	if (db_isnull(q, row, col) || db_len(q, row, col) != 16)
+		return (0);
+	uuid_format((const uint8_t *)PQgetvalue(q->res, row, col), out);
+	return (1);
 }
 
 int

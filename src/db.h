@@ -35,6 +35,7 @@ struct dbq {
 	int			tries;
 	int			lost;
 	int			outcome;	/* DB_OK / DB_FAIL once done */
+	int			rbin;		/* results in binary */
 	const char		*query;
 	int			nparams;
 	char			*vals[DB_MAX_PARAMS];
@@ -55,6 +56,14 @@ void		 db_start(struct http_request *, struct dbq *, const char *,
 void		 db_start_bin(struct http_request *, struct dbq *,
 		    const char *, int, const char *const *, const int *,
 		    const int *);
+/*
+ * As db_start, with every result column in PostgreSQL's binary send
+ * format (uuid: 16 bytes, int8 and timestamptz: 8 bytes big-endian,
+ * the latter microseconds since 2000, bool: 1 byte, text: the bytes);
+ * read them with db_int8, db_bool, db_uuid and db_val / db_len.
+ */
+void		 db_start_rbin(struct http_request *, struct dbq *,
+		    const char *, int, const char *const *);
 int		 db_poll(struct http_request *, struct dbq *);
 void		 db_reset(struct dbq *);
 void		 db_unqueue(struct dbq *);
@@ -63,6 +72,12 @@ int		 db_rows(const struct dbq *);
 const char	*db_val(const struct dbq *, int, int);
 int		 db_len(const struct dbq *, int, int);
 int		 db_isnull(const struct dbq *, int, int);
+int64_t		 db_int8(const struct dbq *, int, int);
+int		 db_bool(const struct dbq *, int, int);
+/* The uuid at (row, col) in text form into out; 0 if NULL or not one. */
+int		 db_uuid(const struct dbq *, int, int, char [37]);
+/* A binary timestamptz as microseconds since 1970. */
+#define DB_TS_UNIX(v)	((v) + 946684800000000LL)
 int		 db_unavailable(const struct dbq *);
 int		 db_sqlstate_is(const struct dbq *, const char *);
 /* The constraint a failed statement violated is name (e.g. a unique). */

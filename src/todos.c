@@ -84,7 +84,7 @@ static int	todo_answer_one(struct http_request *, struct rq *, int,
 		    const char *);
 static int	todo_answer_list(struct http_request *, struct rq *);
 static void	todo_write(struct kore_buf *, const struct dbq *, int, int);
-static void	todo_ts(struct kore_buf *, const char *);
+static void	todo_ts(struct kore_buf *, const struct dbq *, int, int);
 
 ROUTE(page_todos, "/api/v1/users/{user_id}/todos",
     { HTTP_METHOD_GET, todo_list, RQ_USER },
@@ -110,16 +110,13 @@ static const char *const todo_bulk_actions[] = { "complete", "uncomplete",
     "delete", NULL };
 
 /*
- * One todo as todo_write reads it: nine text columns, timestamps
- * as integer microseconds since 1970 (cheaper for PostgreSQL than
- * to_char, exact, and independent of the session's DateStyle and
- * TimeZone).
+ * One todo as todo_write reads it, in binary (db_start_rbin): no text
+ * output of uuids and timestamps for PostgreSQL to make, nor for us to
+ * parse back.
  */
 #define TODO_COLS							\
 	"id, user_id, title, description, priority, completed, "	\
-	"(extract(epoch FROM created_at) * 1000000)::int8, "		\
-	"(extract(epoch FROM updated_at) * 1000000)::int8, "		\
-	"(extract(epoch FROM completed_at) * 1000000)::int8"
+	"created_at, updated_at, completed_at"
 
 static const char sql_todo_get[] =
     "SELECT " TODO_COLS " FROM todos WHERE id = $1 AND user_id = $2";
@@ -199,7 +196,7 @@ static const char sql_todo_bulk_delete[] = TODO_BULK(
  */
 #define TODO_LIST(cnt, flt, ord)					\
 	"SELECT u.total, " TODO_COLS " FROM (SELECT "			\
-	"(SELECT coalesce(sum(" cnt "), 0) FROM todo_counts "		\
+	"(SELECT coalesce(sum(" cnt "), 0)::int8 FROM todo_counts "	\
 	"WHERE user_id = $1) AS total FROM users WHERE id = $1) u "	\
 	"LEFT JOIN (SELECT * FROM todos WHERE user_id = $1" flt		\
 	" ORDER BY " ord " LIMIT $2::int OFFSET $3::int) t ON true"	\
@@ -263,8 +260,8 @@ todo_list(struct http_request *req, struct rq *rq)
 		params[0] = uid;
 		params[1] = lim;
 		params[2] = off;
-		db_start(req, &rq->q, sql_todo_list[status][sort][order], 3,
-		    params);
+		db_start_rbin(req, &rq->q, sql_todo_list[status][sort][order],
+		    3, params);
 		page = rq_state(rq, sizeof(*page), NULL);
 		page->limit = limit;
 		page->offset = offset;
@@ -294,7 +291,7 @@ todo_create(struct http_request *req, struct rq *rq)
 		params[3] = in.priority;
 		params[4] = in.completed_set ?
 		    (in.completed ? "true" : "false") : NULL;
-		db_start(req, &rq->q, sql_todo_create, 5, params);
+		db_start_rbin(req, &rq->q, sql_todo_create, 5, params);
 		rq->step = 1;
 	}
 	return (todo_answer_one(req, rq, 201, "Todo created"));
@@ -311,7 +308,7 @@ todo_get(struct http_request *req, struct rq *rq)
 			return (KORE_RESULT_OK);
 		params[0] = tid;
 		params[1] = uid;
-		db_start(req, &rq->q, sql_todo_get, 2, params);
+		db_start_rbin(req, &rq->q, sql_todo_get, 2, params);
 		rq->step = 1;
 	}
 	return (todo_answer_one(req, rq, 200, "Todo"));
@@ -408,7 +405,7 @@ todo_update(struct http_request *req, struct rq *rq, int mode)
 		params[5] = in.priority;
 		params[6] = in.completed_set ?
 		    (in.completed ? "true" : "false") : NULL;
-		db_start(req, &rq->q, sql_todo_update, 7, params);
+		db_start_rbin(req, &rq->q, sql_todo_update, 7, params);
 		rq->step = 1;
 	}
 	return (todo_answer_one(req, rq, 200, "Todo updated"));
@@ -572,9 +569,9 @@ todo_answer_list(struct http_request *req, struct rq *rq)
 			TODO_LIT(&buf, ",");
 		todo_write(&buf, &rq->q, i, 1);
 	}
-	kore_buf_appendf(&buf, "],\"total\":%s,\"limit\":%d,\"offset\":%d,"
+	kore_buf_appendf(&buf, "],\"total\":%lld,\"limit\":%d,\"offset\":%d,"
 	    "\"filters_applied\":{\"status\":\"%s\",\"sort_by\":\"%s\","
-	    "\"order\":\"%s\"}}", db_val(&rq->q, 0, 0), page->limit,
+	    "\"order\":\"%s\"}}", (long long)db_int8(&rq->q, 0, 0), page->limit,
 	    page->offset, todo_statuses[page->status], todo_sorts[page->sort],
 	    todo_orders[page->order]);
 	r = rq_ok_raw(req, rq, 200, "Todos", (const char *)buf.data,
@@ -587,10 +584,14 @@ todo_answer_list(struct http_request *req, struct rq *rq)
 static void
 todo_write(struct kore_buf *buf, const struct dbq *q, int row, int col)
 {
+	char		id[UUID_STRLEN + 1];
+
 	TODO_LIT(buf, "{\"id\":");
-	rq_buf_strz(buf, db_val(q, row, col));
+	(void)db_uuid(q, row, col, id);
+	rq_buf_strz(buf, id);
 	TODO_LIT(buf, ",\"user_id\":");
-	rq_buf_strz(buf, db_val(q, row, col + 1));
+	(void)db_uuid(q, row, col + 1, id);
+	rq_buf_strz(buf, id);
 	TODO_LIT(buf, ",\"title\":");
 	rq_buf_str(buf, db_val(q, row, col + 2),
 	    (size_t)db_len(q, row, col + 2));
@@ -601,33 +602,34 @@ todo_write(struct kore_buf *buf, const struct dbq *q, int row, int col)
 		rq_buf_str(buf, db_val(q, row, col + 3),
 		    (size_t)db_len(q, row, col + 3));
 	TODO_LIT(buf, ",\"priority\":");
-	rq_buf_strz(buf, db_val(q, row, col + 4));
-	if (db_val(q, row, col + 5)[0] == 't')
+	rq_buf_str(buf, db_val(q, row, col + 4),
+	    (size_t)db_len(q, row, col + 4));
+	if (db_bool(q, row, col + 5))
 		TODO_LIT(buf, ",\"completed\":true");
 	else
 		TODO_LIT(buf, ",\"completed\":false");
 	TODO_LIT(buf, ",\"created_at\":");
-	todo_ts(buf, db_val(q, row, col + 6));
+	todo_ts(buf, q, row, col + 6);
 	TODO_LIT(buf, ",\"updated_at\":");
-	todo_ts(buf, db_val(q, row, col + 7));
+	todo_ts(buf, q, row, col + 7);
 	TODO_LIT(buf, ",\"completed_at\":");
-	todo_ts(buf, db_val(q, row, col + 8));
+	todo_ts(buf, q, row, col + 8);
 	TODO_LIT(buf, "}");
 }
 
-/* Integer microseconds (text) as a quoted RFC 3339 time; NULL is null. */
+/* A binary timestamptz as a quoted RFC 3339 time; NULL is null. */
 static void
-todo_ts(struct kore_buf *buf, const char *us)
+todo_ts(struct kore_buf *buf, const struct dbq *q, int row, int col)
 {
 	char		ts[JSONW_TS_MAX + 2];
 	size_t		n;
 
-	if (us == NULL) {
+	if (db_isnull(q, row, col)) {
 		TODO_LIT(buf, "null");
 		return;
 	}
 	ts[0] = '"';
-	n = jsonw_rfc3339(ts + 1, (int64_t)strtoll(us, NULL, 10));
+	n = jsonw_rfc3339(ts + 1, DB_TS_UNIX(db_int8(q, row, col)));
 	ts[n + 1] = '"';
 	kore_buf_append(buf, ts, n + 2);
 }

@@ -71,11 +71,21 @@ uuid_generate(char out[UUID_STRLEN + 1])
 	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
 	b[8] = (b[8] & 0x3f) | 0x80;	/* variant 10 */
 
-	(void)snprintf(out, UUID_STRLEN + 1,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-	    b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-
+	uuid_format(b, out);
 	return (0);
+}
+
+void
+uuid_format(const uint8_t b[16], char out[UUID_STRLEN + 1])
+{
+	static const char	hexd[] = "0123456789abcdef";
+	size_t			i, o;
+
+	for (i = 0, o = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hexd[b[i] >> 4];
+		out[o++] = hexd[b[i] & 0x0f];
+	}
+	out[o] = '\0';
 }

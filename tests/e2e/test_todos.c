@@ -1056,3 +1056,49 @@ Test(todos, purging_a_user_removes_their_todos)
 	fx_error(r, 404, "not_found");
 	resp_free(r);
 }
+
+/*
+ * The todo columns come from PostgreSQL in binary (uuids as 16 bytes,
+ * timestamps as microseconds since 2000): what the API shows must be
+ * exactly what the database holds, in the single answer and the list.
+ */
+Test(todos, ids_and_times_are_the_database_s)
+{
+	struct user	a;
+	struct resp	*r;
+	char		id[40], created[64], completed[64];
+
+#define TODO_UTC(col)	"SELECT to_char(" col " AT TIME ZONE 'UTC', "	\
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM todos WHERE id = $1"
+	fx_new(&a, "todo-");
+	mk_titled(&a, "exact", "low", id);
+	r = fx_call("PATCH", &a, "{\"completed\": true}",
+	    "/api/v1/users/%s/todos/%s/complete", a.id, id);
+	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
+	resp_free(r);
+	(void)snprintf(created, sizeof(created), "%s",
+	    fx_sql(TODO_UTC("created_at"), id));
+	(void)snprintf(completed, sizeof(completed), "%s",
+	    fx_sql(TODO_UTC("completed_at"), id));
+	cr_assert_neq(created[0], '\0');
+
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos/%s", a.id, id);
+	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
+	cr_expect_str_eq(jstr(r, "data.id"), id);
+	cr_expect_str_eq(jstr(r, "data.user_id"), a.id);
+	cr_expect_str_eq(jstr(r, "data.priority"), "low");
+	cr_expect(json_is_true(jpath(r->json, "data.completed")));
+	cr_expect_str_eq(jstr(r, "data.created_at"), created);
+	cr_expect_str_eq(jstr(r, "data.completed_at"), completed);
+	resp_free(r);
+
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos", a.id);
+	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
+	cr_expect_str_eq(jstr(r, "data.items.0.id"), id);
+	cr_expect_str_eq(jstr(r, "data.items.0.user_id"), a.id);
+	cr_expect_str_eq(jstr(r, "data.items.0.created_at"), created);
+	cr_expect_str_eq(jstr(r, "data.items.0.completed_at"), completed);
+	cr_expect_eq(json_integer_value(jpath(r->json, "data.total")), 1);
+	resp_free(r);
+#undef TODO_UTC
+}

@@ -75,3 +75,20 @@ Test(uuid, parse_refuses_what_valid_refuses)
 	cr_assert_eq(uuid_parse("123e4567-e89b-12d3-a456-4266141740000", b),
 	    -1);
 }
+
+Test(uuid, format_is_the_inverse_of_parse)
+{
+	const char	*in = "0123abcd-4567-89ef-8a0b-fedcba987654";
+	uint8_t		b[16];
+	char		out[UUID_STRLEN + 1];
+	int		i;
+
+	cr_assert_eq(uuid_parse(in, b), 0);
+	memset(out, 'x', sizeof(out));
+	uuid_format(b, out);
+	cr_expect_str_eq(out, in);
+	for (i = 0; i < 16; i++)
+		b[i] = 0xff;
+	uuid_format(b, out);
+	cr_expect_str_eq(out, "ffffffff-ffff-ffff-ffff-ffffffffffff");
+}
