@@ -39,8 +39,8 @@ struct metrics_route {
 
 /* What a worker knows of the database pool; summed at render. */
 struct metrics_worker {
-	int64_t		db_busy;	/* queries holding a connection */
-	u_int32_t	db_waiting;	/* queued for one (pgsql_queue_count) */
+	int64_t		db_busy;	/* statements in flight */
+	u_int32_t	db_waiting;	/* queued: every connection full */
 };
 
 struct metrics_shm {
@@ -392,11 +392,11 @@ metrics_render_db(struct kore_buf *b)
 	    "# TYPE elenchus_db_pool_connections_max gauge\n"
 	    "elenchus_db_pool_connections_max %llu\n"
 	    "# HELP elenchus_db_pool_connections_busy "
-	    "Connections running a query.\n"
+	    "Statements in flight on the pipelined connections.\n"
 	    "# TYPE elenchus_db_pool_connections_busy gauge\n"
 	    "elenchus_db_pool_connections_busy %lld\n"
 	    "# HELP elenchus_db_pool_waiting "
-	    "Queries waiting for a free connection.\n"
+	    "Statements waiting because every connection is full.\n"
 	    "# TYPE elenchus_db_pool_waiting gauge\n"
 	    "elenchus_db_pool_waiting %llu\n",
 	    (unsigned long long)pgsql_conn_max * worker_count,
