@@ -1,0 +1,760 @@
+/*
+ * The worker's pipelined PostgreSQL connections (src/db.c), through the
+ * public API: many requests in flight at once, more than the workers
+ * have connections, so that statements queue several deep on each one
+ * and their answers must be matched to them in order.
+ *
+ *   - every answer is its own request's (distinct users and todos, each
+ *     checked field by field), writes and reads, round after round;
+ *   - a statement PostgreSQL refuses (a unique violation answered 409,
+ *     a foreign key answered 404) disturbs none of its neighbours;
+ *   - requests abandoned while their statement waits on a row lock held
+ *     here: the others are answered while the lock is still held, the
+ *     abandoned results are dropped, the pool gauge returns to 0;
+ *   - on instances of our own: workers killed with statements in
+ *     flight leave no phantom busy statement in /metrics, and every
+ *     connection terminated by PostgreSQL (idle or in flight) is
+ *     replaced, its statements prepared again and its queries resent.
+ */
+#include <criterion/criterion.h>
+
+#include <poll.h>
+#include <signal.h>
+
+#include <curl/curl.h>
+
+#include "fixture.h"
+
+#define PL_USERS	32
+#define PL_TODOS	4	/* per user */
+#define PL_CALLS	(PL_USERS * (PL_TODOS + 1))
+#define PL_WANTS	3
+
+/* One request of a batch sent at once, and what it must answer. */
+struct call {
+	const char		*base;
+	const char		*method;
+	char			 path[160];
+	char			 body[200];
+	char			 auth[FX_TOKEN_MAX + 32];
+	long			 want;
+	/* dotted path = value, each checked in the answer */
+	char			 key[PL_WANTS][32];
+	char			 val[PL_WANTS][200];
+	int			 nw;
+	long			 status;
+	char			*out;
+	size_t			 len;
+	CURL			*h;
+	struct curl_slist	*hdrs;
+};
+
+static size_t
+call_body(char *p, size_t sz, size_t n, void *arg)
+{
+	struct call	*c = arg;
+	char		*b;
+
+	if ((b = realloc(c->out, c->len + sz * n + 1)) == NULL)
+		return (0);
+	memcpy(b + c->len, p, sz * n);
+	c->len += sz * n;
+	b[c->len] = '\0';
+	c->out = b;
+	return (sz * n);
+}
+
+/* method on path (fmt) as u at base (NULL: the main instance), body. */
+static struct call *
+call_set(struct call *c, const char *base, const char *method,
+    const struct user *u, const char *body, long want, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+static struct call *
+call_set(struct call *c, const char *base, const char *method,
+    const struct user *u, const char *body, long want, const char *fmt, ...)
+{
+	va_list		ap;
+
+	memset(c, 0, sizeof(*c));
+	c->base = fx_base(base);
+	c->method = method;
+	c->want = want;
+	(void)snprintf(c->body, sizeof(c->body), "%s", body ? body : "");
+	if (u != NULL)
+		(void)snprintf(c->auth, sizeof(c->auth),
+		    "Authorization: Bearer %s", u->token);
+	va_start(ap, fmt);
+	(void)vsnprintf(c->path, sizeof(c->path), fmt, ap);
+	va_end(ap);
+	return (c);
+}
+
+/* The answer must hold val at key. */
+static void
+call_want(struct call *c, const char *key, const char *val)
+{
+	cr_assert_lt(c->nw, PL_WANTS);
+	(void)snprintf(c->key[c->nw], sizeof(c->key[0]), "%s", key);
+	(void)snprintf(c->val[c->nw], sizeof(c->val[0]), "%s", val);
+	c->nw++;
+}
+
+static void
+calls_start(CURLM *m, struct call *c, int n)
+{
+	char		url[400];
+	int		i;
+
+	for (i = 0; i < n; i++) {
+		(void)snprintf(url, sizeof(url), "%s%s", c[i].base, c[i].path);
+		c[i].hdrs = curl_slist_append(NULL,
+		    "Content-Type: application/json");
+		c[i].hdrs = curl_slist_append(c[i].hdrs, "Expect:");
+		if (c[i].auth[0] != '\0')
+			c[i].hdrs = curl_slist_append(c[i].hdrs, c[i].auth);
+		c[i].h = curl_easy_init();
+		(void)curl_easy_setopt(c[i].h, CURLOPT_URL, url);
+		(void)curl_easy_setopt(c[i].h, CURLOPT_CUSTOMREQUEST,
+		    c[i].method);
+		(void)curl_easy_setopt(c[i].h, CURLOPT_HTTPHEADER, c[i].hdrs);
+		if (c[i].body[0] != '\0')
+			(void)curl_easy_setopt(c[i].h, CURLOPT_POSTFIELDS,
+			    c[i].body);
+		(void)curl_easy_setopt(c[i].h, CURLOPT_WRITEFUNCTION,
+		    call_body);
+		(void)curl_easy_setopt(c[i].h, CURLOPT_WRITEDATA, &c[i]);
+		/* Far beyond any answer that is not stuck behind a lock. */
+		(void)curl_easy_setopt(c[i].h, CURLOPT_TIMEOUT, 30L);
+		(void)curl_easy_setopt(c[i].h, CURLOPT_NOSIGNAL, 1L);
+		(void)curl_easy_setopt(c[i].h, CURLOPT_FORBID_REUSE, 1L);
+		cr_assert_eq(curl_multi_add_handle(m, c[i].h), CURLM_OK);
+	}
+}
+
+/* Drive the transfers for up to ms; how many are still running. */
+static int
+calls_drive(CURLM *m, int ms)
+{
+	double		end;
+	int		running, nfds;
+
+	end = fx_now() + ms / 1000.0;
+	do {
+		(void)curl_multi_perform(m, &running);
+		if (running == 0)
+			break;
+		(void)curl_multi_wait(m, NULL, 0, 50, &nfds);
+	} while (fx_now() < end);
+	return (running);
+}
+
+/* Close every transfer (finished or not: a client that goes away). */
+static void
+calls_end(CURLM *m, struct call *c, int n)
+{
+	int		i;
+
+	for (i = 0; i < n; i++) {
+		(void)curl_easy_getinfo(c[i].h, CURLINFO_RESPONSE_CODE,
+		    &c[i].status);
+		(void)curl_multi_remove_handle(m, c[i].h);
+		curl_easy_cleanup(c[i].h);
+		curl_slist_free_all(c[i].hdrs);
+		c[i].h = NULL;
+		c[i].hdrs = NULL;
+	}
+}
+
+/* Each answer is exactly the one its request asked for. */
+static void
+calls_check(struct call *c, int n)
+{
+	json_t		*j, *v;
+	char		 s[64];
+	int		 i, k;
+
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(c[i].status, c[i].want, "%s %s: %ld %s",
+		    c[i].method, c[i].path, c[i].status,
+		    c[i].out ? c[i].out : "(no answer)");
+		j = json_loads(c[i].out ? c[i].out : "", 0, NULL);
+		cr_assert_not_null(j, "%s %s: not JSON", c[i].method,
+		    c[i].path);
+		for (k = 0; k < c[i].nw; k++) {
+			v = jpath(j, c[i].key[k]);
+			if (json_is_integer(v))
+				(void)snprintf(s, sizeof(s), "%lld",
+				    (long long)json_integer_value(v));
+			cr_assert(v != NULL && !strcmp(json_is_integer(v) ? s :
+			    json_string_value(v) ? json_string_value(v) : "",
+			    c[i].val[k]), "%s %s: %s is not %s: %s",
+			    c[i].method, c[i].path, c[i].key[k], c[i].val[k],
+			    c[i].out);
+		}
+		json_decref(j);
+	}
+}
+
+static void
+calls_free(struct call *c, int n)
+{
+	int		i;
+
+	for (i = 0; i < n; i++) {
+		free(c[i].out);
+		c[i].out = NULL;
+		c[i].len = 0;
+	}
+}
+
+/* Send the n at once, wait for every answer, check each (calls_free). */
+static void
+calls_run(struct call *c, int n)
+{
+	CURLM		*m;
+
+	cr_assert_not_null(m = curl_multi_init());
+	calls_start(m, c, n);
+	(void)calls_drive(m, 60000);
+	calls_end(m, c, n);
+	curl_multi_cleanup(m);
+	calls_check(c, n);
+}
+
+/* A connection of the test's own to the test database. */
+static PGconn *
+pg_open(void)
+{
+	PGconn		*db;
+
+	db = PQconnectdb(env_or("DATABASE_URL", ""));
+	cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+	return (db);
+}
+
+/* One statement on db; its first value (static) or "". */
+static const char *
+pg_one(PGconn *db, const char *sql, const char *p1)
+{
+	static char	 out[256];
+	PGresult	*res;
+	const char	*params[1];
+
+	params[0] = p1;
+	res = PQexecParams(db, sql, p1 ? 1 : 0, NULL, params, NULL, NULL, 0);
+	cr_assert(PQresultStatus(res) == PGRES_TUPLES_OK ||
+	    PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql,
+	    PQerrorMessage(db));
+	out[0] = '\0';
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
+		(void)snprintf(out, sizeof(out), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return (out);
+}
+
+/* Hold todo id's row lock on db (BEGIN; SELECT ... FOR UPDATE). */
+static void
+pg_lock_todo(PGconn *db, const char *id)
+{
+	(void)pg_one(db, "BEGIN", NULL);
+	cr_assert_str_eq(pg_one(db, "SELECT id FROM todos WHERE id = $1 "
+	    "FOR UPDATE", id), id);
+}
+
+/*
+ * Statements waiting on db's locks, directly or behind another waiter
+ * (the second UPDATE of a row waits on the first one's tuple lock).
+ */
+static int
+pg_blocked(PGconn *db)
+{
+	char		pid[32];
+
+	(void)snprintf(pid, sizeof(pid), "%d", PQbackendPID(db));
+	return (atoi(fx_sql("WITH RECURSIVE b(pid) AS (SELECT $1::int "
+	    "UNION SELECT a.pid FROM pg_stat_activity a, b "
+	    "WHERE b.pid = ANY(pg_blocking_pids(a.pid))) "
+	    "SELECT count(*) - 1 FROM b", pid)));
+}
+
+/* Drive m until want statements wait on db's lock (else fail). */
+static void
+wait_blocked(CURLM *m, PGconn *db, int want)
+{
+	double		end;
+	int		n;
+
+	end = fx_now() + 20;
+	while ((n = pg_blocked(db)) < want && fx_now() < end)
+		(void)calls_drive(m, 100);
+	cr_assert_geq(n, want, "%d of %d statements reached the lock", n,
+	    want);
+}
+
+/* elenchus_db_pool_connections_busy at base, -1 when absent. */
+static long
+busy_at(const char *base)
+{
+	struct resp	*r;
+	const char	*p;
+	long		 v;
+
+	r = http_req_to(fx_base(base), "GET", "/metrics", NULL, NULL, 0);
+	v = -1;
+	if (r->status == 200 && (p = strstr(r->body,
+	    "\nelenchus_db_pool_connections_busy ")) != NULL)
+		v = strtol(p + 35, NULL, 10);
+	resp_free(r);
+	return (v);
+}
+
+/* The gauge reads 0 within seconds (others' requests come and go). */
+static void
+expect_idle(const char *base, int seconds)
+{
+	double		end;
+	long		v;
+
+	end = fx_now() + seconds;
+	while ((v = busy_at(base)) != 0 && fx_now() < end)
+		(void)usleep(50000);
+	cr_expect_eq(v, 0, "elenchus_db_pool_connections_busy stays %ld", v);
+}
+
+/* The first blocked statement's backend pid, "" when none. */
+static const char *
+pg_blocked_pid(PGconn *db)
+{
+	char		pid[32];
+
+	(void)snprintf(pid, sizeof(pid), "%d", PQbackendPID(db));
+	return (fx_sql("SELECT pid FROM pg_stat_activity WHERE "
+	    "$1::int = ANY(pg_blocking_pids(pid)) LIMIT 1", pid));
+}
+
+/* Users at base, each with PL_TODOS todos created at once. */
+struct world {
+	const char	*base;
+	int		 n;
+	struct user	 u[PL_USERS];
+	char		 todo[PL_USERS][PL_TODOS][40];
+	char		 title[PL_USERS][PL_TODOS][64];
+};
+
+static struct call	calls[PL_CALLS * 2];
+
+static void
+world_make(struct world *w, const char *base, int users)
+{
+	struct call	*c = calls;
+	json_t		*j;
+	const char	*id;
+	int		 i, k, n;
+
+	w->base = base;
+	w->n = users;
+	for (i = 0; i < users; i++)
+		fx_new_at(base, NULL, &w->u[i], "pipe-");
+	/* The todos themselves at once: answers to writes are matched too. */
+	n = 0;
+	for (k = 0; k < PL_TODOS; k++)
+		for (i = 0; i < users; i++, n++) {
+			(void)snprintf(w->title[i][k], sizeof(w->title[0][0]),
+			    "pipe %d.%d %s", i, k, uniq(""));
+			call_set(&c[n], base, "POST", &w->u[i], NULL, 201,
+			    "/api/v1/users/%s/todos", w->u[i].id);
+			(void)snprintf(c[n].body, sizeof(c[n].body),
+			    "{\"title\":\"%s\"}", w->title[i][k]);
+			call_want(&c[n], "data.title", w->title[i][k]);
+			call_want(&c[n], "data.user_id", w->u[i].id);
+		}
+	calls_run(c, n);
+	for (n = 0, k = 0; k < PL_TODOS; k++)
+		for (i = 0; i < users; i++, n++) {
+			j = json_loads(c[n].out, 0, NULL);
+			id = json_string_value(jpath(j, "data.id"));
+			cr_assert_not_null(id, "%s", c[n].out);
+			(void)snprintf(w->todo[i][k], 40, "%s", id);
+			json_decref(j);
+		}
+	calls_free(c, n);
+}
+
+/* GET todo k of user i, checked to be exactly that todo. */
+static void
+want_todo(struct world *w, struct call *c, int i, int k)
+{
+	call_set(c, w->base, "GET", &w->u[i], NULL, 200,
+	    "/api/v1/users/%s/todos/%s", w->u[i].id, w->todo[i][k]);
+	call_want(c, "data.id", w->todo[i][k]);
+	call_want(c, "data.title", w->title[i][k]);
+	call_want(c, "data.user_id", w->u[i].id);
+}
+
+/* PATCH todo k of user i to a fresh title; the answer is that todo. */
+static void
+want_retitle(struct world *w, struct call *c, int i, int k)
+{
+	(void)snprintf(w->title[i][k], sizeof(w->title[0][0]),
+	    "pipe %d.%d renamed %s", i, k, uniq(""));
+	call_set(c, w->base, "PATCH", &w->u[i], NULL, 200,
+	    "/api/v1/users/%s/todos/%s", w->u[i].id, w->todo[i][k]);
+	(void)snprintf(c->body, sizeof(c->body), "{\"title\":\"%s\"}",
+	    w->title[i][k]);
+	call_want(c, "data.id", w->todo[i][k]);
+	call_want(c, "data.title", w->title[i][k]);
+	call_want(c, "data.user_id", w->u[i].id);
+}
+
+/* GET /users/me of user i: that user. */
+static void
+want_me(struct world *w, struct call *c, int i)
+{
+	call_set(c, w->base, "GET", &w->u[i], NULL, 200, "/api/v1/users/me");
+	call_want(c, "data.id", w->u[i].id);
+	call_want(c, "data.email", w->u[i].email);
+}
+
+/*
+ * One burst over every user: each todo read (or, with write, every
+ * other one renamed), the user's own profile and list.  skip: a todo
+ * (user 0's first) left out.
+ */
+static int
+burst(struct world *w, struct call *c, int write, int skip)
+{
+	int		i, k, n;
+
+	n = 0;
+	for (k = 0; k < PL_TODOS; k++)
+		for (i = 0; i < w->n; i++) {
+			if (skip && i == 0 && k == 0)
+				continue;
+			if (write && (i + k) % 2)
+				want_retitle(w, &c[n++], i, k);
+			else
+				want_todo(w, &c[n++], i, k);
+		}
+	for (i = 0; i < w->n; i++) {
+		want_me(w, &c[n++], i);
+		call_set(&c[n], w->base, "GET", &w->u[i], NULL, 200,
+		    "/api/v1/users/%s/todos", w->u[i].id);
+		call_want(&c[n], "data.total", "4");
+		call_want(&c[n++], "data.items.0.user_id", w->u[i].id);
+	}
+	return (n);
+}
+
+/*
+ * 192 requests at once, 32 users, 128 todos: far more than the 2 x 8
+ * connections, so statements queue several deep on each; each answer
+ * must be its own request's, reads and writes, round after round (the
+ * same statements on every connection: each prepares its own).
+ */
+Test(pipeline, concurrent_answers_are_never_crossed, .timeout = 120)
+{
+	static struct world	w;
+	int			round, n;
+
+	world_make(&w, NULL, PL_USERS);
+	for (round = 0; round < 4; round++) {
+		n = burst(&w, calls, round == 1 || round == 2, 0);
+		calls_run(calls, n);
+		calls_free(calls, n);
+	}
+}
+
+/* A username nobody has (3-30 characters, a letter first). */
+static void
+fresh_username(char *out, size_t len, int round, int i)
+{
+	static int	seq;
+
+	(void)snprintf(out, len, "pl%dx%dx%ld%d", round % 10, i % 100,
+	    (long)getpid() % 100000, seq++ % 1000);
+}
+
+/*
+ * Statements PostgreSQL refuses, among normal ones on the same
+ * connections: a username taken (a unique violation, 409) and an
+ * admin's todo for a user that does not exist (a foreign key, 404).
+ * Each statement has its own Sync: the failures abort nothing else, and
+ * the refused changes leave nothing behind.
+ */
+Test(pipeline, a_failing_statement_leaves_its_neighbours_alone,
+    .timeout = 120)
+{
+	static struct world	w;
+	struct user		adm;
+	struct resp		*r;
+	struct call		*c;
+	char			taken[48], name[48], body[80];
+	int			round, i, n;
+
+	world_make(&w, NULL, 24);
+	fx_admin(&adm);
+	fresh_username(taken, sizeof(taken), 9, 0);
+	(void)snprintf(body, sizeof(body), "{\"username\":\"%s\"}", taken);
+	r = fx_call("PATCH", &w.u[0], body, "/api/v1/users/me");
+	fx_status(r, 200);
+	resp_free(r);
+
+	for (round = 0; round < 3; round++) {
+		n = 0;
+		for (i = 1; i < w.n; i++) {
+			c = &calls[n++];
+			switch (i % 4) {
+			case 0:
+				call_set(c, NULL, "PATCH", &w.u[i], body, 409,
+				    "/api/v1/users/me");
+				call_want(c, "error.code", "username_taken");
+				break;
+			case 1:
+				fresh_username(name, sizeof(name), round, i);
+				call_set(c, NULL, "PATCH", &w.u[i], NULL, 200,
+				    "/api/v1/users/me");
+				(void)snprintf(c->body, sizeof(c->body),
+				    "{\"username\":\"%s\"}", name);
+				call_want(c, "data.id", w.u[i].id);
+				call_want(c, "data.username", name);
+				break;
+			case 2:
+				want_todo(&w, c, i, round);
+				break;
+			default:
+				want_retitle(&w, c, i, round);
+				break;
+			}
+			if (i % 4 == 0) {
+				c = &calls[n++];
+				call_set(c, NULL, "POST", &adm,
+				    "{\"title\":\"nobody's\"}", 404,
+				    "/api/v1/users/%s/todos", FX_NO_SUCH_ID);
+				call_want(c, "error.code", "not_found");
+			}
+			want_me(&w, &calls[n++], i);
+		}
+		calls_run(calls, n);
+		calls_free(calls, n);
+	}
+	/* The refused ones changed nothing; the holder keeps the name. */
+	for (i = 0; i < w.n; i += 4) {
+		r = fx_call("GET", &w.u[i], NULL, "/api/v1/users/me");
+		fx_status(r, 200);
+		if (i == 0)
+			cr_expect_str_eq(jstr(r, "data.username"), taken);
+		else
+			cr_expect_null(jstr(r, "data.username"), "%s", r->body);
+		resp_free(r);
+	}
+	cr_expect_str_eq(fx_sql("SELECT count(*) FROM todos WHERE title = "
+	    "$1", "nobody's"), "0");
+}
+
+/*
+ * Requests whose statement waits on a row lock held here, abandoned by
+ * their clients: every other request (other users, the same user's
+ * other todos) is answered while the lock is still held, the abandoned
+ * statements' results are dropped when it goes, and the pool's gauge
+ * returns to 0.  Afterwards the row and every path work again.
+ */
+Test(pipeline, abandoned_requests_on_a_locked_row_hold_up_nobody,
+    .timeout = 120)
+{
+	static struct world	w;
+	struct call		stuck[3];
+	CURLM			*m;
+	PGconn			*db;
+	int			 i, n, round;
+
+	world_make(&w, NULL, 8);
+	db = pg_open();
+	pg_lock_todo(db, w.todo[0][0]);
+	cr_assert_not_null(m = curl_multi_init());
+	for (i = 0; i < 3; i++)
+		call_set(&stuck[i], NULL, "PATCH", &w.u[0],
+		    "{\"title\":\"abandoned\"}", 200,
+		    "/api/v1/users/%s/todos/%s", w.u[0].id, w.todo[0][0]);
+	calls_start(m, stuck, 3);
+	wait_blocked(m, db, 3);
+	cr_expect_geq(busy_at(NULL), 3);
+	/* The clients go away. */
+	calls_end(m, stuck, 3);
+	curl_multi_cleanup(m);
+	calls_free(stuck, 3);
+
+	for (round = 0; round < 3; round++) {
+		n = burst(&w, calls, round == 1, 1);
+		calls_run(calls, n);
+		calls_free(calls, n);
+	}
+	cr_expect_eq(pg_blocked(db), 3, "the lock was not held throughout");
+
+	/* Released while new requests are on their way. */
+	n = burst(&w, calls, 1, 1);
+	cr_assert_not_null(m = curl_multi_init());
+	calls_start(m, calls, n);
+	(void)calls_drive(m, 20);
+	(void)pg_one(db, "COMMIT", NULL);
+	(void)calls_drive(m, 60000);
+	calls_end(m, calls, n);
+	curl_multi_cleanup(m);
+	calls_check(calls, n);
+	calls_free(calls, n);
+	PQfinish(db);
+	expect_idle(NULL, 20);
+
+	/* The row itself, and everything else, as before. */
+	want_retitle(&w, &calls[0], 0, 0);
+	n = 1 + burst(&w, calls + 1, 0, 1);
+	calls_run(calls, n);
+	calls_free(calls, n);
+}
+
+/* The pids of an instance's Kore workers (children of its parent). */
+static int
+workers_of(struct srv *s, pid_t *out, int max)
+{
+	char	 cmd[300], pidfile[200];
+	FILE	*fp;
+	int	 n = 0, pid, kpid = 0;
+
+	(void)snprintf(pidfile, sizeof(pidfile), "%s/kore.pid", s->dir);
+	if ((fp = fopen(pidfile, "r")) != NULL) {
+		if (fscanf(fp, "%d", &kpid) != 1)
+			kpid = 0;
+		(void)fclose(fp);
+	}
+	cr_assert_gt(kpid, 1, "no kore.pid in %s", s->dir);
+	(void)snprintf(cmd, sizeof(cmd), "pgrep -P %d", kpid);
+	cr_assert_not_null(fp = popen(cmd, "r"));
+	while (n < max && fscanf(fp, "%d", &pid) == 1)
+		out[n++] = pid;
+	(void)pclose(fp);
+	return (n);
+}
+
+/*
+ * Workers killed while their statements wait on a lock: the workers
+ * that replace them start with nothing in flight, and once the lock
+ * goes /metrics shows no busy statement left over from the dead ones.
+ */
+Test(pipeline, killed_workers_leave_no_phantom_busy_statement,
+    .timeout = 120)
+{
+	const char	*env[] = { "JOBS_DISABLED=1", NULL };
+	struct call	 stuck[4];
+	struct srv	 s;
+	struct world	*w;
+	CURLM		*m;
+	PGconn		*db;
+	pid_t		 pids[8];
+	int		 i, n;
+
+	cr_assert_not_null(w = calloc(1, sizeof(*w)));
+	fx_srv_start(&s, env);
+	world_make(w, s.base, 2);
+	db = pg_open();
+	pg_lock_todo(db, w->todo[0][0]);
+	cr_assert_not_null(m = curl_multi_init());
+	for (i = 0; i < 4; i++)
+		call_set(&stuck[i], s.base, "PATCH", &w->u[0],
+		    "{\"title\":\"killed\"}", 200,
+		    "/api/v1/users/%s/todos/%s", w->u[0].id, w->todo[0][0]);
+	calls_start(m, stuck, 4);
+	wait_blocked(m, db, 4);
+	cr_expect_geq(busy_at(s.base), 4);
+
+	n = workers_of(&s, pids, 8);
+	cr_assert_geq(n, 1, "no workers found");
+	for (i = 0; i < n; i++)
+		cr_assert_eq(kill(pids[i], SIGKILL), 0);
+	calls_end(m, stuck, 4);
+	curl_multi_cleanup(m);
+	calls_free(stuck, 4);
+	cr_assert(wait_status(s.base, "/health/db", 200, 30),
+	    "no replacement workers");
+	(void)pg_one(db, "COMMIT", NULL);
+	PQfinish(db);
+	expect_idle(s.base, 10);
+
+	/* (The killed requests' change went through once the lock went.) */
+	n = burst(w, calls, 1, 1);
+	calls_run(calls, n);
+	calls_free(calls, n);
+	fx_srv_stop(&s);
+	free(w);
+}
+
+/*
+ * Every connection of an instance terminated by PostgreSQL, one of them
+ * with a statement in flight (waiting on a lock held here): the idle
+ * ones are replaced and their statements prepared again on the new
+ * connections, the one in flight is sent once more and, once the lock
+ * goes, answered as if nothing had happened.
+ */
+Test(pipeline, terminated_connections_are_replaced_and_resent,
+    .timeout = 120)
+{
+	const char	*env[3];
+	struct call	 stuck;
+	struct srv	 s;
+	struct world	*w;
+	CURLM		*m;
+	PGconn		*db;
+	const char	*url;
+	char		 app[64], denv[700], old[32];
+	double		 end;
+	int		 n;
+
+	url = env_or("DATABASE_URL", "");
+	(void)snprintf(app, sizeof(app), "pipeline-%d", (int)getpid());
+	(void)snprintf(denv, sizeof(denv), "DATABASE_URL=%s%sapplication_name=%s",
+	    url, strchr(url, '?') ? "&" : "?", app);
+	env[0] = denv;
+	env[1] = "JOBS_DISABLED=1";
+	env[2] = NULL;
+	cr_assert_not_null(w = calloc(1, sizeof(*w)));
+	fx_srv_start(&s, env);
+	world_make(w, s.base, 8);
+	n = burst(w, calls, 0, 0);
+	calls_run(calls, n);
+	calls_free(calls, n);
+
+	db = pg_open();
+	pg_lock_todo(db, w->todo[0][0]);
+	cr_assert_not_null(m = curl_multi_init());
+	want_retitle(w, &stuck, 0, 0);
+	calls_start(m, &stuck, 1);
+	wait_blocked(m, db, 1);
+	(void)snprintf(old, sizeof(old), "%s", pg_blocked_pid(db));
+	cr_assert_geq(atoi(fx_sql("SELECT count(pg_terminate_backend(pid)) "
+	    "FROM pg_stat_activity WHERE application_name = $1", app)), 2);
+
+	/* Sent again: a new backend waits on the lock in its place. */
+	end = fx_now() + 20;
+	while (fx_now() < end) {
+		(void)calls_drive(m, 100);
+		if (strcmp(pg_blocked_pid(db), old) != 0 &&
+		    pg_blocked_pid(db)[0] != '\0')
+			break;
+	}
+	cr_assert_str_neq(pg_blocked_pid(db), old);
+	cr_assert_str_neq(pg_blocked_pid(db), "", "the statement was lost");
+
+	n = burst(w, calls, 1, 1);
+	calls_run(calls, n);
+	calls_free(calls, n);
+
+	(void)pg_one(db, "COMMIT", NULL);
+	PQfinish(db);
+	(void)calls_drive(m, 30000);
+	calls_end(m, &stuck, 1);
+	curl_multi_cleanup(m);
+	calls_check(&stuck, 1);
+	calls_free(&stuck, 1);
+	expect_idle(s.base, 10);
+	fx_srv_stop(&s);
+	free(w);
+}
