@@ -57,6 +57,7 @@ struct db_conn {
 	struct kore_event	evt;		/* Kore hands its address back */
 	PGconn			*pg;
 	int			writing;	/* EPOLLOUT armed */
+	u_int64_t		opened;		/* ms */
 	u_int32_t		head;		/* oldest in flight */
 	u_int32_t		n;		/* in flight */
 	struct db_unit		ring[DB_RING];
@@ -74,6 +75,7 @@ static char		*db_conninfo;
 static struct db_conn	*db_conns;
 static int		db_nconns;
 static u_int64_t	db_last_fail;
+static u_int64_t	db_last_lost;	/* ms: a connection failed */
 static u_int32_t	db_nwaiting;
 TAILQ_HEAD(db_waitq, dbq);
 static struct db_waitq	db_waitq = TAILQ_HEAD_INITIALIZER(db_waitq);
@@ -85,7 +87,7 @@ static void		db_copy(struct dbq *, const char *, int,
 			    const char *const *, const int *, const int *);
 static void		db_send(struct dbq *);
 static int		db_send_on(struct db_conn *, struct dbq *);
-static struct db_conn	*db_pick(int *);
+static struct db_conn	*db_pick(int *, int);
 static int		db_open(struct db_conn *);
 static void		db_down(struct db_conn *, const char *);
 static void		db_event(void *, int);
@@ -103,6 +105,8 @@ db_register(const char *conninfo)
 	db_conninfo = kore_strdup(conninfo);
 	db_nconns = pgsql_conn_max > 0 ? pgsql_conn_max : 1;
 	db_conns = kore_calloc((size_t)db_nconns, sizeof(*db_conns));
+	/* A worker that replaces a dead one inherits its gauges. */
+	metrics_db_reset();
 }
 
 void
@@ -194,7 +198,7 @@ db_send(struct dbq *q)
 	struct db_conn	*c;
 	int		 full;
 
-	if ((c = db_pick(&full)) == NULL) {
+	if ((c = db_pick(&full, q->tries > 0)) == NULL) {
 		if (full && db_nwaiting < pgsql_queue_limit) {
 			TAILQ_INSERT_TAIL(&db_waitq, q, wait);
 			q->waiting = 1;
@@ -260,10 +264,12 @@ db_send_on(struct db_conn *c, struct dbq *q)
  * whose oldest statement has run DB_STALL_MS (waiting for a lock, say:
  * whatever is sent behind it waits too); another one opened when all
  * are busy and there is room.  *full: none can take more now, but some
- * are up.
+ * are up.  A resend (fresh) trusts no connection opened before the last
+ * one failed: when PostgreSQL restarts or ends every backend, the idle
+ * ones are dead too and the worker may not have heard yet.
  */
 static struct db_conn *
-db_pick(int *full)
+db_pick(int *full, int fresh)
 {
 	struct db_conn	*c, *best, *closed;
 	u_int64_t	 now;
@@ -279,6 +285,8 @@ db_pick(int *full)
 				closed = c;
 			continue;
 		}
+		if (fresh && c->opened < db_last_lost)
+			continue;
 		stuck = c->n > 0 && now - c->ring[c->head &
 		    (DB_RING - 1)].sent >= DB_STALL_MS;
 		if (best == NULL || stuck < best_stuck ||
@@ -294,6 +302,8 @@ db_pick(int *full)
 	if (closed != NULL && (db_last_fail == 0 ||
 	    now - db_last_fail >= DB_RESET_MS) && db_open(closed))
 		return (closed);
+	if (best == NULL && fresh)
+		return (db_pick(full, 0));
 	return (best != NULL && !*full ? best : NULL);
 }
 
@@ -320,6 +330,7 @@ db_open(struct db_conn *c)
 		db_last_fail = 0;
 	}
 	memset(c->prepared, 0, sizeof(c->prepared));
+	c->opened = kore_time_ms();
 	c->head = c->n = 0;
 	c->writing = 0;
 	c->evt.type = KORE_TYPE_PGSQL_CONN;
@@ -340,6 +351,7 @@ db_down(struct db_conn *c, const char *why)
 	if (c->pg == NULL)
 		return;
 	kore_log(LOG_NOTICE, "db: connection lost: %s", why ? why : "?");
+	db_last_lost = kore_time_ms();
 	/* Closing the socket takes it out of epoll. */
 	PQfinish(c->pg);
 	c->pg = NULL;
@@ -525,7 +537,7 @@ db_serve_waiting(void)
 	int		 full;
 
 	while ((q = TAILQ_FIRST(&db_waitq)) != NULL) {
-		if (db_pick(&full) == NULL && full)
+		if (db_pick(&full, 0) == NULL && full)
 			return;
 		TAILQ_REMOVE(&db_waitq, q, wait);
 		q->waiting = 0;

@@ -164,6 +164,17 @@ metrics_db_busy(int delta)
 }
 
 void
+metrics_db_reset(void)
+{
+	struct metrics_worker	*w;
+
+	if ((w = metrics_worker()) != NULL) {
+		__atomic_store_n(&w->db_busy, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&w->db_waiting, 0, __ATOMIC_RELAXED);
+	}
+}
+
+void
 metrics_db_waiting(u_int32_t n)
 {
 	struct metrics_worker	*w;

@@ -22,6 +22,8 @@ void	metrics_request_end(int route_id, int status, u_int64_t us);
 void	metrics_db_error(void);
 void	metrics_db_busy(int delta);
 void	metrics_db_waiting(u_int32_t);
+/* This worker's database gauges back to 0 (a worker starting). */
+void	metrics_db_reset(void);
 void	metrics_llm_call(const char *provider, const char *model,
 	    enum llm_err, u_int64_t ms, long prompt_tokens,
 	    long completion_tokens);
