@@ -301,6 +301,8 @@ busy_at(const char *base)
 	long		 v;
 
 	r = http_req_to(fx_base(base), "GET", "/metrics", NULL, NULL, 0);
+	cr_expect_eq(r->status, 200, "/metrics: %ld after %.1f s", r->status,
+	    r->seconds);
 	v = -1;
 	if (r->status == 200 && (p = strstr(r->body,
 	    "\nelenchus_db_pool_connections_busy ")) != NULL)
