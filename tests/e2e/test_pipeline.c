@@ -29,6 +29,8 @@
 #define PL_TODOS	4	/* per user */
 #define PL_CALLS	(PL_USERS * (PL_TODOS + 1))
 #define PL_WANTS	3
+/* More than 8 connections x 32 statements in flight on one worker. */
+#define PL_STUCK	320
 
 /* One request of a batch sent at once, and what it must answer. */
 struct call {
@@ -292,26 +294,36 @@ wait_blocked(CURLM *m, PGconn *db, int want)
 	    want);
 }
 
-/* elenchus_db_pool_connections_busy at base, -1 when absent. */
+/* Gauge name (elenchus_db_pool_...) at base, -1 when absent. */
 static long
-busy_at(const char *base)
+gauge_at(const char *base, const char *name)
 {
 	struct resp	*r;
 	const char	*p;
+	char		 line[80];
 	long		 v;
 
 	r = http_req_to(fx_base(base), "GET", "/metrics", NULL, NULL, 0);
 	cr_expect_eq(r->status, 200, "/metrics: %ld after %.1f s", r->status,
 	    r->seconds);
+	(void)snprintf(line, sizeof(line), "\nelenchus_db_pool_%s ", name);
 	v = -1;
-	if (r->status == 200 && (p = strstr(r->body,
-	    "\nelenchus_db_pool_connections_busy ")) != NULL)
-		v = strtol(p + 35, NULL, 10);
+	if (r->status == 200 && (p = strstr(r->body, line)) != NULL)
+		v = strtol(p + strlen(line), NULL, 10);
 	resp_free(r);
 	return (v);
 }
 
-/* The gauge reads 0 within seconds (others' requests come and go). */
+static long
+busy_at(const char *base)
+{
+	return (gauge_at(base, "connections_busy"));
+}
+
+/*
+ * Nothing in flight nor queued within seconds (others' requests come
+ * and go).
+ */
 static void
 expect_idle(const char *base, int seconds)
 {
@@ -319,9 +331,12 @@ expect_idle(const char *base, int seconds)
 	long		v;
 
 	end = fx_now() + seconds;
-	while ((v = busy_at(base)) != 0 && fx_now() < end)
+	while (((v = busy_at(base)) != 0 || gauge_at(base, "waiting") != 0) &&
+	    fx_now() < end)
 		(void)usleep(50000);
 	cr_expect_eq(v, 0, "elenchus_db_pool_connections_busy stays %ld", v);
+	cr_expect_eq(gauge_at(base, "waiting"), 0,
+	    "elenchus_db_pool_waiting stays above 0");
 }
 
 /* The first blocked statement's backend pid, "" when none. */
@@ -758,5 +773,62 @@ Test(pipeline, terminated_connections_are_replaced_and_resent,
 	calls_free(&stuck, 1);
 	expect_idle(s.base, 10);
 	fx_srv_stop(&s);
+	free(w);
+}
+
+/*
+ * One worker, every connection stuck behind a row lock held here and
+ * filled to its depth, more requests queued for a connection: all of
+ * them abandoned.  Those in flight are dropped when the lock goes, those
+ * queued leave the queue with their requests (no worker dies), and then
+ * nothing is in flight or queued and every path works.
+ */
+Test(pipeline, requests_queued_for_a_connection_can_be_abandoned,
+    .timeout = 120)
+{
+	const char	*env[] = { "JOBS_DISABLED=1", "WORKERS=1", NULL };
+	static struct call	stuck[PL_STUCK];
+	struct srv	 s;
+	struct world	*w;
+	struct resp	*r;
+	CURLM		*m;
+	PGconn		*db;
+	char		 log[200];
+	int		 i, n;
+
+	cr_assert_not_null(w = calloc(1, sizeof(*w)));
+	fx_srv_start(&s, env);
+	(void)snprintf(log, sizeof(log), "%s.log", s.dir);
+	world_make(w, s.base, 4);
+	db = pg_open();
+	pg_lock_todo(db, w->todo[0][0]);
+	cr_assert_not_null(m = curl_multi_init());
+	for (i = 0; i < PL_STUCK; i++)
+		call_set(&stuck[i], s.base, "PATCH", &w->u[0],
+		    "{\"title\":\"queued\"}", 200,
+		    "/api/v1/users/%s/todos/%s", w->u[0].id, w->todo[0][0]);
+	calls_start(m, stuck, PL_STUCK);
+	/*
+	 * Every connection's first statement waits on the lock; 8 x 32 in
+	 * flight, the rest (64 at least) wait for room.
+	 */
+	wait_blocked(m, db, 8);
+	(void)calls_drive(m, 500);
+	r = http_req_to(s.base, "GET", "/live", NULL, NULL, 0);
+	cr_expect_eq(r->status, 200, "the worker's loop is not free");
+	resp_free(r);
+	calls_end(m, stuck, PL_STUCK);
+	curl_multi_cleanup(m);
+	calls_free(stuck, PL_STUCK);
+	(void)usleep(300000);
+
+	(void)pg_one(db, "COMMIT", NULL);
+	PQfinish(db);
+	expect_idle(s.base, 20);
+	n = burst(w, calls, 1, 1);
+	calls_run(calls, n);
+	calls_free(calls, n);
+	fx_srv_stop(&s);
+	cr_expect_eq(fx_count_in(log, ") gone"), 0, "a worker died");
 	free(w);
 }
