@@ -280,7 +280,7 @@ pg_blocked(PGconn *db)
 	    "SELECT count(*) - 1 FROM b", pid)));
 }
 
-/* Drive m until want statements wait on db's lock (else fail). */
+/* Drive m (if any) until want statements wait on db's lock, else fail. */
 static void
 wait_blocked(CURLM *m, PGconn *db, int want)
 {
@@ -288,8 +288,12 @@ wait_blocked(CURLM *m, PGconn *db, int want)
 	int		n;
 
 	end = fx_now() + 20;
-	while ((n = pg_blocked(db)) < want && fx_now() < end)
-		(void)calls_drive(m, 100);
+	while ((n = pg_blocked(db)) < want && fx_now() < end) {
+		if (m != NULL)
+			(void)calls_drive(m, 100);
+		else
+			(void)usleep(100000);
+	}
 	cr_assert_geq(n, want, "%d of %d statements reached the lock", n,
 	    want);
 }
@@ -831,4 +835,82 @@ Test(pipeline, requests_queued_for_a_connection_can_be_abandoned,
 	fx_srv_stop(&s);
 	cr_expect_eq(fx_count_in(log, ") gone"), 0, "a worker died");
 	free(w);
+}
+
+/* Messages in conversation conv as u: 2 (question, answer) within s. */
+static int
+answer_stored(const struct user *u, const char *conv, int seconds)
+{
+	struct resp	*r;
+	double		 end;
+	int		 found;
+
+	end = fx_now() + seconds;
+	do {
+		r = fx_call("GET", u, NULL,
+		    "/api/v1/chat/conversations/%s/messages", conv);
+		found = jint(r, "data.total") == 2 && jstr(r,
+		    "data.items.1.role") != NULL && !strcmp(jstr(r,
+		    "data.items.1.role"), "assistant");
+		resp_free(r);
+	} while (!found && fx_now() < end && usleep(100000) == 0);
+	return (found);
+}
+
+/*
+ * A streamed chat whose client leaves while the provider thinks: the
+ * answer is stored by a callback query (src/dbcb.c), here held up by a
+ * lock on its conversation's row.  Meanwhile everything else is
+ * answered; once the lock goes, the answer is stored.
+ */
+Test(pipeline, a_callback_query_held_by_a_lock_lands_after_the_client_left,
+    .timeout = 120)
+{
+	static struct world	w;
+	struct call	 chat;
+	struct resp	*r;
+	CURLM		*m;
+	PGconn		*db;
+	char		 conv[40];
+	double		 end;
+	int		 n;
+
+	world_make(&w, NULL, 4);
+	r = fx_call("POST", &w.u[0], "{\"title\":\"held\"}",
+	    "/api/v1/chat/conversations");
+	fx_status(r, 201);
+	(void)snprintf(conv, sizeof(conv), "%s", jstr(r, "data.id"));
+	resp_free(r);
+
+	call_set(&chat, NULL, "POST", &w.u[0], NULL, 200, "/api/v1/chat/chat");
+	(void)snprintf(chat.body, sizeof(chat.body), "{\"content\":"
+	    "\"[[delay:2500]] %s\",\"stream\":true,\"conversation_id\":"
+	    "\"%s\"}", uniq("held"), conv);
+	cr_assert_not_null(m = curl_multi_init());
+	calls_start(m, &chat, 1);
+	/* The question is in: the provider is thinking. */
+	end = fx_now() + 20;
+	while (strcmp(fx_sql("SELECT count(*) FROM messages WHERE "
+	    "conversation_id = $1", conv), "1") != 0 && fx_now() < end)
+		(void)calls_drive(m, 50);
+	db = pg_open();
+	(void)pg_one(db, "BEGIN", NULL);
+	(void)pg_one(db, "SELECT id FROM conversations WHERE id = $1 "
+	    "FOR NO KEY UPDATE", conv);
+	calls_end(m, &chat, 1);
+	curl_multi_cleanup(m);
+	calls_free(&chat, 1);
+
+	/* The answer's statement waits; the rest goes on. */
+	wait_blocked(NULL, db, 1);
+	n = burst(&w, calls, 1, 0);
+	calls_run(calls, n);
+	calls_free(calls, n);
+	cr_expect_not(answer_stored(&w.u[0], conv, 0), "stored under lock");
+	cr_expect_eq(pg_blocked(db), 1);
+	(void)pg_one(db, "COMMIT", NULL);
+	PQfinish(db);
+	cr_expect(answer_stored(&w.u[0], conv, 15),
+	    "the answer was not stored once the lock went");
+	expect_idle(NULL, 20);
 }
