@@ -275,13 +275,23 @@ fx_claims(const char *tok, struct jwt_claims *c)
 const char *
 fx_sql(const char *sql, const char *p1)
 {
-	static char	 out[1024];
+	const char	*out;
 	PGconn		*db;
-	PGresult	*res;
-	const char	*params[1];
 
 	db = PQconnectdb(env_or("DATABASE_URL", ""));
 	cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+	out = fx_sql_on(db, sql, p1);
+	PQfinish(db);
+	return (out);
+}
+
+const char *
+fx_sql_on(PGconn *db, const char *sql, const char *p1)
+{
+	static char	 out[1024];
+	PGresult	*res;
+	const char	*params[1];
+
 	params[0] = p1;
 	res = PQexecParams(db, sql, p1 ? 1 : 0, NULL, params, NULL, NULL, 0);
 	cr_assert(PQresultStatus(res) == PGRES_TUPLES_OK ||
@@ -292,7 +302,6 @@ fx_sql(const char *sql, const char *p1)
 	    PQnfields(res) > 0)
 		(void)snprintf(out, sizeof(out), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	PQfinish(db);
 	return (out);
 }
 

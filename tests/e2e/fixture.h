@@ -114,6 +114,8 @@ void		 fx_claims(const char *token, struct jwt_claims *);
 
 /* One statement on DATABASE_URL; its first value or "" (static). */
 const char	*fx_sql(const char *sql, const char *p1);
+/* The same on a connection of the test's own (a transaction, a lock). */
+const char	*fx_sql_on(PGconn *, const char *sql, const char *p1);
 
 /*
  * A file uploaded to /api/v1/documents at base as u (multipart as a
@@ -167,6 +169,8 @@ int		 fx_exited(pid_t *, int seconds);
 /* An instance (scripts/serve.sh) with extra env; HTTP_PORT= reuses one. */
 void		 fx_srv_start(struct srv *, const char *const *env);
 void		 fx_srv_stop(struct srv *);
+/* The pids of its Kore workers (children of its parent); how many. */
+int		 fx_srv_workers(const struct srv *, pid_t *, int max);
 /* A front before 127.0.0.1:upstream_port, with extra env. */
 void		 fx_front_start(struct front *, int upstream_port,
 		    const char *const *env);

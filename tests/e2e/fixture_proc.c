@@ -157,6 +157,28 @@ fx_srv_stop(struct srv *s)
 	fx_stop(&s->pid);
 }
 
+int
+fx_srv_workers(const struct srv *s, pid_t *out, int max)
+{
+	char	 cmd[300], pidfile[200];
+	FILE	*fp;
+	int	 n = 0, pid, kpid = 0;
+
+	(void)snprintf(pidfile, sizeof(pidfile), "%s/kore.pid", s->dir);
+	if ((fp = fopen(pidfile, "r")) != NULL) {
+		if (fscanf(fp, "%d", &kpid) != 1)
+			kpid = 0;
+		(void)fclose(fp);
+	}
+	cr_assert_gt(kpid, 1, "no kore.pid in %s", s->dir);
+	(void)snprintf(cmd, sizeof(cmd), "pgrep -P %d", kpid);
+	cr_assert_not_null(fp = popen(cmd, "r"));
+	while (n < max && fscanf(fp, "%d", &pid) == 1)
+		out[n++] = pid;
+	(void)pclose(fp);
+	return (n);
+}
+
 void
 fx_front_start(struct front *f, int upstream_port, const char *const *env)
 {

@@ -53,29 +53,6 @@ writer(void *arg)
 	return (NULL);
 }
 
-/* The pids of the kore workers of an instance (children of its parent). */
-static int
-workers_of(struct srv *s, pid_t *out, int max)
-{
-	char	 cmd[300], pidfile[200];
-	FILE	*fp;
-	int	 n = 0, pid, kpid = 0;
-
-	(void)snprintf(pidfile, sizeof(pidfile), "%s/kore.pid", s->dir);
-	if ((fp = fopen(pidfile, "r")) != NULL) {
-		if (fscanf(fp, "%d", &kpid) != 1)
-			kpid = 0;
-		(void)fclose(fp);
-	}
-	cr_assert_gt(kpid, 1, "no kore.pid in %s", s->dir);
-	(void)snprintf(cmd, sizeof(cmd), "pgrep -P %d", kpid);
-	cr_assert_not_null(fp = popen(cmd, "r"));
-	while (n < max && fscanf(fp, "%d", &pid) == 1)
-		out[n++] = pid;
-	(void)pclose(fp);
-	return (n);
-}
-
 Test(faults, worker_killed_under_write_load_loses_no_acknowledged_write,
     .timeout = 180)
 {
@@ -108,7 +85,7 @@ Test(faults, worker_killed_under_write_load_loses_no_acknowledged_write,
 		cr_assert_eq(pthread_create(&th[i], NULL, writer, &l[i]), 0);
 	}
 	(void)usleep(700000);
-	n = workers_of(&s, w, 8);
+	n = fx_srv_workers(&s, w, 8);
 	cr_assert_geq(n, 1, "no workers found");
 	cr_assert_eq(kill(w[0], SIGKILL), 0);
 	(void)usleep(1500000);

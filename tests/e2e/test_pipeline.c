@@ -235,32 +235,12 @@ pg_open(void)
 	return (db);
 }
 
-/* One statement on db; its first value (static) or "". */
-static const char *
-pg_one(PGconn *db, const char *sql, const char *p1)
-{
-	static char	 out[256];
-	PGresult	*res;
-	const char	*params[1];
-
-	params[0] = p1;
-	res = PQexecParams(db, sql, p1 ? 1 : 0, NULL, params, NULL, NULL, 0);
-	cr_assert(PQresultStatus(res) == PGRES_TUPLES_OK ||
-	    PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql,
-	    PQerrorMessage(db));
-	out[0] = '\0';
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
-		(void)snprintf(out, sizeof(out), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return (out);
-}
-
 /* Hold todo id's row lock on db (BEGIN; SELECT ... FOR UPDATE). */
 static void
 pg_lock_todo(PGconn *db, const char *id)
 {
-	(void)pg_one(db, "BEGIN", NULL);
-	cr_assert_str_eq(pg_one(db, "SELECT id FROM todos WHERE id = $1 "
+	(void)fx_sql_on(db, "BEGIN", NULL);
+	cr_assert_str_eq(fx_sql_on(db, "SELECT id FROM todos WHERE id = $1 "
 	    "FOR UPDATE", id), id);
 }
 
@@ -617,7 +597,7 @@ Test(pipeline, abandoned_requests_on_a_locked_row_hold_up_nobody,
 	cr_assert_not_null(m = curl_multi_init());
 	calls_start(m, calls, n);
 	(void)calls_drive(m, 20);
-	(void)pg_one(db, "COMMIT", NULL);
+	(void)fx_sql_on(db, "COMMIT", NULL);
 	(void)calls_drive(m, 60000);
 	calls_end(m, calls, n);
 	curl_multi_cleanup(m);
@@ -633,27 +613,21 @@ Test(pipeline, abandoned_requests_on_a_locked_row_hold_up_nobody,
 	calls_free(calls, n);
 }
 
-/* The pids of an instance's Kore workers (children of its parent). */
-static int
-workers_of(struct srv *s, pid_t *out, int max)
+/*
+ * The lock on db goes: within seconds nothing is in flight or queued at
+ * w's instance, and a burst (all but user 0's first todo) is answered.
+ */
+static void
+release_then_all_work(PGconn *db, struct world *w, int seconds)
 {
-	char	 cmd[300], pidfile[200];
-	FILE	*fp;
-	int	 n = 0, pid, kpid = 0;
+	int		n;
 
-	(void)snprintf(pidfile, sizeof(pidfile), "%s/kore.pid", s->dir);
-	if ((fp = fopen(pidfile, "r")) != NULL) {
-		if (fscanf(fp, "%d", &kpid) != 1)
-			kpid = 0;
-		(void)fclose(fp);
-	}
-	cr_assert_gt(kpid, 1, "no kore.pid in %s", s->dir);
-	(void)snprintf(cmd, sizeof(cmd), "pgrep -P %d", kpid);
-	cr_assert_not_null(fp = popen(cmd, "r"));
-	while (n < max && fscanf(fp, "%d", &pid) == 1)
-		out[n++] = pid;
-	(void)pclose(fp);
-	return (n);
+	(void)fx_sql_on(db, "COMMIT", NULL);
+	PQfinish(db);
+	expect_idle(w->base, seconds);
+	n = burst(w, calls, 1, 1);
+	calls_run(calls, n);
+	calls_free(calls, n);
 }
 
 /*
@@ -687,7 +661,7 @@ Test(pipeline, killed_workers_leave_no_phantom_busy_statement,
 	wait_blocked(m, db, 4);
 	cr_expect_geq(busy_at(s.base), 4);
 
-	n = workers_of(&s, pids, 8);
+	n = fx_srv_workers(&s, pids, 8);
 	cr_assert_geq(n, 1, "no workers found");
 	for (i = 0; i < n; i++)
 		cr_assert_eq(kill(pids[i], SIGKILL), 0);
@@ -696,14 +670,8 @@ Test(pipeline, killed_workers_leave_no_phantom_busy_statement,
 	calls_free(stuck, 4);
 	cr_assert(wait_status(s.base, "/health/db", 200, 30),
 	    "no replacement workers");
-	(void)pg_one(db, "COMMIT", NULL);
-	PQfinish(db);
-	expect_idle(s.base, 10);
-
-	/* (The killed requests' change went through once the lock went.) */
-	n = burst(w, calls, 1, 1);
-	calls_run(calls, n);
-	calls_free(calls, n);
+	/* (The killed requests' change goes through once the lock goes.) */
+	release_then_all_work(db, w, 10);
 	fx_srv_stop(&s);
 	free(w);
 }
@@ -768,7 +736,7 @@ Test(pipeline, terminated_connections_are_replaced_and_resent,
 	calls_run(calls, n);
 	calls_free(calls, n);
 
-	(void)pg_one(db, "COMMIT", NULL);
+	(void)fx_sql_on(db, "COMMIT", NULL);
 	PQfinish(db);
 	(void)calls_drive(m, 30000);
 	calls_end(m, &stuck, 1);
@@ -798,7 +766,7 @@ Test(pipeline, requests_queued_for_a_connection_can_be_abandoned,
 	CURLM		*m;
 	PGconn		*db;
 	char		 log[200];
-	int		 i, n;
+	int		 i;
 
 	cr_assert_not_null(w = calloc(1, sizeof(*w)));
 	fx_srv_start(&s, env);
@@ -826,12 +794,7 @@ Test(pipeline, requests_queued_for_a_connection_can_be_abandoned,
 	calls_free(stuck, PL_STUCK);
 	(void)usleep(300000);
 
-	(void)pg_one(db, "COMMIT", NULL);
-	PQfinish(db);
-	expect_idle(s.base, 20);
-	n = burst(w, calls, 1, 1);
-	calls_run(calls, n);
-	calls_free(calls, n);
+	release_then_all_work(db, w, 20);
 	fx_srv_stop(&s);
 	cr_expect_eq(fx_count_in(log, ") gone"), 0, "a worker died");
 	free(w);
@@ -894,8 +857,8 @@ Test(pipeline, a_callback_query_held_by_a_lock_lands_after_the_client_left,
 	    "conversation_id = $1", conv), "1") != 0 && fx_now() < end)
 		(void)calls_drive(m, 50);
 	db = pg_open();
-	(void)pg_one(db, "BEGIN", NULL);
-	(void)pg_one(db, "SELECT id FROM conversations WHERE id = $1 "
+	(void)fx_sql_on(db, "BEGIN", NULL);
+	(void)fx_sql_on(db, "SELECT id FROM conversations WHERE id = $1 "
 	    "FOR NO KEY UPDATE", conv);
 	calls_end(m, &chat, 1);
 	curl_multi_cleanup(m);
@@ -908,7 +871,7 @@ Test(pipeline, a_callback_query_held_by_a_lock_lands_after_the_client_left,
 	calls_free(calls, n);
 	cr_expect_not(answer_stored(&w.u[0], conv, 0), "stored under lock");
 	cr_expect_eq(pg_blocked(db), 1);
-	(void)pg_one(db, "COMMIT", NULL);
+	(void)fx_sql_on(db, "COMMIT", NULL);
 	PQfinish(db);
 	cr_expect(answer_stored(&w.u[0], conv, 15),
 	    "the answer was not stored once the lock went");
