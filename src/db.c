@@ -376,24 +376,21 @@ static void
 db_event(void *arg, int err)
 {
 	struct db_conn	*c = arg;
+	int		 ok;
 
 	if (c->pg == NULL)
 		return;
-	if (err) {
-		db_down(c, "connection closed");
-		return;
-	}
-	if (c->writing && PQflush(c->pg) == -1) {
-		db_down(c, PQerrorMessage(c->pg));
-		return;
-	}
-	if (!PQconsumeInput(c->pg)) {
-		db_down(c, PQerrorMessage(c->pg));
-		return;
-	}
+	ok = !err && (!c->writing || PQflush(c->pg) != -1);
+	/*
+	 * Even when the connection is closing, what it sent before is read
+	 * and handed out first: a statement whose answer came must not be
+	 * sent again (a write would run twice).
+	 */
+	if (!PQconsumeInput(c->pg))
+		ok = 0;
 	db_results(c);
-	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_BAD)
-		db_down(c, PQerrorMessage(c->pg));
+	if (c->pg != NULL && (!ok || PQstatus(c->pg) == CONNECTION_BAD))
+		db_down(c, err ? "connection closed" : PQerrorMessage(c->pg));
 	if (c->pg != NULL)
 		db_watch_write(c);
 	db_serve_waiting();
@@ -405,10 +402,12 @@ db_results(struct db_conn *c)
 {
 	struct db_unit	*u;
 	PGresult	*res;
-	int		 nulls;
+	int		 i, nulls;
 
 	nulls = 0;
-	while (c->pg != NULL && c->n > 0 && !PQisBusy(c->pg)) {
+	/* Bounded: a broken connection must not keep the loop here. */
+	for (i = 0; i < DB_RING * 8 && c->pg != NULL && c->n > 0 &&
+	    !PQisBusy(c->pg); i++) {
 		u = &c->ring[c->head & (DB_RING - 1)];
 		/* NULL ends each command's results; the Sync ends ours. */
 		if ((res = PQgetResult(c->pg)) == NULL) {
