@@ -35,7 +35,9 @@
 #include "db.h"
 
 #include <kore/pgsql.h>		/* pgsql_conn_max, pgsql_queue_limit */
+#include "cfg.h"
 #include "metrics.h"
+#include "lib/sqlro.h"
 #include "lib/uuid.h"
 
 #define DB_TRIES		2
@@ -51,6 +53,7 @@ struct db_unit {
 	PGresult	*res;
 	u_int64_t	sent;		/* ms */
 	int		prep;		/* statement it is preparing, or -1 */
+	int		ro;		/* a read (db_readonly) */
 };
 
 struct db_conn {
@@ -60,6 +63,7 @@ struct db_conn {
 	u_int64_t		opened;		/* ms */
 	u_int32_t		head;		/* oldest in flight */
 	u_int32_t		n;		/* in flight */
+	u_int32_t		nw;		/* of which may wait for a lock */
 	struct db_unit		ring[DB_RING];
 	u_int8_t		prepared[DB_STMT_MAX / 8];
 };
@@ -67,6 +71,7 @@ struct db_conn {
 struct db_stmt {
 	const char	*query;
 	u_int32_t	hash;
+	int		ro;		/* cannot wait for a row lock */
 };
 
 static struct db_stmt	db_stmts[DB_STMT_MAX];
@@ -87,7 +92,7 @@ static void		db_copy(struct dbq *, const char *, int,
 			    const char *const *, const int *, const int *);
 static void		db_send(struct dbq *);
 static int		db_send_on(struct db_conn *, struct dbq *);
-static struct db_conn	*db_pick(int *, int);
+static struct db_conn	*db_pick(int *, int, int);
 static int		db_open(struct db_conn *);
 static void		db_down(struct db_conn *, const char *);
 static void		db_event(void *, int);
@@ -198,7 +203,7 @@ db_send(struct dbq *q)
 	struct db_conn	*c;
 	int		 full;
 
-	if ((c = db_pick(&full, q->tries > 0)) == NULL) {
+	if ((c = db_pick(&full, q->tries > 0, sql_readonly(q->query))) == NULL) {
 		if (full && db_nwaiting < pgsql_queue_limit) {
 			TAILQ_INSERT_TAIL(&db_waitq, q, wait);
 			q->waiting = 1;
@@ -250,7 +255,10 @@ db_send_on(struct db_conn *c, struct dbq *q)
 	u->q = q;
 	u->res = NULL;
 	u->prep = prep;
+	u->ro = id >= 0 ? db_stmts[id].ro : sql_readonly(q->query);
 	u->sent = kore_time_ms();
+	if (!u->ro)
+		c->nw++;
 	q->conn = c;
 	q->slot = c->head + c->n;
 	c->n++;
@@ -260,23 +268,28 @@ db_send_on(struct db_conn *c, struct dbq *q)
 }
 
 /*
- * The open connection with the fewest in flight, passing over those
- * whose oldest statement has run DB_STALL_MS (waiting for a lock, say:
- * whatever is sent behind it waits too); another one opened when all
- * are busy and there is room.  *full: none can take more now, but some
- * are up.  A resend (fresh) trusts no connection opened before the last
- * one failed: when PostgreSQL restarts or ends every backend, the idle
- * ones are dead too and the worker may not have heard yet.
+ * Where a statement goes.  Reads ride on the first DB_PIPELINES
+ * (cfg.db_pipelines) connections that carry no write and are not stuck,
+ * the one with the fewest in flight: a few deep pipelines keep few
+ * backends runnable, which on a small machine is what bounds the tail.
+ * A statement that may wait for a row lock (anything but a plain
+ * SELECT, sql_readonly) goes to an idle connection, opened if need be, so that what a
+ * lock holds up is that statement alone, not the reads queued behind
+ * it.  A connection with a write whose oldest statement has run
+ * DB_STALL_MS is stuck and is passed over.  *full: none can take more now, but some are up.
+ * A resend (fresh) trusts no connection opened before the last one
+ * failed: when PostgreSQL restarts or ends every backend, the idle ones
+ * are dead too and the worker may not have heard yet.
  */
 static struct db_conn *
-db_pick(int *full, int fresh)
+db_pick(int *full, int fresh, int ro)
 {
-	struct db_conn	*c, *best, *closed;
+	struct db_conn	*c, *rd, *idle, *any, *closed;
 	u_int64_t	 now;
-	int		 i, stuck, best_stuck;
+	int		 i, live, stuck, any_stuck;
 
-	best = closed = NULL;
-	best_stuck = 0;
+	rd = idle = any = closed = NULL;
+	live = any_stuck = 0;
 	now = kore_time_ms();
 	for (i = 0; i < db_nconns; i++) {
 		c = &db_conns[i];
@@ -287,25 +300,39 @@ db_pick(int *full, int fresh)
 		}
 		if (fresh && c->opened < db_last_lost)
 			continue;
-		stuck = c->n > 0 && now - c->ring[c->head &
+		/* A read is slow under load, never held by a row lock. */
+		stuck = c->nw > 0 && now - c->ring[c->head &
 		    (DB_RING - 1)].sent >= DB_STALL_MS;
-		if (best == NULL || stuck < best_stuck ||
-		    (stuck == best_stuck && c->n < best->n)) {
-			best = c;
-			best_stuck = stuck;
+		if (c->n == 0 && idle == NULL)
+			idle = c;
+		if (any == NULL || stuck < any_stuck ||
+		    (stuck == any_stuck && c->n < any->n)) {
+			any = c;
+			any_stuck = stuck;
+		}
+		if (!stuck && c->nw == 0 && live < cfg.db_pipelines) {
+			live++;
+			if (rd == NULL || c->n < rd->n)
+				rd = c;
 		}
 	}
-	*full = best != NULL && best->n >= DB_DEPTH;
-	if (best != NULL && best->n == 0)
-		return (best);
+	*full = any != NULL && any->n >= DB_DEPTH;
+	if (ro && rd != NULL && rd->n < DB_DEPTH &&
+	    (rd->n == 0 || live == cfg.db_pipelines))
+		return (rd);
+	if (idle != NULL)
+		return (idle);
 	/* After a failed connect, wait DB_RESET_MS before the next one. */
 	if (closed != NULL && (db_last_fail == 0 ||
 	    now - db_last_fail >= DB_RESET_MS) && db_open(closed))
 		return (closed);
-	if (best == NULL && fresh)
-		return (db_pick(full, 0));
-	return (best != NULL && !*full ? best : NULL);
+	if (any == NULL && fresh)
+		return (db_pick(full, 0, ro));
+	if (ro && rd != NULL && rd->n < DB_DEPTH)
+		return (rd);
+	return (any != NULL && !*full ? any : NULL);
 }
+
 
 /* Connect (blocking, bounded by connect_timeout), into pipeline mode. */
 static int
@@ -331,7 +358,7 @@ db_open(struct db_conn *c)
 	}
 	memset(c->prepared, 0, sizeof(c->prepared));
 	c->opened = kore_time_ms();
-	c->head = c->n = 0;
+	c->head = c->n = c->nw = 0;
 	c->writing = 0;
 	c->evt.type = KORE_TYPE_PGSQL_CONN;
 	c->evt.flags = 0;
@@ -368,6 +395,7 @@ db_down(struct db_conn *c, const char *why)
 		u->res = NULL;
 		metrics_db_busy(-1);
 	}
+	c->nw = 0;
 	for (i = 0; i < n; i++)
 		db_deliver(lost[i], NULL);
 }
@@ -450,6 +478,8 @@ db_unit_done(struct db_conn *c, struct db_unit *u)
 	u->res = NULL;
 	c->head++;
 	c->n--;
+	if (!u->ro)
+		c->nw--;
 	metrics_db_busy(-1);
 	/* A statement that failed to prepare is prepared again next time. */
 	if (u->prep >= 0)
@@ -536,7 +566,7 @@ db_serve_waiting(void)
 	int		 full;
 
 	while ((q = TAILQ_FIRST(&db_waitq)) != NULL) {
-		if (db_pick(&full, 0) == NULL && full)
+		if (db_pick(&full, 0, 0) == NULL && full)
 			return;
 		TAILQ_REMOVE(&db_waitq, q, wait);
 		q->waiting = 0;
@@ -575,6 +605,7 @@ db_stmt_id(const char *query)
 		return (-1);
 	db_stmts[db_nstmts].query = query;
 	db_stmts[db_nstmts].hash = h;
+	db_stmts[db_nstmts].ro = sql_readonly(query);
 	return (db_nstmts++);
 }
 
