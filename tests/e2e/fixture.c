@@ -26,6 +26,25 @@ fx_base(const char *base)
 	return (base ? base : env_or("E2E_BASE", "http://127.0.0.1:8080"));
 }
 
+long
+fx_metric(const char *base, const char *name)
+{
+	struct resp	*r;
+	const char	*p;
+	char		 key[128];
+	long		 v;
+
+	r = http_req_to(fx_base(base), "GET", "/metrics", NULL, NULL, 0);
+	cr_expect_eq(r->status, 200, "/metrics: %ld after %.1f s", r->status,
+	    r->seconds);
+	(void)snprintf(key, sizeof(key), "\n%s ", name);
+	v = -1;
+	if (r->status == 200 && (p = strstr(r->body, key)) != NULL)
+		v = strtol(p + strlen(key), NULL, 10);
+	resp_free(r);
+	return (v);
+}
+
 struct resp *
 fx_req(const char *base, const char *method, const char *path,
     const char *token, const char *xff, const char *json)

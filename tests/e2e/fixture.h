@@ -73,6 +73,11 @@ struct pgc {
 
 /* base, or the main instance (E2E_BASE) when base is NULL. */
 const char	*fx_base(const char *base);
+/*
+ * The value of an unlabelled sample (elenchus_...) in /metrics at base
+ * (NULL: the suite's server); -1 when it is absent or /metrics fails.
+ */
+long		 fx_metric(const char *base, const char *name);
 
 /* A JSON request with an optional bearer token and X-Forwarded-For. */
 struct resp	*fx_req(const char *base, const char *method,

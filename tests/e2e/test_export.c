@@ -435,25 +435,6 @@ ex_rss_kb(pid_t pid)
 	return (kb);
 }
 
-/* A metric's value from /metrics of base. */
-static long
-ex_metric(const char *base, const char *name)
-{
-	struct resp	*r;
-	const char	*p;
-	char		 key[128];
-	long		 v;
-
-	r = http_req_to(base, "GET", "/metrics", NULL, NULL, 0);
-	cr_assert_eq(r->status, 200);
-	(void)snprintf(key, sizeof(key), "\n%s ", name);
-	p = strstr(r->body, key);
-	cr_assert_not_null(p, "no %s", name);
-	v = strtol(p + strlen(key), NULL, 10);
-	resp_free(r);
-	return (v);
-}
-
 /* The instance of a test (the fixture stops it however the test ends). */
 static struct srv	ex_srv;
 
@@ -588,9 +569,9 @@ Test(export, a_client_gone_mid_export_leaves_nothing_behind)
 	}
 	/* Only the /metrics request itself in flight, no connection held. */
 	for (t = 0; t < 50; t++) {
-		if (ex_metric(ex_srv.base,
+		if (fx_metric(ex_srv.base,
 		    "elenchus_http_requests_in_flight") == 1 &&
-		    ex_metric(ex_srv.base,
+		    fx_metric(ex_srv.base,
 		    "elenchus_db_pool_connections_busy") == 0)
 			break;
 		(void)usleep(100000);

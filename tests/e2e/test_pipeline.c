@@ -278,30 +278,10 @@ wait_blocked(CURLM *m, PGconn *db, int want)
 	    want);
 }
 
-/* Gauge name (elenchus_db_pool_...) at base, -1 when absent. */
-static long
-gauge_at(const char *base, const char *name)
-{
-	struct resp	*r;
-	const char	*p;
-	char		 line[80];
-	long		 v;
-
-	r = http_req_to(fx_base(base), "GET", "/metrics", NULL, NULL, 0);
-	cr_expect_eq(r->status, 200, "/metrics: %ld after %.1f s", r->status,
-	    r->seconds);
-	(void)snprintf(line, sizeof(line), "\nelenchus_db_pool_%s ", name);
-	v = -1;
-	if (r->status == 200 && (p = strstr(r->body, line)) != NULL)
-		v = strtol(p + strlen(line), NULL, 10);
-	resp_free(r);
-	return (v);
-}
-
 static long
 busy_at(const char *base)
 {
-	return (gauge_at(base, "connections_busy"));
+	return (fx_metric(base, "elenchus_db_pool_connections_busy"));
 }
 
 /*
@@ -315,11 +295,11 @@ expect_idle(const char *base, int seconds)
 	long		v;
 
 	end = fx_now() + seconds;
-	while (((v = busy_at(base)) != 0 || gauge_at(base, "waiting") != 0) &&
+	while (((v = busy_at(base)) != 0 || fx_metric(base, "elenchus_db_pool_waiting") != 0) &&
 	    fx_now() < end)
 		(void)usleep(50000);
 	cr_expect_eq(v, 0, "elenchus_db_pool_connections_busy stays %ld", v);
-	cr_expect_eq(gauge_at(base, "waiting"), 0,
+	cr_expect_eq(fx_metric(base, "elenchus_db_pool_waiting"), 0,
 	    "elenchus_db_pool_waiting stays above 0");
 }
 
