@@ -91,7 +91,7 @@ static void		db_start_fmt(struct http_request *, struct dbq *,
 static void		db_copy(struct dbq *, const char *, int,
 			    const char *const *, const int *, const int *);
 static void		db_send(struct dbq *);
-static int		db_send_on(struct db_conn *, struct dbq *);
+static int		db_send_on(struct db_conn *, struct dbq *, int, int);
 static struct db_conn	*db_pick(int *, int, int);
 static int		db_open(struct db_conn *);
 static void		db_down(struct db_conn *, const char *);
@@ -201,9 +201,11 @@ static void
 db_send(struct dbq *q)
 {
 	struct db_conn	*c;
-	int		 full;
+	int		 full, id, ro;
 
-	if ((c = db_pick(&full, q->tries > 0, sql_readonly(q->query))) == NULL) {
+	id = db_stmt_id(q->query);
+	ro = id >= 0 ? db_stmts[id].ro : sql_readonly(q->query);
+	if ((c = db_pick(&full, q->tries > 0, ro)) == NULL) {
 		if (full && db_nwaiting < pgsql_queue_limit) {
 			TAILQ_INSERT_TAIL(&db_waitq, q, wait);
 			q->waiting = 1;
@@ -215,25 +217,28 @@ db_send(struct dbq *q)
 		return;
 	}
 	q->tries++;
-	if (!db_send_on(c, q)) {
+	if (!db_send_on(c, q, id, ro)) {
 		db_down(c, PQerrorMessage(c->pg));
 		db_deliver(q, NULL);
 	}
 }
 
-/* Parse if needed, the query, its Sync; 0 when the connection failed. */
+/*
+ * Parse if needed, the query (statement id, -1: unprepared), its Sync;
+ * 0 when the connection failed.
+ */
 static int
-db_send_on(struct db_conn *c, struct dbq *q)
+db_send_on(struct db_conn *c, struct dbq *q, int id, int ro)
 {
 	const char	*pv[DB_MAX_PARAMS];
 	struct db_unit	*u;
 	char		 name[16];
-	int		 i, id, ok, prep;
+	int		 i, ok, prep;
 
 	for (i = 0; i < q->nparams; i++)
 		pv[i] = q->vals[i];
 	prep = -1;
-	if ((id = db_stmt_id(q->query)) >= 0) {
+	if (id >= 0) {
 		(void)snprintf(name, sizeof(name), "e%d", id);
 		ok = 1;
 		if (!(c->prepared[id / 8] & (1 << (id % 8)))) {
@@ -255,7 +260,7 @@ db_send_on(struct db_conn *c, struct dbq *q)
 	u->q = q;
 	u->res = NULL;
 	u->prep = prep;
-	u->ro = id >= 0 ? db_stmts[id].ro : sql_readonly(q->query);
+	u->ro = ro;
 	u->sent = kore_time_ms();
 	if (!u->ro)
 		c->nw++;
