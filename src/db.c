@@ -53,7 +53,7 @@ struct db_unit {
 	PGresult	*res;
 	u_int64_t	sent;		/* ms */
 	int		prep;		/* statement it is preparing, or -1 */
-	int		ro;		/* a read (db_readonly) */
+	int		ro;		/* a read (sql_readonly) */
 };
 
 struct db_conn {
@@ -88,8 +88,9 @@ static struct db_waitq	db_waitq = TAILQ_HEAD_INITIALIZER(db_waitq);
 static void		db_start_fmt(struct http_request *, struct dbq *,
 			    const char *, int, const char *const *,
 			    const int *, const int *, int);
-static void		db_copy(struct dbq *, const char *, int,
-			    const char *const *, const int *, const int *);
+static void		db_begin(struct dbq *, struct http_request *,
+			    void (*)(struct dbq *), const char *, int,
+			    const char *const *, const int *, const int *, int);
 static void		db_send(struct dbq *);
 static int		db_send_on(struct db_conn *, struct dbq *, int, int);
 static struct db_conn	*db_pick(int *, int, int);
@@ -97,7 +98,7 @@ static int		db_open(struct db_conn *);
 static void		db_down(struct db_conn *, const char *);
 static void		db_event(void *, int);
 static void		db_results(struct db_conn *);
-static void		db_unit_done(struct db_conn *, struct db_unit *);
+static struct dbq	*db_unit_pop(struct db_conn *, PGresult **);
 static void		db_deliver(struct dbq *, PGresult *);
 static void		db_watch_write(struct db_conn *);
 static void		db_serve_waiting(void);
@@ -140,12 +141,7 @@ db_start_fmt(struct http_request *req, struct dbq *q, const char *query,
     int n, const char *const *vals, const int *lens, const int *fmts,
     int rbin)
 {
-	db_reset(q);
-	q->req = req;
-	q->done = NULL;
-	db_copy(q, query, n, vals, lens, fmts);
-	q->rbin = rbin;
-	db_send(q);
+	db_begin(q, req, NULL, query, n, vals, lens, fmts, rbin);
 	/* Asleep until its answer; a failure at once needs no wakeup. */
 	if (q->outcome == 0)
 		http_request_sleep(req);
@@ -155,25 +151,26 @@ void
 db_send_cb(struct dbq *q, const char *query, int n,
     const char *const *vals)
 {
-	void	(*done)(struct dbq *) = q->done;
-
-	db_reset(q);
-	q->req = NULL;
-	q->done = done;
-	db_copy(q, query, n, vals, NULL, NULL);
-	q->rbin = 0;
-	db_send(q);
+	db_begin(q, NULL, q->done, query, n, vals, NULL, NULL, 0);
 }
 
-/* The query and a copy of its parameters (text; NULL is SQL NULL). */
+/*
+ * A fresh start for q: its owner (a request to wake, or done to call),
+ * the query and a copy of its parameters (NULL is SQL NULL), sent.
+ */
 static void
-db_copy(struct dbq *q, const char *query, int n, const char *const *vals,
-    const int *lens, const int *fmts)
+db_begin(struct dbq *q, struct http_request *req, void (*done)(struct dbq *),
+    const char *query, int n, const char *const *vals, const int *lens,
+    const int *fmts, int rbin)
 {
 	int		i;
 
 	if (n > DB_MAX_PARAMS)
 		fatal("db_start: %d parameters", n);
+	db_reset(q);
+	q->req = req;
+	q->done = done;
+	q->rbin = rbin;
 	q->query = query;
 	q->nparams = n;
 	for (i = 0; i < n; i++) {
@@ -191,6 +188,7 @@ db_copy(struct dbq *q, const char *query, int n, const char *const *vals,
 	q->busy = 1;
 	q->tries = 0;
 	q->outcome = 0;
+	db_send(q);
 }
 
 /*
@@ -376,8 +374,8 @@ db_open(struct db_conn *c)
 static void
 db_down(struct db_conn *c, const char *why)
 {
-	struct dbq	*lost[DB_RING];
-	struct db_unit	*u;
+	struct dbq	*lost[DB_RING], *q;
+	PGresult	*res;
 	int		 i, n;
 
 	if (c->pg == NULL)
@@ -388,19 +386,11 @@ db_down(struct db_conn *c, const char *why)
 	PQfinish(c->pg);
 	c->pg = NULL;
 	/* Emptied before anyone is resent: a resend may reopen c. */
-	for (n = 0; c->n > 0; c->head++, c->n--) {
-		u = &c->ring[c->head & (DB_RING - 1)];
-		if (u->res != NULL)
-			PQclear(u->res);
-		if (u->q != NULL) {
-			u->q->conn = NULL;
-			lost[n++] = u->q;
-		}
-		u->q = NULL;
-		u->res = NULL;
-		metrics_db_busy(-1);
+	for (n = 0; c->n > 0; ) {
+		if ((q = db_unit_pop(c, &res)) != NULL)
+			lost[n++] = q;
+		PQclear(res);
 	}
-	c->nw = 0;
 	for (i = 0; i < n; i++)
 		db_deliver(lost[i], NULL);
 }
@@ -434,6 +424,7 @@ static void
 db_results(struct db_conn *c)
 {
 	struct db_unit	*u;
+	struct dbq	*q;
 	PGresult	*res;
 	int		 i, nulls;
 
@@ -451,7 +442,10 @@ db_results(struct db_conn *c)
 		nulls = 0;
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
 			PQclear(res);
-			db_unit_done(c, u);
+			if ((q = db_unit_pop(c, &res)) != NULL)
+				db_deliver(q, res);
+			else
+				PQclear(res);
 			continue;
 		}
 		/* Its Parse went through: nothing to undo. */
@@ -473,12 +467,17 @@ db_results(struct db_conn *c)
 	}
 }
 
-static void
-db_unit_done(struct db_conn *c, struct db_unit *u)
+/*
+ * The oldest statement off c's ring: its query (NULL if abandoned),
+ * detached, and its result in *res.
+ */
+static struct dbq *
+db_unit_pop(struct db_conn *c, PGresult **res)
 {
+	struct db_unit	*u = &c->ring[c->head & (DB_RING - 1)];
 	struct dbq	*q = u->q;
-	PGresult	*res = u->res;
 
+	*res = u->res;
 	u->q = NULL;
 	u->res = NULL;
 	c->head++;
@@ -489,12 +488,9 @@ db_unit_done(struct db_conn *c, struct db_unit *u)
 	/* A statement that failed to prepare is prepared again next time. */
 	if (u->prep >= 0)
 		c->prepared[u->prep / 8] &= ~(1 << (u->prep % 8));
-	if (q == NULL) {
-		PQclear(res);
-		return;
-	}
-	q->conn = NULL;
-	db_deliver(q, res);
+	if (q != NULL)
+		q->conn = NULL;
+	return (q);
 }
 
 /*

@@ -70,30 +70,40 @@ fx_req(const char *base, const char *method, const char *path,
 	    json ? strlen(json) : 0));
 }
 
+static struct resp *
+fx_vcall(const char *base, const char *method, const struct user *u,
+    const char *body, const char *fmt, va_list ap)
+{
+	char		path[4096];
+
+	(void)vsnprintf(path, sizeof(path), fmt, ap);
+	return (fx_req(base, method, path, u ? u->token : NULL, NULL, body));
+}
+
 struct resp *
 fx_call(const char *method, const struct user *u, const char *body,
     const char *fmt, ...)
 {
-	char		path[4096];
-	va_list		ap;
+	struct resp	*r;
+	va_list		 ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(path, sizeof(path), fmt, ap);
+	r = fx_vcall(NULL, method, u, body, fmt, ap);
 	va_end(ap);
-	return (fx_req(NULL, method, path, u ? u->token : NULL, NULL, body));
+	return (r);
 }
 
 struct resp *
 fx_call_at(const char *base, const char *method, const struct user *u,
     const char *body, const char *fmt, ...)
 {
-	char		path[4096];
-	va_list		ap;
+	struct resp	*r;
+	va_list		 ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(path, sizeof(path), fmt, ap);
+	r = fx_vcall(base, method, u, body, fmt, ap);
 	va_end(ap);
-	return (fx_req(base, method, path, u ? u->token : NULL, NULL, body));
+	return (r);
 }
 
 void
