@@ -9,8 +9,9 @@
  * itself, and under load several share a connection and PostgreSQL
  * reads and answers them per wakeup instead of one per round trip
  * (pgbench on the single-row SELECT: about 3x the rate at 4-16 deep).
- * Every statement is followed by its own Sync, so each is its own
- * transaction and one failing aborts nothing else.
+ * A write is followed by its own Sync, so it is its own transaction and
+ * one failing aborts nothing else; the reads of one turn of the event
+ * loop share a Sync (db_send_on).
  *
  * Why not Kore's pgsql layer: it runs one query per connection and adds
  * and deletes the socket in epoll around each (two epoll_ctl a query).
@@ -41,19 +42,26 @@
 #include "lib/uuid.h"
 
 #define DB_TRIES		2
+#define DB_ABORTS		4	/* resends after another read failed */
 #define DB_STMT_MAX		512
 #define DB_RESET_MS		250
-#define DB_RING			64	/* power of two */
+#define DB_RING			128	/* power of two, >= 2 * DB_DEPTH */
 #define DB_DEPTH		32	/* statements in flight per connection */
 #define DB_STALL_MS		20	/* oldest in flight: the connection is stuck */
 
-/* A statement in flight: its query (NULL once abandoned) and result. */
+/*
+ * What a connection has in flight, in the order of its answers: a
+ * statement (its query, NULL once abandoned, and result) or a Sync.
+ */
 struct db_unit {
 	struct dbq	*q;
 	PGresult	*res;
 	u_int64_t	sent;		/* ms */
 	int		prep;		/* statement it is preparing, or -1 */
 	int		ro;		/* a read (sql_readonly) */
+	int		stmt;		/* a statement (else a lone Sync) */
+	int		cmds;		/* its commands whose end is due */
+	int		sync;		/* then a Sync is due */
 };
 
 struct db_conn {
@@ -61,9 +69,11 @@ struct db_conn {
 	PGconn			*pg;
 	int			writing;	/* EPOLLOUT armed */
 	u_int64_t		opened;		/* ms */
-	u_int32_t		head;		/* oldest in flight */
-	u_int32_t		n;		/* in flight */
+	u_int32_t		head;		/* oldest unit in flight */
+	u_int32_t		n;		/* units in flight */
+	u_int32_t		nq;		/* of which statements */
 	u_int32_t		nw;		/* of which may wait for a lock */
+	u_int32_t		open;		/* reads sent since the last Sync */
 	struct db_unit		ring[DB_RING];
 	u_int8_t		prepared[DB_STMT_MAX / 8];
 };
@@ -82,6 +92,7 @@ static int		db_nconns;
 static u_int64_t	db_last_fail;
 static u_int64_t	db_last_lost;	/* ms: a connection failed */
 static u_int32_t	db_nwaiting;
+static int		db_sync_armed;	/* db_sync_all is due */
 TAILQ_HEAD(db_waitq, dbq);
 static struct db_waitq	db_waitq = TAILQ_HEAD_INITIALIZER(db_waitq);
 
@@ -93,12 +104,17 @@ static void		db_begin(struct dbq *, struct http_request *,
 			    const char *const *, const int *, const int *, int);
 static void		db_send(struct dbq *);
 static int		db_send_on(struct db_conn *, struct dbq *, int, int);
+static struct db_unit	*db_unit_push(struct db_conn *);
+static int		db_sync(struct db_conn *);
+static void		db_sync_all(void *, u_int64_t);
 static struct db_conn	*db_pick(int *, int, int);
 static int		db_open(struct db_conn *);
 static void		db_down(struct db_conn *, const char *);
 static void		db_event(void *, int);
-static void		db_results(struct db_conn *);
+static int		db_results(struct db_conn *);
 static struct dbq	*db_unit_pop(struct db_conn *, PGresult **);
+static void		db_unit_done(struct db_conn *);
+static int		db_res_lost(const PGresult *);
 static void		db_deliver(struct dbq *, PGresult *);
 static void		db_watch_write(struct db_conn *);
 static void		db_serve_waiting(void);
@@ -187,6 +203,7 @@ db_begin(struct dbq *q, struct http_request *req, void (*done)(struct dbq *),
 	}
 	q->busy = 1;
 	q->tries = 0;
+	q->aborts = 0;
 	q->outcome = 0;
 	db_send(q);
 }
@@ -222,28 +239,38 @@ db_send(struct dbq *q)
 }
 
 /*
- * Parse if needed, the query (statement id, -1: unprepared), its Sync;
- * 0 when the connection failed.
+ * Parse if needed, the query (statement id, -1: unprepared); 0 when the
+ * connection failed.  A write is followed by its own Sync at once: it is
+ * its own transaction.  The reads sent in one turn of the event loop
+ * share one Sync, sent by db_sync_all at the start of the next turn, so
+ * that they cost PostgreSQL one read and its backend one wakeup; they
+ * run in one implicit transaction (each with its own snapshot), and if
+ * one fails the others come back aborted and are sent again.
  */
 static int
 db_send_on(struct db_conn *c, struct dbq *q, int id, int ro)
 {
-	const char	*pv[DB_MAX_PARAMS];
-	struct db_unit	*u;
-	char		 name[16];
-	int		 i, ok, prep;
+	const char *const	*pv;
+	struct db_unit		*u;
+	char			 name[16];
+	int			 ok, prep;
 
-	for (i = 0; i < q->nparams; i++)
-		pv[i] = q->vals[i];
-	prep = -1;
+	/*
+	 * A write starts a transaction of its own, and so does a Parse:
+	 * after a failure the rest of a transaction is skipped, and a Parse
+	 * skipped would leave later statements without theirs.
+	 */
+	prep = id >= 0 && !(c->prepared[id / 8] & (1 << (id % 8))) ? id : -1;
+	if ((!ro || prep >= 0) && c->open > 0 && !db_sync(c))
+		return (0);
+	pv = (const char *const *)q->vals;
 	if (id >= 0) {
 		(void)snprintf(name, sizeof(name), "e%d", id);
 		ok = 1;
-		if (!(c->prepared[id / 8] & (1 << (id % 8)))) {
+		if (prep >= 0) {
 			ok = PQsendPrepare(c->pg, name, q->query, q->nparams,
 			    NULL);
 			c->prepared[id / 8] |= 1 << (id % 8);
-			prep = id;
 		}
 		ok = ok && PQsendQueryPrepared(c->pg, name, q->nparams, pv,
 		    q->lens, q->fmts, q->rbin);
@@ -252,22 +279,86 @@ db_send_on(struct db_conn *c, struct dbq *q, int id, int ro)
 		    q->lens, q->fmts, q->rbin);
 	}
 	/* libpq 15's PQpipelineSync also flushes (nonblocking). */
-	if (!ok || !PQpipelineSync(c->pg))
+	if (!ok || (!ro && !PQpipelineSync(c->pg)))
 		return (0);
-	u = &c->ring[(c->head + c->n) & (DB_RING - 1)];
+	u = db_unit_push(c);
 	u->q = q;
-	u->res = NULL;
 	u->prep = prep;
 	u->ro = ro;
-	u->sent = kore_time_ms();
+	u->stmt = 1;
+	u->cmds = prep >= 0 ? 2 : 1;
 	if (!u->ro)
 		c->nw++;
+	c->nq++;
 	q->conn = c;
-	q->slot = c->head + c->n;
-	c->n++;
+	q->slot = c->head + c->n - 1;
 	metrics_db_busy(1);
+	if (ro) {
+		c->open++;
+		if (!db_sync_armed) {
+			db_sync_armed = 1;
+			(void)kore_timer_add(db_sync_all, 0, NULL,
+			    KORE_TIMER_ONESHOT);
+		}
+		return (1);
+	}
+	/* A write's answer counts once its Sync says it committed. */
+	u->sync = 1;
 	db_watch_write(c);
 	return (1);
+}
+
+/* The next place on c's ring, blank. */
+static struct db_unit *
+db_unit_push(struct db_conn *c)
+{
+	struct db_unit	*u;
+
+	if (c->n >= DB_RING)
+		fatal("db: more than %d in flight", DB_RING);
+	u = &c->ring[(c->head + c->n) & (DB_RING - 1)];
+	u->q = NULL;
+	u->res = NULL;
+	u->sent = kore_time_ms();
+	u->prep = -1;
+	u->ro = 1;
+	u->stmt = 0;
+	u->cmds = 0;
+	u->sync = 0;
+	c->n++;
+	return (u);
+}
+
+/* The Sync that ends c's open reads; 0 when the connection failed. */
+static int
+db_sync(struct db_conn *c)
+{
+	if (!PQpipelineSync(c->pg))
+		return (0);
+	c->open = 0;
+	db_unit_push(c)->sync = 1;
+	return (1);
+}
+
+/* A timer at the start of the loop's next turn: every open read ends. */
+static void
+db_sync_all(void *arg, u_int64_t now)
+{
+	struct db_conn	*c;
+	int		 i;
+
+	(void)arg;
+	(void)now;
+	db_sync_armed = 0;
+	for (i = 0; i < db_nconns; i++) {
+		c = &db_conns[i];
+		if (c->pg == NULL || c->open == 0)
+			continue;
+		if (db_sync(c))
+			db_watch_write(c);
+		else
+			db_down(c, PQerrorMessage(c->pg));
+	}
 }
 
 /*
@@ -306,22 +397,22 @@ db_pick(int *full, int fresh, int ro)
 		/* A read is slow under load, never held by a row lock. */
 		stuck = c->nw > 0 && now - c->ring[c->head &
 		    (DB_RING - 1)].sent >= DB_STALL_MS;
-		if (c->n == 0 && idle == NULL)
+		if (c->nq == 0 && idle == NULL)
 			idle = c;
 		if (any == NULL || stuck < any_stuck ||
-		    (stuck == any_stuck && c->n < any->n)) {
+		    (stuck == any_stuck && c->nq < any->nq)) {
 			any = c;
 			any_stuck = stuck;
 		}
 		if (!stuck && c->nw == 0 && live < cfg.db_pipelines) {
 			live++;
-			if (rd == NULL || c->n < rd->n)
+			if (rd == NULL || c->nq < rd->nq)
 				rd = c;
 		}
 	}
-	*full = any != NULL && any->n >= DB_DEPTH;
-	if (ro && rd != NULL && rd->n < DB_DEPTH &&
-	    (rd->n == 0 || live == cfg.db_pipelines))
+	*full = any != NULL && any->nq >= DB_DEPTH;
+	if (ro && rd != NULL && rd->nq < DB_DEPTH &&
+	    (rd->nq == 0 || live == cfg.db_pipelines))
 		return (rd);
 	if (idle != NULL)
 		return (idle);
@@ -331,7 +422,7 @@ db_pick(int *full, int fresh, int ro)
 		return (closed);
 	if (any == NULL && fresh)
 		return (db_pick(full, 0, ro));
-	if (ro && rd != NULL && rd->n < DB_DEPTH)
+	if (ro && rd != NULL && rd->nq < DB_DEPTH)
 		return (rd);
 	return (any != NULL && !*full ? any : NULL);
 }
@@ -361,7 +452,7 @@ db_open(struct db_conn *c)
 	}
 	memset(c->prepared, 0, sizeof(c->prepared));
 	c->opened = kore_time_ms();
-	c->head = c->n = c->nw = 0;
+	c->head = c->n = c->nq = c->nw = c->open = 0;
 	c->writing = 0;
 	c->evt.type = KORE_TYPE_PGSQL_CONN;
 	c->evt.flags = 0;
@@ -411,46 +502,71 @@ db_event(void *arg, int err)
 	 */
 	if (!PQconsumeInput(c->pg))
 		ok = 0;
-	db_results(c);
+	/* Dropped there, c may already be a fresh connection. */
+	if (!db_results(c)) {
+		db_serve_waiting();
+		return;
+	}
 	if (c->pg != NULL && (!ok || PQstatus(c->pg) == CONNECTION_BAD))
 		db_down(c, err ? "connection closed" : PQerrorMessage(c->pg));
-	if (c->pg != NULL)
+	/* Open reads wait for their Sync (db_sync_all). */
+	if (c->pg != NULL && c->open == 0)
 		db_watch_write(c);
 	db_serve_waiting();
 }
 
-/* Hand out the results that have arrived, oldest statement first. */
-static void
+/*
+ * Hand out the results that have arrived, oldest statement first.  Each
+ * command (a Parse, a query) ends with a NULL from PQgetResult, a Sync
+ * with a result of its own.  A read is answered when its query ends, a
+ * write when its Sync confirms the commit.  A result where the ring
+ * expects none means the two disagree: the connection is dropped rather
+ * than an answer given to the wrong statement.  0 when c was dropped.
+ */
+static int
 db_results(struct db_conn *c)
 {
 	struct db_unit	*u;
-	struct dbq	*q;
 	PGresult	*res;
-	int		 i, nulls;
+	int		 i, nulls, st;
 
 	nulls = 0;
 	/* Bounded: a broken connection must not keep the loop here. */
 	for (i = 0; i < DB_RING * 8 && c->pg != NULL && c->n > 0 &&
 	    !PQisBusy(c->pg); i++) {
 		u = &c->ring[c->head & (DB_RING - 1)];
-		/* NULL ends each command's results; the Sync ends ours. */
 		if ((res = PQgetResult(c->pg)) == NULL) {
-			if (++nulls > 2)
-				break;
+			/* Only the Sync is due, and it is still on its way. */
+			if (u->cmds == 0) {
+				if (++nulls > 2)
+					break;
+				continue;
+			}
+			nulls = 0;
+			/* The connection is going: db_down sends it again. */
+			if (u->cmds == 1 && !u->sync && db_res_lost(u->res)) {
+				db_down(c, PQerrorMessage(c->pg));
+				return (0);
+			}
+			if (--u->cmds == 0 && !u->sync)
+				db_unit_done(c);
 			continue;
 		}
 		nulls = 0;
-		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+		st = PQresultStatus(res);
+		if ((st == PGRES_PIPELINE_SYNC) != (u->cmds == 0)) {
+			db_down(c, db_res_lost(res) ? PQresultErrorMessage(res) :
+			    "pipeline out of step");
 			PQclear(res);
-			if ((q = db_unit_pop(c, &res)) != NULL)
-				db_deliver(q, res);
-			else
-				PQclear(res);
+			return (0);
+		}
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			db_unit_done(c);
 			continue;
 		}
 		/* Its Parse went through: nothing to undo. */
-		if (u->prep >= 0 && u->res == NULL &&
-		    PQresultStatus(res) == PGRES_COMMAND_OK) {
+		if (u->prep >= 0 && u->cmds == 2 && st == PGRES_COMMAND_OK) {
 			u->prep = -1;
 			PQclear(res);
 			continue;
@@ -465,6 +581,34 @@ db_results(struct db_conn *c)
 			PQclear(u->res);
 		u->res = res;
 	}
+	return (1);
+}
+
+/* No answer, or one that says the connection failed (not the query). */
+static int
+db_res_lost(const PGresult *res)
+{
+	const char	*st;
+
+	if (res == NULL)
+		return (1);
+	if (PQresultStatus(res) != PGRES_FATAL_ERROR)
+		return (0);
+	st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	return (st == NULL || !strncmp(st, "08", 2) || !strncmp(st, "57P", 3));
+}
+
+/* The oldest off c's ring, done: its answer to its query, if any. */
+static void
+db_unit_done(struct db_conn *c)
+{
+	struct dbq	*q;
+	PGresult	*res;
+
+	if ((q = db_unit_pop(c, &res)) != NULL)
+		db_deliver(q, res);
+	else
+		PQclear(res);
 }
 
 /*
@@ -482,6 +626,9 @@ db_unit_pop(struct db_conn *c, PGresult **res)
 	u->res = NULL;
 	c->head++;
 	c->n--;
+	if (!u->stmt)
+		return (NULL);
+	c->nq--;
 	if (!u->ro)
 		c->nw--;
 	metrics_db_busy(-1);
@@ -517,6 +664,14 @@ db_deliver(struct dbq *q, PGresult *res)
 		    PG_DIAG_CONSTRAINT_NAME)) != NULL)
 			(void)kore_strlcpy(q->constraint, st,
 			    sizeof(q->constraint));
+	}
+	/* Another read of its transaction failed: this one never ran. */
+	if (res != NULL && PQresultStatus(res) == PGRES_PIPELINE_ABORTED &&
+	    q->aborts < DB_ABORTS) {
+		q->aborts++;
+		q->tries--;
+		db_send(q);
+		return;
 	}
 	q->lost = !ok && (q->sqlstate[0] == '\0' ||
 	    !strncmp(q->sqlstate, "08", 2) || !strncmp(q->sqlstate, "57P", 3));

@@ -33,6 +33,7 @@ struct dbq {
 	TAILQ_ENTRY(dbq)	wait;
 	int			busy;
 	int			tries;
+	int			aborts;		/* sent again after another failed */
 	int			lost;
 	int			outcome;	/* DB_OK / DB_FAIL once done */
 	int			rbin;		/* results in binary */

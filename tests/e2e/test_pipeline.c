@@ -7,7 +7,9 @@
  *   - every answer is its own request's (distinct users and todos, each
  *     checked field by field), writes and reads, round after round;
  *   - a statement PostgreSQL refuses (a unique violation answered 409,
- *     a foreign key answered 404) disturbs none of its neighbours;
+ *     a foreign key answered 404) disturbs none of its neighbours, and
+ *     reads aborted with a cancelled one (they share a Sync) are sent
+ *     again;
  *   - requests abandoned while their statement waits on a row lock held
  *     here: the others are answered while the lock is still held, the
  *     abandoned results are dropped, the pool gauge returns to 0;
@@ -314,6 +316,21 @@ pg_blocked_pid(PGconn *db)
 	    "$1::int = ANY(pg_blocking_pids(pid)) LIMIT 1", pid));
 }
 
+/*
+ * DATABASE_URL=... for an instance of our own whose connections are
+ * known by application_name app (pipeline-tag-pid).
+ */
+static void
+pl_app_env(char *app, size_t alen, char *denv, size_t dlen, const char *tag)
+{
+	const char	*url;
+
+	url = env_or("DATABASE_URL", "");
+	(void)snprintf(app, alen, "pipeline-%s-%d", tag, (int)getpid());
+	(void)snprintf(denv, dlen, "DATABASE_URL=%s%sapplication_name=%s",
+	    url, strchr(url, '?') ? "&" : "?", app);
+}
+
 /* Users at base, each with PL_TODOS todos created at once. */
 struct world {
 	const char	*base;
@@ -460,8 +477,8 @@ fresh_username(char *out, size_t len, int round, int i)
  * Statements PostgreSQL refuses, among normal ones on the same
  * connections: a username taken (a unique violation, 409) and an
  * admin's todo for a user that does not exist (a foreign key, 404).
- * Each statement has its own Sync: the failures abort nothing else, and
- * the refused changes leave nothing behind.
+ * Each write has its own Sync: the failures abort nothing else, and the
+ * refused changes leave nothing behind.
  */
 Test(pipeline, a_failing_statement_leaves_its_neighbours_alone,
     .timeout = 120)
@@ -531,6 +548,78 @@ Test(pipeline, a_failing_statement_leaves_its_neighbours_alone,
 	}
 	cr_expect_str_eq(fx_sql("SELECT count(*) FROM todos WHERE title = "
 	    "$1", "nobody's"), "0");
+}
+
+/*
+ * Reads sent in one turn of a worker's loop share a Sync, so one that
+ * fails aborts the others of its turn: those must be sent again, not
+ * failed.  On an instance of our own, each user's list waits on a lock
+ * held here on the counters and is cancelled there (57014, answered
+ * 500), three rounds, while the same users' profiles and todos, queued
+ * with the lists on the same connections, must all come back right.
+ */
+Test(pipeline, reads_aborted_by_a_failing_neighbour_are_sent_again,
+    .timeout = 120)
+{
+	const char	*env[3];
+	struct srv	 s;
+	struct world	*w;
+	struct call	*c;
+	CURLM		*m;
+	PGconn		*db;
+	char		 app[64], denv[700], sql[300];
+	int		 i, n, k, cancelled, failed;
+
+	pl_app_env(app, sizeof(app), denv, sizeof(denv), "abort");
+	env[0] = denv;
+	env[1] = "JOBS_DISABLED=1";
+	env[2] = NULL;
+	cr_assert_not_null(w = calloc(1, sizeof(*w)));
+	fx_srv_start(&s, env);
+	world_make(w, s.base, 24);
+	db = pg_open();
+	(void)fx_sql_on(db, "BEGIN", NULL);
+	(void)fx_sql_on(db, "LOCK TABLE todo_counts IN ACCESS EXCLUSIVE MODE",
+	    NULL);
+	for (n = 0, i = 0; i < w->n; i++) {
+		c = &calls[n++];
+		call_set(c, s.base, "GET", &w->u[i], NULL, 200,
+		    "/api/v1/users/%s/todos", w->u[i].id);
+		call_want(c, "data.total", "4");
+		want_me(w, &calls[n++], i);
+		want_todo(w, &calls[n++], i, i % PL_TODOS);
+	}
+	cr_assert_not_null(m = curl_multi_init());
+	calls_start(m, calls, n);
+	wait_blocked(m, db, 1);
+	(void)snprintf(sql, sizeof(sql), "SELECT count(pg_cancel_backend("
+	    "pid)) FROM pg_stat_activity WHERE application_name = $1 AND "
+	    "%d = ANY(pg_blocking_pids(pid))", PQbackendPID(db));
+	for (cancelled = 0, k = 0; k < 3; k++) {
+		(void)calls_drive(m, 200);
+		cancelled += atoi(fx_sql(sql, app));
+	}
+	(void)fx_sql_on(db, "COMMIT", NULL);
+	PQfinish(db);
+	(void)calls_drive(m, 30000);
+	calls_end(m, calls, n);
+	curl_multi_cleanup(m);
+	cr_assert_gt(cancelled, 0, "no list was cancelled");
+	for (failed = 0, i = 0; i < n; i += 3) {
+		if (calls[i].status == 500)
+			failed++;
+		else
+			calls_check(&calls[i], 1);
+		calls_check(&calls[i + 1], 2);
+	}
+	cr_expect_gt(failed, 0, "every cancelled list was answered");
+	calls_free(calls, n);
+	expect_idle(s.base, 10);
+	n = burst(w, calls, 1, 0);
+	calls_run(calls, n);
+	calls_free(calls, n);
+	fx_srv_stop(&s);
+	free(w);
 }
 
 /*
@@ -722,14 +811,10 @@ Test(pipeline, terminated_connections_are_replaced_and_resent,
 	const char	*env[3];
 	struct srv	 s;
 	struct world	*w;
-	const char	*url;
 	char		 app[64], denv[700];
 	int		 n, round;
 
-	url = env_or("DATABASE_URL", "");
-	(void)snprintf(app, sizeof(app), "pipeline-%d", (int)getpid());
-	(void)snprintf(denv, sizeof(denv), "DATABASE_URL=%s%sapplication_name=%s",
-	    url, strchr(url, '?') ? "&" : "?", app);
+	pl_app_env(app, sizeof(app), denv, sizeof(denv), "term");
 	env[0] = denv;
 	env[1] = "JOBS_DISABLED=1";
 	env[2] = NULL;
