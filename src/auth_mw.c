@@ -1,6 +1,8 @@
 /*
  * Authentication middleware.  A Bearer access token is checked in C
- * (HS256 signature, exp); then the session:
+ * (HS256 signature, exp; a token this worker verified lately is found in
+ * src/lib/jwtcache.c instead, whole and still unexpired); then the
+ * session:
  *
  * - a session this worker knows to be revoked (src/revoke.c) is refused
  *   at once, without the database;
@@ -30,10 +32,13 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "auth_mw.h"
 #include "ratelimit.h"
 #include "revoke.h"
 #include "lib/jwt.h"
+#include "lib/jwtcache.h"
 #include "lib/netaddr.h"
 #include "lib/ratewin.h"
 
@@ -99,6 +104,11 @@ auth_token_verify(const char *tok, struct jwt_claims *c)
 {
 	static struct jwt_key	keys[CONFIG_JWT_KEYS_MAX];
 	static size_t		n;
+	static struct jwtc	*cache;
+	enum jwt_result		r;
+	uint64_t		seed;
+	size_t			len;
+	time_t			now;
 	int			i;
 
 	if (n == 0) {
@@ -109,8 +119,18 @@ auth_token_verify(const char *tok, struct jwt_claims *c)
 			keys[i].len = strlen(cfg.jwt_keys[i].secret);
 		}
 		n = (size_t)cfg.n_jwt_keys;
+		if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1)
+			fatal("RAND_bytes failed");
+		cache = kore_malloc(sizeof(*cache));
+		jwtc_init(cache, seed);
 	}
-	return (jwt_verify_keys(tok, keys, n, time(NULL), c));
+	now = time(NULL);
+	len = strnlen(tok, JWT_MAX_LEN + 1);
+	if (jwtc_get(cache, tok, len, now, c))
+		return (JWT_OK);
+	if ((r = jwt_verify_keys(tok, keys, n, now, c)) == JWT_OK)
+		jwtc_put(cache, tok, len, c);
+	return (r);
 }
 
 int
