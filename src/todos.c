@@ -45,6 +45,7 @@
 
 /* What the list answer echoes (indexes into the choice arrays). */
 struct todo_page {
+	char		uid[TODO_ID_MAX];
 	int		limit;
 	int		offset;
 	int		status;
@@ -182,25 +183,27 @@ static const char sql_todo_bulk_delete[] = TODO_BULK(
     "RETURNING t.id");
 
 /*
- * The list is one statement: the total over the predicate, then the
- * page (read in index order, stopping at offset + limit), one row per
- * todo, the total in column 0 of each.  The total is the sum of the
- * user's counter rows (sql/014_perf.sql), not a count(*): a page costs
- * the same for 50 todos or 50,000, and stays exact because the counters
- * change in the transactions that change the todos.  Selecting from users
- * makes an unknown user (an admin's path) zero rows: 404; an empty page
- * is one row of NULL todo columns.  The outer ORDER BY is what guarantees
- * the order (a sort of at most 100 sorted rows).  Every filter and order
- * is its own static statement, so each can use its index (and be
- * prepared as it is).
+ * A page is one statement: the page itself (read in index order, no
+ * sort, stopping at offset + limit), one row per todo, with the total
+ * over the predicate in column 0 of each, computed once, in the same
+ * snapshot.  The total is the sum of the user's counter rows
+ * (sql/014_perf.sql), not a count(*): a page costs the same for 50 todos
+ * or 50,000, and stays exact because the counters change in the
+ * transactions that change the todos.  An empty page (no todos, or an
+ * offset past the end) has no row to carry the total: TODO_TOTAL reads
+ * it then, from users, so that an unknown user (an admin's path) is
+ * 404.  Every filter and order is its own static statement, so each can
+ * use its index (and be prepared as it is).
  */
-#define TODO_LIST(cnt, flt, ord)					\
-	"SELECT u.total, " TODO_COLS " FROM (SELECT "			\
+#define TODO_SUM(cnt)							\
 	"(SELECT coalesce(sum(" cnt "), 0)::int8 FROM todo_counts "	\
-	"WHERE user_id = $1) AS total FROM users WHERE id = $1) u "	\
-	"LEFT JOIN (SELECT * FROM todos WHERE user_id = $1" flt		\
-	" ORDER BY " ord " LIMIT $2::int OFFSET $3::int) t ON true"	\
-	" ORDER BY " ord
+	"WHERE user_id = $1)"
+#define TODO_LIST(cnt, flt, ord)					\
+	"SELECT " TODO_SUM(cnt) ", " TODO_COLS " FROM todos "		\
+	"WHERE user_id = $1" flt " ORDER BY " ord			\
+	" LIMIT $2::int OFFSET $3::int"
+#define TODO_TOTAL(cnt)							\
+	"SELECT " TODO_SUM(cnt) " FROM users WHERE id = $1"
 
 /* The counter and the predicate of each status. */
 #define TODO_C_ALL		"total"
@@ -233,6 +236,13 @@ static const char *const sql_todo_list[TODO_STATUS_N][TODO_SORT_N]
 	TODO_LIST_SORTS(TODO_C_DONE, TODO_F_DONE),
 };
 
+/* [status]: an empty page's total, no row for an unknown user. */
+static const char *const sql_todo_total[TODO_STATUS_N] = {
+	TODO_TOTAL(TODO_C_ALL),
+	TODO_TOTAL(TODO_C_PENDING),
+	TODO_TOTAL(TODO_C_DONE),
+};
+
 static int
 todo_list(struct http_request *req, struct rq *rq)
 {
@@ -263,6 +273,7 @@ todo_list(struct http_request *req, struct rq *rq)
 		db_start_rbin(req, &rq->q, sql_todo_list[status][sort][order],
 		    3, params);
 		page = rq_state(rq, sizeof(*page), NULL);
+		(void)kore_strlcpy(page->uid, uid, sizeof(page->uid));
 		page->limit = limit;
 		page->offset = offset;
 		page->status = status;
@@ -551,20 +562,31 @@ todo_answer_one(struct http_request *req, struct rq *rq, int status,
 	return (r);
 }
 
-/* The page from TODO_LIST's rows: total, then TODO_COLS (NULL: none). */
+/*
+ * The page from TODO_LIST's rows (step 1: total, then TODO_COLS), or,
+ * when it has none, the total alone from TODO_TOTAL (step 2).
+ */
 static int
 todo_answer_list(struct http_request *req, struct rq *rq)
 {
 	struct kore_buf	buf;
 	const struct todo_page *page = rq->st;
+	const char	*params[1];
 	int		r, i, n;
 
+	if (rq->step == 1 && db_poll(req, &rq->q) == DB_OK &&
+	    db_rows(&rq->q) == 0) {
+		params[0] = page->uid;
+		db_start_rbin(req, &rq->q, sql_todo_total[page->status], 1,
+		    params);
+		rq->step = 2;
+	}
 	if ((r = todo_wait(req, rq)) != RQ_CONT)
 		return (r == RQ_WAIT ? KORE_RESULT_RETRY : KORE_RESULT_OK);
-	n = db_rows(&rq->q);
+	n = rq->step == 1 ? db_rows(&rq->q) : 0;
 	kore_buf_init(&buf, 256 + (size_t)n * TODO_BUF_ROW);
 	TODO_LIT(&buf, "{\"items\":[");
-	for (i = 0; i < n && !db_isnull(&rq->q, i, 1); i++) {
+	for (i = 0; i < n; i++) {
 		if (i > 0)
 			TODO_LIT(&buf, ",");
 		todo_write(&buf, &rq->q, i, 1);

@@ -515,6 +515,19 @@ Test(todos, status_filter_selects_and_counts)
 	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos?status=all", a.id);
 	cr_expect_eq(jint(r, "data.total"), 3);
 	resp_free(r);
+
+	/* A page past the end still counts what the filter selects. */
+	r = fx_call("GET", &a, NULL,
+	    "/api/v1/users/%s/todos?status=pending&offset=5", a.id);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_expect_eq(json_array_size(jpath(r->json, "data.items")), 0);
+	cr_expect_eq(jint(r, "data.total"), 2);
+	resp_free(r);
+	r = fx_call("GET", &a, NULL,
+	    "/api/v1/users/%s/todos?status=completed&offset=1", a.id);
+	cr_expect_eq(json_array_size(jpath(r->json, "data.items")), 0);
+	cr_expect_eq(jint(r, "data.total"), 1);
+	resp_free(r);
 }
 
 /* The list's total for status, as w, on its own todos. */
