@@ -181,34 +181,49 @@ rq_ok(struct http_request *req, struct rq *rq, int status,
 /*
  * The envelope written directly (as json_dumps would write it, compact):
  * this is every successful answer, so no JSON objects are built for it.
+ * rq_ok_begin starts it in buf (hint: the data's expected size), the
+ * caller writes the data after it, rq_ok_end closes and sends it.
  */
+void
+rq_ok_begin(struct kore_buf *buf, const char *message, size_t hint)
+{
+	kore_buf_init(buf, hint + 128);
+	RQ_LIT(buf, "{\"success\":true,\"message\":");
+	rq_buf_strz(buf, message);
+	RQ_LIT(buf, ",\"data\":");
+}
+
+int
+rq_ok_end(struct http_request *req, struct rq *rq, int status,
+    struct kore_buf *buf)
+{
+	json_t		*w;
+	size_t		i;
+	int		r;
+
+	RQ_LIT(buf, ",\"warnings\":[");
+	/* rq_warn puts only strings there. */
+	json_array_foreach(rq->warnings, i, w) {
+		if (i > 0)
+			RQ_LIT(buf, ",");
+		rq_buf_str(buf, json_string_value(w), json_string_length(w));
+	}
+	RQ_LIT(buf, "]}");
+	r = rq_send(req, rq, status, "application/json; charset=utf-8",
+	    buf->data, buf->offset);
+	kore_buf_cleanup(buf);
+	return (r);
+}
+
 int
 rq_ok_raw(struct http_request *req, struct rq *rq, int status,
     const char *message, const char *data, size_t len)
 {
 	struct kore_buf	buf;
-	json_t		*w;
-	size_t		i;
-	int		r;
 
-	kore_buf_init(&buf, len + 128);
-	RQ_LIT(&buf, "{\"success\":true,\"message\":");
-	rq_buf_strz(&buf, message);
-	RQ_LIT(&buf, ",\"data\":");
+	rq_ok_begin(&buf, message, len);
 	kore_buf_append(&buf, data, len);
-	RQ_LIT(&buf, ",\"warnings\":[");
-	/* rq_warn puts only strings there. */
-	json_array_foreach(rq->warnings, i, w) {
-		if (i > 0)
-			RQ_LIT(&buf, ",");
-		rq_buf_str(&buf, json_string_value(w), json_string_length(w));
-	}
-	RQ_LIT(&buf, "]}");
-
-	r = rq_send(req, rq, status, "application/json; charset=utf-8",
-	    buf.data, buf.offset);
-	kore_buf_cleanup(&buf);
-	return (r);
+	return (rq_ok_end(req, rq, status, &buf));
 }
 
 int

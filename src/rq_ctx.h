@@ -108,6 +108,9 @@ int	rq_ok(struct http_request *, struct rq *, int, const char *,
 	    json_t *);
 int	rq_ok_raw(struct http_request *, struct rq *, int, const char *,
 	    const char *, size_t);
+/* The same, the data written by the caller into buf between the two. */
+void	rq_ok_begin(struct kore_buf *, const char *, size_t);
+int	rq_ok_end(struct http_request *, struct rq *, int, struct kore_buf *);
 int	rq_error(struct http_request *, struct rq *, int, const char *,
 	    const char *, json_t *);
 int	rq_invalid(struct http_request *, struct rq *, struct verr *);

@@ -37,17 +37,30 @@ rq_log_init(void)
 void
 rq_log(struct http_request *req, struct rq *rq)
 {
+	static time_t	sec = -1;
+	static char	ts[32];
+	static size_t	tslen;
 	const char	*path;
-	char		ts[32], num[RQ_REAL_MAX];
+	char		num[RQ_REAL_MAX];
 	struct timespec	now;
 	struct tm	tm;
 	size_t		n, plen;
+	long		ms;
 
+	/* The second's part is made once a second, the milliseconds each. */
 	(void)clock_gettime(CLOCK_REALTIME, &now);
-	(void)gmtime_r(&now.tv_sec, &tm);
-	n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	(void)snprintf(ts + n, sizeof(ts) - n, ".%03ldZ",
-	    now.tv_nsec / 1000000);
+	if (now.tv_sec != sec) {
+		sec = now.tv_sec;
+		(void)gmtime_r(&now.tv_sec, &tm);
+		tslen = strftime(ts, sizeof(ts) - 6, "%Y-%m-%dT%H:%M:%S", &tm);
+	}
+	ms = now.tv_nsec / 1000000;
+	ts[tslen] = '.';
+	ts[tslen + 1] = (char)('0' + ms / 100);
+	ts[tslen + 2] = (char)('0' + ms / 10 % 10);
+	ts[tslen + 3] = (char)('0' + ms % 10);
+	ts[tslen + 4] = 'Z';
+	ts[tslen + 5] = '\0';
 
 	path = req->path ? req->path : "";
 	plen = strlen(path);

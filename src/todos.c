@@ -41,7 +41,6 @@
 #define TODO_BUF_ONE		512
 #define TODO_BUF_ROW		400
 
-#define TODO_LIT(b, lit)	kore_buf_append((b), (lit), sizeof(lit) - 1)
 
 /* What the list answer echoes (indexes into the choice arrays). */
 struct todo_page {
@@ -554,12 +553,9 @@ todo_answer_one(struct http_request *req, struct rq *rq, int status,
 
 	if ((r = todo_wait(req, rq)) != RQ_CONT)
 		return (r == RQ_WAIT ? KORE_RESULT_RETRY : KORE_RESULT_OK);
-	kore_buf_init(&buf, TODO_BUF_ONE);
+	rq_ok_begin(&buf, message, TODO_BUF_ONE);
 	todo_write(&buf, &rq->q, 0, 0);
-	r = rq_ok_raw(req, rq, status, message, (const char *)buf.data,
-	    buf.offset);
-	kore_buf_cleanup(&buf);
-	return (r);
+	return (rq_ok_end(req, rq, status, &buf));
 }
 
 /*
@@ -584,11 +580,11 @@ todo_answer_list(struct http_request *req, struct rq *rq)
 	if ((r = todo_wait(req, rq)) != RQ_CONT)
 		return (r == RQ_WAIT ? KORE_RESULT_RETRY : KORE_RESULT_OK);
 	n = rq->step == 1 ? db_rows(&rq->q) : 0;
-	kore_buf_init(&buf, 256 + (size_t)n * TODO_BUF_ROW);
-	TODO_LIT(&buf, "{\"items\":[");
+	rq_ok_begin(&buf, "Todos", 256 + (size_t)n * TODO_BUF_ROW);
+	RQ_LIT(&buf, "{\"items\":[");
 	for (i = 0; i < n; i++) {
 		if (i > 0)
-			TODO_LIT(&buf, ",");
+			RQ_LIT(&buf, ",");
 		todo_write(&buf, &rq->q, i, 1);
 	}
 	kore_buf_appendf(&buf, "],\"total\":%lld,\"limit\":%d,\"offset\":%d,"
@@ -596,10 +592,7 @@ todo_answer_list(struct http_request *req, struct rq *rq)
 	    "\"order\":\"%s\"}}", (long long)db_int8(&rq->q, 0, 0), page->limit,
 	    page->offset, todo_statuses[page->status], todo_sorts[page->sort],
 	    todo_orders[page->order]);
-	r = rq_ok_raw(req, rq, 200, "Todos", (const char *)buf.data,
-	    buf.offset);
-	kore_buf_cleanup(&buf);
-	return (r);
+	return (rq_ok_end(req, rq, 200, &buf));
 }
 
 /* The todo in TODO_COLS at (row, col) of q as a JSON object onto buf. */
@@ -608,35 +601,35 @@ todo_write(struct kore_buf *buf, const struct dbq *q, int row, int col)
 {
 	char		id[UUID_STRLEN + 1];
 
-	TODO_LIT(buf, "{\"id\":");
+	RQ_LIT(buf, "{\"id\":");
 	(void)db_uuid(q, row, col, id);
 	rq_buf_strz(buf, id);
-	TODO_LIT(buf, ",\"user_id\":");
+	RQ_LIT(buf, ",\"user_id\":");
 	(void)db_uuid(q, row, col + 1, id);
 	rq_buf_strz(buf, id);
-	TODO_LIT(buf, ",\"title\":");
+	RQ_LIT(buf, ",\"title\":");
 	rq_buf_str(buf, db_val(q, row, col + 2),
 	    (size_t)db_len(q, row, col + 2));
-	TODO_LIT(buf, ",\"description\":");
+	RQ_LIT(buf, ",\"description\":");
 	if (db_isnull(q, row, col + 3))
-		TODO_LIT(buf, "null");
+		RQ_LIT(buf, "null");
 	else
 		rq_buf_str(buf, db_val(q, row, col + 3),
 		    (size_t)db_len(q, row, col + 3));
-	TODO_LIT(buf, ",\"priority\":");
+	RQ_LIT(buf, ",\"priority\":");
 	rq_buf_str(buf, db_val(q, row, col + 4),
 	    (size_t)db_len(q, row, col + 4));
 	if (db_bool(q, row, col + 5))
-		TODO_LIT(buf, ",\"completed\":true");
+		RQ_LIT(buf, ",\"completed\":true");
 	else
-		TODO_LIT(buf, ",\"completed\":false");
-	TODO_LIT(buf, ",\"created_at\":");
+		RQ_LIT(buf, ",\"completed\":false");
+	RQ_LIT(buf, ",\"created_at\":");
 	todo_ts(buf, q, row, col + 6);
-	TODO_LIT(buf, ",\"updated_at\":");
+	RQ_LIT(buf, ",\"updated_at\":");
 	todo_ts(buf, q, row, col + 7);
-	TODO_LIT(buf, ",\"completed_at\":");
+	RQ_LIT(buf, ",\"completed_at\":");
 	todo_ts(buf, q, row, col + 8);
-	TODO_LIT(buf, "}");
+	RQ_LIT(buf, "}");
 }
 
 /* A binary timestamptz as a quoted RFC 3339 time; NULL is null. */
@@ -647,7 +640,7 @@ todo_ts(struct kore_buf *buf, const struct dbq *q, int row, int col)
 	size_t		n;
 
 	if (db_isnull(q, row, col)) {
-		TODO_LIT(buf, "null");
+		RQ_LIT(buf, "null");
 		return;
 	}
 	ts[0] = '"';

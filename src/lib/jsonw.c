@@ -29,6 +29,7 @@ static const char jsonw_esc[256] = {
 };
 
 static char	*jsonw_digits(char *, unsigned long long, int);
+static char	*jsonw_two(char *, int);
 
 /*
  * The length of s (len bytes) as a quoted JSON string: len + 2 exactly
@@ -110,6 +111,20 @@ jsonw_digits(char *out, unsigned long long v, int width)
 	return (out);
 }
 
+/* v (0-99) as two digits: a time has six of them, a page 50 times. */
+static char *
+jsonw_two(char *out, int v)
+{
+	static const char	tab[] =
+	    "00010203040506070809101112131415161718192021222324"
+	    "25262728293031323334353637383940414243444546474849"
+	    "50515253545556575859606162636465666768697071727374"
+	    "75767778798081828384858687888990919293949596979899";
+
+	memcpy(out, tab + 2 * v, 2);
+	return (out + 2);
+}
+
 /*
  * us microseconds since 1970-01-01 UTC as "YYYY-MM-DDTHH:MM:SS.mmmZ"
  * into out (JSONW_TS_MAX bytes), NUL terminated, without quotes.  As
@@ -159,17 +174,18 @@ jsonw_rfc3339(char *out, int64_t us)
 
 	p = jsonw_digits(out, (unsigned long long)y, JSONW_YEAR_MIN_DIGITS);
 	*p++ = '-';
-	p = jsonw_digits(p, (unsigned long long)m, 2);
+	p = jsonw_two(p, m);
 	*p++ = '-';
-	p = jsonw_digits(p, (unsigned long long)d, 2);
+	p = jsonw_two(p, d);
 	*p++ = 'T';
-	p = jsonw_digits(p, (unsigned long long)(sod / 3600), 2);
+	p = jsonw_two(p, (int)(sod / 3600));
 	*p++ = ':';
-	p = jsonw_digits(p, (unsigned long long)(sod / 60 % 60), 2);
+	p = jsonw_two(p, (int)(sod / 60 % 60));
 	*p++ = ':';
-	p = jsonw_digits(p, (unsigned long long)(sod % 60), 2);
+	p = jsonw_two(p, (int)(sod % 60));
 	*p++ = '.';
-	p = jsonw_digits(p, (unsigned long long)ms, 3);
+	*p++ = (char)('0' + ms / 100);
+	p = jsonw_two(p, (int)(ms % 100));
 	*p++ = 'Z';
 	*p = '\0';
 	return ((size_t)(p - out));

@@ -2,6 +2,8 @@
  * Service endpoints and the behaviour every route shares (docs/API.md §1,
  * §9), against the real server.
  */
+#include <ctype.h>
+
 #include <criterion/criterion.h>
 
 #include <stdio.h>
@@ -304,6 +306,7 @@ Test(service, openapi_and_docs_are_served_offline)
 Test(service, access_log_line_per_request)
 {
 	const char	*h[] = { "X-Request-ID: logcheck-", NULL };
+	const char	*t;
 	char		hdr[128], *rid;
 	struct resp	*r;
 	json_t		*j;
@@ -321,7 +324,12 @@ Test(service, access_log_line_per_request)
 	    "/live");
 	cr_expect_eq(json_integer_value(json_object_get(j, "status")), 200);
 	cr_expect(json_is_number(json_object_get(j, "duration_ms")));
-	cr_expect_not_null(json_object_get(j, "time"));
+	t = json_string_value(json_object_get(j, "time"));
+	cr_assert_not_null(t);
+	/* RFC 3339 UTC with milliseconds, as the rest of the API writes. */
+	cr_expect(strlen(t) == 24 && t[4] == '-' && t[10] == 'T' &&
+	    t[19] == '.' && t[23] == 'Z' && isdigit((unsigned char)t[20]) &&
+	    isdigit((unsigned char)t[22]), "time %s", t);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "ip")),
 	    "127.0.0.1");
 	json_decref(j);
