@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "fixture.h"
 
@@ -438,4 +441,77 @@ Test(service, out_of_range_configuration_is_refused_with_its_range)
 	cr_expect_neq(st, 0, "the server started: %s", all);
 	cr_expect_not_null(strstr(all, "LOCKOUT_THRESHOLD=\"100000\" is not "
 	    "allowed: a whole number from 1 to 1000 expected"), "%s", all);
+}
+
+/* Where the answer of one connection came from: its request id's prefix. */
+struct conn_probe {
+	CURL	*h;
+	char	 worker[17];
+};
+
+static size_t
+probe_header(char *p, size_t sz, size_t n, void *arg)
+{
+	struct conn_probe	*c = arg;
+	size_t			 len = sz * n;
+
+	if (len > 14 + 16 && !strncasecmp(p, "x-request-id: ", 14))
+		(void)snprintf(c->worker, sizeof(c->worker), "%.16s", p + 14);
+	return (len);
+}
+
+static size_t
+probe_body(char *p, size_t sz, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return (sz * n);
+}
+
+/*
+ * Connections a client opens together are shared by the workers (the
+ * accept lock changes hands after each accept): with Kore's default one
+ * worker took a burst of them all, and with it all their work (8 clients
+ * logging in had one worker's bcrypt slot).  The request ids name the
+ * worker (a random prefix each).
+ */
+Test(service, connections_opened_together_are_shared_by_the_workers)
+{
+	struct conn_probe	 c[8];
+	CURLM			*m;
+	char			 url[256];
+	int			 i, k, running, nfds, first;
+
+	cr_assert_not_null(m = curl_multi_init());
+	(void)snprintf(url, sizeof(url), "%s/live", fx_base(NULL));
+	for (i = 0; i < 8; i++) {
+		c[i].worker[0] = '\0';
+		c[i].h = curl_easy_init();
+		(void)curl_easy_setopt(c[i].h, CURLOPT_URL, url);
+		(void)curl_easy_setopt(c[i].h, CURLOPT_FORBID_REUSE, 1L);
+		(void)curl_easy_setopt(c[i].h, CURLOPT_HEADERFUNCTION,
+		    probe_header);
+		(void)curl_easy_setopt(c[i].h, CURLOPT_HEADERDATA, &c[i]);
+		(void)curl_easy_setopt(c[i].h, CURLOPT_WRITEFUNCTION,
+		    probe_body);
+		(void)curl_easy_setopt(c[i].h, CURLOPT_TIMEOUT, 10L);
+		cr_assert_eq(curl_multi_add_handle(m, c[i].h), CURLM_OK);
+	}
+	do {
+		(void)curl_multi_perform(m, &running);
+		if (running > 0)
+			(void)curl_multi_wait(m, NULL, 0, 100, &nfds);
+	} while (running > 0);
+	/* How many the worker of the first answer served, of 8. */
+	for (first = 0, i = 0; i < 8; i++) {
+		cr_assert_eq(strlen(c[i].worker), 16, "no request id");
+		first += !strcmp(c[i].worker, c[0].worker);
+	}
+	for (k = 0; k < 8; k++) {
+		(void)curl_multi_remove_handle(m, c[k].h);
+		curl_easy_cleanup(c[k].h);
+	}
+	curl_multi_cleanup(m);
+	cr_expect_leq(first, 6, "one worker served %d of 8 connections",
+	    first);
 }
