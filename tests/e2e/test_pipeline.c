@@ -316,21 +316,6 @@ pg_blocked_pid(PGconn *db)
 	    "$1::int = ANY(pg_blocking_pids(pid)) LIMIT 1", pid));
 }
 
-/*
- * DATABASE_URL=... for an instance of our own whose connections are
- * known by application_name app (pipeline-tag-pid).
- */
-static void
-pl_app_env(char *app, size_t alen, char *denv, size_t dlen, const char *tag)
-{
-	const char	*url;
-
-	url = env_or("DATABASE_URL", "");
-	(void)snprintf(app, alen, "pipeline-%s-%d", tag, (int)getpid());
-	(void)snprintf(denv, dlen, "DATABASE_URL=%s%sapplication_name=%s",
-	    url, strchr(url, '?') ? "&" : "?", app);
-}
-
 /* Users at base, each with PL_TODOS todos created at once. */
 struct world {
 	const char	*base;
@@ -377,6 +362,32 @@ world_make(struct world *w, const char *base, int users)
 			json_decref(j);
 		}
 	calls_free(c, n);
+}
+
+/*
+ * An instance of our own (jobs off), its connections known to PostgreSQL
+ * by application_name app (pipeline-tag-pid), with users of its own.
+ */
+static struct world *
+pl_instance(struct srv *s, char *app, size_t alen, const char *tag,
+    int users)
+{
+	const char	*env[3], *url;
+	char		 denv[700];
+	struct world	*w;
+
+	url = env_or("DATABASE_URL", "");
+	(void)snprintf(app, alen, "pipeline-%s-%d", tag, (int)getpid());
+	(void)snprintf(denv, sizeof(denv),
+	    "DATABASE_URL=%s%sapplication_name=%s", url,
+	    strchr(url, '?') ? "&" : "?", app);
+	env[0] = denv;
+	env[1] = "JOBS_DISABLED=1";
+	env[2] = NULL;
+	cr_assert_not_null(w = calloc(1, sizeof(*w)));
+	fx_srv_start(s, env);
+	world_make(w, s->base, users);
+	return (w);
 }
 
 /* GET todo k of user i, checked to be exactly that todo. */
@@ -561,22 +572,15 @@ Test(pipeline, a_failing_statement_leaves_its_neighbours_alone,
 Test(pipeline, reads_aborted_by_a_failing_neighbour_are_sent_again,
     .timeout = 120)
 {
-	const char	*env[3];
 	struct srv	 s;
 	struct world	*w;
 	struct call	*c;
 	CURLM		*m;
 	PGconn		*db;
-	char		 app[64], denv[700], sql[300];
+	char		 app[64], sql[300];
 	int		 i, n, k, cancelled, failed;
 
-	pl_app_env(app, sizeof(app), denv, sizeof(denv), "abort");
-	env[0] = denv;
-	env[1] = "JOBS_DISABLED=1";
-	env[2] = NULL;
-	cr_assert_not_null(w = calloc(1, sizeof(*w)));
-	fx_srv_start(&s, env);
-	world_make(w, s.base, 24);
+	w = pl_instance(&s, app, sizeof(app), "abort", 24);
 	db = pg_open();
 	(void)fx_sql_on(db, "BEGIN", NULL);
 	(void)fx_sql_on(db, "LOCK TABLE todo_counts IN ACCESS EXCLUSIVE MODE",
@@ -808,19 +812,12 @@ terminate_round(struct world *w, const char *app)
 Test(pipeline, terminated_connections_are_replaced_and_resent,
     .timeout = 120)
 {
-	const char	*env[3];
 	struct srv	 s;
 	struct world	*w;
-	char		 app[64], denv[700];
+	char		 app[64];
 	int		 n, round;
 
-	pl_app_env(app, sizeof(app), denv, sizeof(denv), "term");
-	env[0] = denv;
-	env[1] = "JOBS_DISABLED=1";
-	env[2] = NULL;
-	cr_assert_not_null(w = calloc(1, sizeof(*w)));
-	fx_srv_start(&s, env);
-	world_make(w, s.base, 8);
+	w = pl_instance(&s, app, sizeof(app), "term", 8);
 	n = burst(w, calls, 0, 0);
 	calls_run(calls, n);
 	calls_free(calls, n);
