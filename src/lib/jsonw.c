@@ -190,3 +190,33 @@ jsonw_rfc3339(char *out, int64_t us)
 	*p = '\0';
 	return ((size_t)(p - out));
 }
+
+size_t
+jsonw_ms(char *out, size_t len, uint64_t us)
+{
+	char		*p = out;
+	unsigned int	 ms, frac;
+
+	if (us >= 1000000 || len < 9)
+		return (0);
+	ms = (unsigned int)(us / 1000);
+	frac = (unsigned int)(us % 1000);
+	if (ms >= 100)
+		*p++ = (char)('0' + ms / 100);
+	if (ms >= 10)
+		*p++ = (char)('0' + ms / 10 % 10);
+	*p++ = (char)('0' + ms % 10);
+	*p++ = '.';
+	if (frac == 0) {
+		*p++ = '0';
+	} else {
+		*p++ = (char)('0' + frac / 100);
+		if (frac % 100 != 0) {
+			*p++ = (char)('0' + frac / 10 % 10);
+			if (frac % 10 != 0)
+				*p++ = (char)('0' + frac % 10);
+		}
+	}
+	*p = '\0';
+	return ((size_t)(p - out));
+}

@@ -18,5 +18,12 @@
 size_t	jsonw_escape_len(const char *, size_t);
 size_t	jsonw_escape(char *, const char *, size_t);
 size_t	jsonw_rfc3339(char *, int64_t);
+/*
+ * us microseconds as milliseconds the way jansson writes the real
+ * us / 1000.0 (JSON_REAL_PRECISION(6): "%.6g", ".0" when it looks like an
+ * integer) into out (len bytes, NUL terminated).  Under one second only
+ * (every digit then fits in six); 0 when us is not, or len too small.
+ */
+size_t	jsonw_ms(char *, size_t, uint64_t);
 
 #endif

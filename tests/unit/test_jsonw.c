@@ -150,3 +150,30 @@ Test(jsonw, timestamp_every_day_of_a_leap_year_round_trips)
 		cr_assert_str_eq(out, want);
 	}
 }
+
+/* As the access log's duration_ms was written: "%.6g", ".0" if integral. */
+static void
+ms_reference(char *out, size_t len, uint64_t us)
+{
+	size_t	n;
+
+	n = (size_t)snprintf(out, len, "%.6g", (double)us / 1000.0);
+	if (strchr(out, '.') == NULL && strchr(out, 'e') == NULL)
+		(void)snprintf(out + n, len - n, ".0");
+}
+
+Test(jsonw, ms_is_what_printf_g_writes_under_a_second)
+{
+	char		got[32], want[32];
+	uint64_t	us;
+
+	for (us = 0; us < 1000000; us++) {
+		cr_assert_neq(jsonw_ms(got, sizeof(got), us), 0);
+		ms_reference(want, sizeof(want), us);
+		cr_assert_str_eq(got, want, "%llu us", (unsigned long long)us);
+	}
+	cr_assert_eq(jsonw_ms(got, sizeof(got), 1000000), 0);
+	cr_assert_eq(jsonw_ms(got, sizeof(got), UINT64_MAX), 0);
+	cr_assert_eq(jsonw_ms(got, 8, 123456), 0);
+	cr_assert_eq(jsonw_ms(got, 9, 123456), strlen("123.456"));
+}
