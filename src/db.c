@@ -114,6 +114,7 @@ static int		db_results(struct db_conn *);
 static struct dbq	*db_unit_pop(struct db_conn *, PGresult **);
 static void		db_unit_done(struct db_conn *);
 static int		db_res_lost(const PGresult *);
+static int		db_state_lost(const char *);
 static void		db_deliver(struct dbq *, PGresult *);
 static void		db_watch_write(struct db_conn *);
 static void		db_serve_waiting(void);
@@ -426,7 +427,6 @@ db_pick(int *full, int fresh, int ro)
 	return (any != NULL && !*full ? any : NULL);
 }
 
-
 /* Connect (blocking, bounded by connect_timeout), into pipeline mode. */
 static int
 db_open(struct db_conn *c)
@@ -587,14 +587,16 @@ db_results(struct db_conn *c)
 static int
 db_res_lost(const PGresult *res)
 {
-	const char	*st;
+	return (res == NULL || (PQresultStatus(res) == PGRES_FATAL_ERROR &&
+	    db_state_lost(PQresultErrorField(res, PG_DIAG_SQLSTATE))));
+}
 
-	if (res == NULL)
-		return (1);
-	if (PQresultStatus(res) != PGRES_FATAL_ERROR)
-		return (0);
-	st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	return (st == NULL || !strncmp(st, "08", 2) || !strncmp(st, "57P", 3));
+/* No SQLSTATE (libpq's own error), a connection or operator one. */
+static int
+db_state_lost(const char *st)
+{
+	return (st == NULL || st[0] == '\0' || !strncmp(st, "08", 2) ||
+	    !strncmp(st, "57P", 3));
 }
 
 /* The oldest off c's ring, done: its answer to its query, if any. */
@@ -672,8 +674,7 @@ db_deliver(struct dbq *q, PGresult *res)
 		db_send(q);
 		return;
 	}
-	q->lost = !ok && (q->sqlstate[0] == '\0' ||
-	    !strncmp(q->sqlstate, "08", 2) || !strncmp(q->sqlstate, "57P", 3));
+	q->lost = !ok && db_state_lost(q->sqlstate);
 	if (q->lost && q->tries < DB_TRIES) {
 		kore_log(LOG_NOTICE, "db: retrying after: %s",
 		    res ? PQresultErrorMessage(res) : "lost connection");

@@ -28,7 +28,6 @@
 static void	rq_log_flush(void *, u_int64_t);
 static void	*rq_log_writer(void *);
 static void	rq_log_write(const struct kore_buf *);
-static const char *rq_log_time(void);
 static size_t	rq_real(char *, size_t, double);
 
 /*
@@ -69,8 +68,9 @@ void
 rq_log(struct http_request *req, struct rq *rq)
 {
 	const char	*path;
-	char		num[RQ_REAL_MAX];
+	char		num[RQ_REAL_MAX], ts[JSONW_TS_MAX];
 	struct kore_buf	*b = &rq_logbuf[rq_logcur];
+	struct timespec	now;
 	u_int64_t	us;
 	size_t		n, plen;
 
@@ -79,8 +79,11 @@ rq_log(struct http_request *req, struct rq *rq)
 	if (!utf8_valid(path, plen))
 		return;
 
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	(void)jsonw_rfc3339(ts, (int64_t)now.tv_sec * 1000000 +
+	    now.tv_nsec / 1000);
 	RQ_LIT(b, "{\"time\":");
-	rq_buf_strz(b, rq_log_time());
+	rq_buf_strz(b, ts);
 	RQ_LIT(b, ",\"request_id\":");
 	rq_buf_strz(b, rq->id);
 	RQ_LIT(b, ",\"trace_id\":");
@@ -144,36 +147,6 @@ rq_real(char *out, size_t len, double v)
 		}
 	}
 	return (n);
-}
-
-/*
- * Now in UTC as "YYYY-MM-DDTHH:MM:SS.mmmZ": the second's part made once a
- * second, the milliseconds each time.
- */
-static const char *
-rq_log_time(void)
-{
-	static time_t	sec = -1;
-	static char	ts[32];
-	static size_t	tslen;
-	struct timespec	now;
-	struct tm	tm;
-	long		ms;
-
-	(void)clock_gettime(CLOCK_REALTIME, &now);
-	if (now.tv_sec != sec) {
-		sec = now.tv_sec;
-		(void)gmtime_r(&now.tv_sec, &tm);
-		tslen = strftime(ts, sizeof(ts) - 6, "%Y-%m-%dT%H:%M:%S", &tm);
-	}
-	ms = now.tv_nsec / 1000000;
-	ts[tslen] = '.';
-	ts[tslen + 1] = (char)('0' + ms / 100);
-	ts[tslen + 2] = (char)('0' + ms / 10 % 10);
-	ts[tslen + 3] = (char)('0' + ms % 10);
-	ts[tslen + 4] = 'Z';
-	ts[tslen + 5] = '\0';
-	return (ts);
 }
 
 /* A worker going down: the writer's buffer, then the rest, written out. */

@@ -41,7 +41,6 @@
 #define TODO_BUF_ONE		512
 #define TODO_BUF_ROW		400
 
-
 /* What the list answer echoes (indexes into the choice arrays). */
 struct todo_page {
 	char		uid[TODO_ID_MAX];

@@ -301,14 +301,31 @@ fx_claims(const char *tok, struct jwt_claims *c)
 	    strlen(FX_SECRET), time(NULL), c), JWT_OK);
 }
 
+PGconn *
+fx_db(void)
+{
+	PGconn		*db;
+
+	db = PQconnectdb(env_or("DATABASE_URL", ""));
+	cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+	return (db);
+}
+
+size_t
+fx_discard(char *p, size_t sz, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return (sz * n);
+}
+
 const char *
 fx_sql(const char *sql, const char *p1)
 {
 	const char	*out;
 	PGconn		*db;
 
-	db = PQconnectdb(env_or("DATABASE_URL", ""));
-	cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+	db = fx_db();
 	out = fx_sql_on(db, sql, p1);
 	PQfinish(db);
 	return (out);

@@ -117,6 +117,10 @@ char		*fx_forge(const char *sub, const char *sid, const char *role,
 		    long iat, long exp, const char *key);
 void		 fx_claims(const char *token, struct jwt_claims *);
 
+/* A connection of the test's own to DATABASE_URL (PQfinish it). */
+PGconn		*fx_db(void);
+/* A curl write callback that keeps nothing. */
+size_t		 fx_discard(char *, size_t, size_t, void *);
 /* One statement on DATABASE_URL; its first value or "" (static). */
 const char	*fx_sql(const char *sql, const char *p1);
 /* The same on a connection of the test's own (a transaction, a lock). */

@@ -604,14 +604,6 @@ Test(chat, attaching_an_unknown_document_is_404)
 	free(tok);
 }
 
-static size_t
-discard(char *p, size_t sz, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return (sz * n);
-}
-
 Test(chat, a_client_that_leaves_mid_answer_still_gets_it_stored)
 {
 	struct resp	*r;
@@ -645,7 +637,7 @@ Test(chat, a_client_that_leaves_mid_answer_still_gets_it_stored)
 	(void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 500L);
 	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fx_discard);
 	cr_expect_eq(curl_easy_perform(c), CURLE_OPERATION_TIMEDOUT);
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
@@ -702,7 +694,7 @@ Test(chat, slow_answers_run_concurrently_and_health_stays_fast,
 		(void)curl_easy_setopt(c[i], CURLOPT_URL, url);
 		(void)curl_easy_setopt(c[i], CURLOPT_HTTPHEADER, h);
 		(void)curl_easy_setopt(c[i], CURLOPT_POSTFIELDS, bodies[i]);
-		(void)curl_easy_setopt(c[i], CURLOPT_WRITEFUNCTION, discard);
+		(void)curl_easy_setopt(c[i], CURLOPT_WRITEFUNCTION, fx_discard);
 		(void)curl_easy_setopt(c[i], CURLOPT_TIMEOUT, 30L);
 		(void)curl_easy_setopt(c[i], CURLOPT_NOSIGNAL, 1L);
 		(void)curl_multi_add_handle(multi, c[i]);

@@ -182,15 +182,6 @@ check_chunks(struct user *w, const char *id, int want_pages)
 	return (total);
 }
 
-static PGconn *
-db(void)
-{
-	PGconn	*c;
-
-	c = PQconnectdb(env_or("DATABASE_URL", ""));
-	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
-	return (c);
-}
 
 /* First column of the first row of a one-parameter query, as text. */
 static char *
@@ -201,7 +192,7 @@ db_one(const char *sql, const char *p1, const char *p2)
 	const char	*p[2] = { p1, p2 };
 	char		*v;
 
-	c = db();
+	c = fx_db();
 	res = PQexecParams(c, sql, p2 ? 2 : (p1 ? 1 : 0), NULL, p, NULL,
 	    NULL, 0);
 	cr_assert(PQresultStatus(res) == PGRES_TUPLES_OK ||

@@ -41,17 +41,6 @@ struct ex_dl {
 	volatile int	 done;
 };
 
-static PGconn *
-ex_db(void)
-{
-	PGconn	*db;
-
-	db = PQconnectdb(env_or("DATABASE_URL", ""));
-	cr_assert_eq(PQstatus(db), CONNECTION_OK, "db: %s",
-	    PQerrorMessage(db));
-	return (db);
-}
-
 /* Run sql with text parameters (NULL ends); the first value, or NULL. */
 static char *
 ex_sql(PGconn *db, const char *sql, ...)
@@ -192,7 +181,7 @@ Test(export, head_answers_the_headers_and_starts_no_export)
 	cr_assert(!strncmp(resp_header(r, "content-disposition"),
 	    "attachment;", 11));
 	resp_free(r);
-	db = ex_db();
+	db = fx_db();
 	n = ex_sql(db, "SELECT count(*) FROM audit_events WHERE user_id = $1 "
 	    "AND event = 'user.export'", u.id, NULL);
 	cr_assert_str_eq(n, "0");
@@ -213,7 +202,7 @@ Test(export, holds_every_kind_of_the_callers_data_and_none_of_others)
 
 	fx_new_at(NULL, NULL, &a, "export-a-");
 	fx_new_at(NULL, NULL, &b, "export-b-");
-	db = ex_db();
+	db = fx_db();
 	ex_seed(db, a.id, "mine", "1234");
 	ex_seed(db, b.id, "theirs", "7");
 
@@ -446,7 +435,7 @@ ex_big_setup(struct srv *s, PGconn **db, struct user *u, int nmsg)
 	char		 n[32], per[32];
 
 	fx_srv_start(s, env);
-	*db = ex_db();
+	*db = fx_db();
 	fx_new_at(s->base, NULL, u, "export-big-");
 	(void)snprintf(n, sizeof(n), "%d", EX_BIG_CONVS);
 	(void)snprintf(per, sizeof(per), "%d", nmsg / EX_BIG_CONVS);

@@ -21,15 +21,6 @@
 
 #define WAIT_S		60
 
-static PGconn *
-db(void)
-{
-	PGconn	*c;
-
-	c = PQconnectdb(env_or("DATABASE_URL", ""));
-	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
-	return (c);
-}
 
 /* The first value of a query with up to two text parameters. */
 static char *
@@ -40,7 +31,7 @@ q1(const char *sql, const char *p1, const char *p2)
 	const char	*p[2] = { p1, p2 };
 	char		*v;
 
-	c = db();
+	c = fx_db();
 	res = PQexecParams(c, sql, p2 ? 2 : (p1 ? 1 : 0), NULL, p, NULL,
 	    NULL, 0);
 	cr_assert(PQresultStatus(res) == PGRES_TUPLES_OK ||

@@ -226,17 +226,6 @@ calls_run(struct call *c, int n)
 	calls_check(c, n);
 }
 
-/* A connection of the test's own to the test database. */
-static PGconn *
-pg_open(void)
-{
-	PGconn		*db;
-
-	db = PQconnectdb(env_or("DATABASE_URL", ""));
-	cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
-	return (db);
-}
-
 /* Hold todo id's row lock on db (BEGIN; SELECT ... FOR UPDATE). */
 static void
 pg_lock_todo(PGconn *db, const char *id)
@@ -581,7 +570,7 @@ Test(pipeline, reads_aborted_by_a_failing_neighbour_are_sent_again,
 	int		 i, n, k, cancelled, failed;
 
 	w = pl_instance(&s, app, sizeof(app), "abort", 24);
-	db = pg_open();
+	db = fx_db();
 	(void)fx_sql_on(db, "BEGIN", NULL);
 	(void)fx_sql_on(db, "LOCK TABLE todo_counts IN ACCESS EXCLUSIVE MODE",
 	    NULL);
@@ -643,7 +632,7 @@ Test(pipeline, abandoned_requests_on_a_locked_row_hold_up_nobody,
 	int			 i, n, round;
 
 	world_make(&w, NULL, 8);
-	db = pg_open();
+	db = fx_db();
 	pg_lock_todo(db, w.todo[0][0]);
 	cr_assert_not_null(m = curl_multi_init());
 	for (i = 0; i < 3; i++)
@@ -723,7 +712,7 @@ Test(pipeline, killed_workers_leave_no_phantom_busy_statement,
 	cr_assert_not_null(w = calloc(1, sizeof(*w)));
 	fx_srv_start(&s, env);
 	world_make(w, s.base, 2);
-	db = pg_open();
+	db = fx_db();
 	pg_lock_todo(db, w->todo[0][0]);
 	cr_assert_not_null(m = curl_multi_init());
 	for (i = 0; i < 4; i++)
@@ -765,7 +754,7 @@ terminate_round(struct world *w, const char *app)
 	double		 end;
 	int		 n;
 
-	db = pg_open();
+	db = fx_db();
 	pg_lock_todo(db, w->todo[0][0]);
 	cr_assert_not_null(m = curl_multi_init());
 	want_retitle(w, &stuck, 0, 0);
@@ -854,7 +843,7 @@ Test(pipeline, requests_queued_for_a_connection_can_be_abandoned,
 	fx_srv_start(&s, env);
 	(void)snprintf(log, sizeof(log), "%s.log", s.dir);
 	world_make(w, s.base, 4);
-	db = pg_open();
+	db = fx_db();
 	pg_lock_todo(db, w->todo[0][0]);
 	cr_assert_not_null(m = curl_multi_init());
 	for (i = 0; i < PL_STUCK; i++)
@@ -938,7 +927,7 @@ Test(pipeline, a_callback_query_held_by_a_lock_lands_after_the_client_left,
 	while (strcmp(fx_sql("SELECT count(*) FROM messages WHERE "
 	    "conversation_id = $1", conv), "1") != 0 && fx_now() < end)
 		(void)calls_drive(m, 50);
-	db = pg_open();
+	db = fx_db();
 	(void)fx_sql_on(db, "BEGIN", NULL);
 	(void)fx_sql_on(db, "SELECT id FROM conversations WHERE id = $1 "
 	    "FOR NO KEY UPDATE", conv);

@@ -238,8 +238,7 @@ Test(security, login_racing_a_password_change_loses)
 	fx_take(&b, r);
 	resp_free(r);
 
-	db = PQconnectdb(env_or("DATABASE_URL", ""));
-	cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+	db = fx_db();
 	PQclear(PQexec(db, "BEGIN"));
 	p[0] = a.id;
 	res = PQexecParams(db, "SELECT 1 FROM users WHERE id = $1::uuid "
@@ -430,8 +429,7 @@ sec_listeners(const char *app, int *pids, int max)
 	const char	*p[1];
 	int		 i, n;
 
-	db = PQconnectdb(env_or("DATABASE_URL", ""));
-	cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+	db = fx_db();
 	p[0] = app;
 	res = PQexecParams(db, "SELECT pid FROM pg_stat_activity "
 	    "WHERE application_name = $1 AND (query LIKE 'LISTEN %' "

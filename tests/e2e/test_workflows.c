@@ -849,15 +849,6 @@ Test(workflows, steps_cite_the_documents_named_in_the_input, .timeout = 90)
 	json_decref(reqs);
 }
 
-/* Read the start of a stream, then hang up: the server shrugs. */
-static size_t
-sink_drop(char *p, size_t sz, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return (sz * n);
-}
-
 /*
  * A stream that outlives Kore's header timeout (http_header_timeout 10)
  * runs to its end: before, Kore armed that timeout for the next request
@@ -908,7 +899,7 @@ Test(workflows, a_client_leaving_the_stream_costs_nothing, .timeout = 90)
 		c = curl_easy_init();
 		(void)curl_easy_setopt(c, CURLOPT_URL, url);
 		(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_drop);
+		(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fx_discard);
 		(void)curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 400L + 300L * i);
 		(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
