@@ -46,7 +46,6 @@
 #define DB_RESET_MS		250
 #define DB_RING			128	/* power of two, >= 2 * DB_DEPTH */
 #define DB_DEPTH		32	/* statements in flight per connection */
-#define DB_STALL_MS		20	/* oldest in flight: the connection is stuck */
 
 /*
  * What a connection has in flight, in the order of its answers: a
@@ -93,7 +92,9 @@ static u_int64_t	db_last_lost;	/* ms: a connection failed */
 static u_int32_t	db_nwaiting;
 static int		db_sync_armed;	/* db_sync_all is due */
 TAILQ_HEAD(db_waitq, dbq);
-static struct db_waitq	db_waitq = TAILQ_HEAD_INITIALIZER(db_waitq);
+/* The worker's FIFOs, [0] writes, [1] reads: waiting is 1 + the index. */
+static struct db_waitq	db_waitq[2] = { TAILQ_HEAD_INITIALIZER(db_waitq[0]),
+			    TAILQ_HEAD_INITIALIZER(db_waitq[1]) };
 
 static void		db_start_fmt(struct http_request *, struct dbq *,
 			    const char *, int, const char *const *,
@@ -209,8 +210,9 @@ db_begin(struct dbq *q, struct http_request *req, void (*done)(struct dbq *),
 }
 
 /*
- * Onto a connection, or into the worker's FIFO when every connection is
- * full; a query that finds no connection at all fails as lost.
+ * Onto a connection, or into the worker's FIFO for its kind when no
+ * connection can take it now; a query that finds no connection up fails
+ * as lost.
  */
 static void
 db_send(struct dbq *q)
@@ -222,8 +224,8 @@ db_send(struct dbq *q)
 	ro = id >= 0 ? db_stmts[id].ro : sql_readonly(q->query);
 	if ((c = db_pick(&full, q->tries > 0, ro)) == NULL) {
 		if (full && db_nwaiting < pgsql_queue_limit) {
-			TAILQ_INSERT_TAIL(&db_waitq, q, wait);
-			q->waiting = 1;
+			TAILQ_INSERT_TAIL(&db_waitq[ro], q, wait);
+			q->waiting = 1 + ro;
 			metrics_db_waiting(++db_nwaiting);
 			return;
 		}
@@ -362,29 +364,27 @@ db_sync_all(void *arg, u_int64_t now)
 }
 
 /*
- * Where a statement goes.  Reads ride on the first DB_PIPELINES
- * (cfg.db_pipelines) connections that carry no write and are not stuck,
- * the one with the fewest in flight: a few deep pipelines keep few
- * backends runnable, which on a small machine is what bounds the tail.
- * A statement that may wait for a row lock (anything but a plain
- * SELECT, sql_readonly) goes to an idle connection, opened if need be, so that what a
- * lock holds up is that statement alone, not the reads queued behind
- * it.  A connection with a write whose oldest statement has run
- * DB_STALL_MS is stuck and is passed over.  *full: none can take more now, but some are up.
- * A resend (fresh) trusts no connection opened before the last one
- * failed: when PostgreSQL restarts or ends every backend, the idle ones
- * are dead too and the worker may not have heard yet.
+ * Where a statement goes, or NULL: then *full says some connection is up
+ * and the statement may wait for room.  Reads ride on the first
+ * DB_PIPELINES (cfg.db_pipelines) connections that carry no write, the
+ * one with the fewest in flight: a few deep pipelines keep few backends
+ * runnable, which on a small machine is what bounds the tail.  A
+ * statement that may wait for a row lock (anything but a plain SELECT,
+ * sql_readonly) takes an idle connection, opened if need be, or waits
+ * for one: it is never stacked behind another statement, so what a lock
+ * holds up is that statement alone.  A resend (fresh) trusts no
+ * connection opened before the last one failed: when PostgreSQL restarts
+ * or ends every backend, the idle ones are dead too and the worker may
+ * not have heard yet.
  */
 static struct db_conn *
 db_pick(int *full, int fresh, int ro)
 {
-	struct db_conn	*c, *rd, *idle, *any, *closed;
-	u_int64_t	 now;
-	int		 i, live, stuck, any_stuck;
+	struct db_conn	*c, *rd, *idle, *closed;
+	int		 i, live, up;
 
-	rd = idle = any = closed = NULL;
-	live = any_stuck = 0;
-	now = kore_time_ms();
+	rd = idle = closed = NULL;
+	live = up = 0;
 	for (i = 0; i < db_nconns; i++) {
 		c = &db_conns[i];
 		if (c->pg == NULL) {
@@ -394,23 +394,16 @@ db_pick(int *full, int fresh, int ro)
 		}
 		if (fresh && c->opened < db_last_lost)
 			continue;
-		/* A read is slow under load, never held by a row lock. */
-		stuck = c->nw > 0 && now - c->ring[c->head &
-		    (DB_RING - 1)].sent >= DB_STALL_MS;
+		up++;
 		if (c->nq == 0 && idle == NULL)
 			idle = c;
-		if (any == NULL || stuck < any_stuck ||
-		    (stuck == any_stuck && c->nq < any->nq)) {
-			any = c;
-			any_stuck = stuck;
-		}
-		if (!stuck && c->nw == 0 && live < cfg.db_pipelines) {
+		if (c->nw == 0 && live < cfg.db_pipelines) {
 			live++;
 			if (rd == NULL || c->nq < rd->nq)
 				rd = c;
 		}
 	}
-	*full = any != NULL && any->nq >= DB_DEPTH;
+	*full = up > 0;
 	if (ro && rd != NULL && rd->nq < DB_DEPTH &&
 	    (rd->nq == 0 || live == cfg.db_pipelines))
 		return (rd);
@@ -418,13 +411,11 @@ db_pick(int *full, int fresh, int ro)
 		return (idle);
 	/* After a failed connect, wait DB_RESET_MS before the next one. */
 	if (closed != NULL && (db_last_fail == 0 ||
-	    now - db_last_fail >= DB_RESET_MS) && db_open(closed))
+	    kore_time_ms() - db_last_fail >= DB_RESET_MS) && db_open(closed))
 		return (closed);
-	if (any == NULL && fresh)
+	if (up == 0 && fresh)
 		return (db_pick(full, 0, ro));
-	if (ro && rd != NULL && rd->nq < DB_DEPTH)
-		return (rd);
-	return (any != NULL && !*full ? any : NULL);
+	return (ro && rd != NULL && rd->nq < DB_DEPTH ? rd : NULL);
 }
 
 /* Connect (blocking, bounded by connect_timeout), into pipeline mode. */
@@ -714,20 +705,22 @@ db_watch_write(struct db_conn *c)
 	    EPOLLIN | EPOLLRDHUP | (more ? EPOLLOUT : 0), 0, &c->evt);
 }
 
-/* Room again: send the oldest waiters. */
+/* Room again: send the oldest waiters of each kind that can go. */
 static void
 db_serve_waiting(void)
 {
 	struct dbq	*q;
-	int		 full;
+	int		 full, ro;
 
-	while ((q = TAILQ_FIRST(&db_waitq)) != NULL) {
-		if (db_pick(&full, 0, 0) == NULL && full)
-			return;
-		TAILQ_REMOVE(&db_waitq, q, wait);
-		q->waiting = 0;
-		metrics_db_waiting(--db_nwaiting);
-		db_send(q);
+	for (ro = 0; ro < 2; ro++) {
+		while ((q = TAILQ_FIRST(&db_waitq[ro])) != NULL) {
+			if (db_pick(&full, 0, ro) == NULL && full)
+				break;
+			TAILQ_REMOVE(&db_waitq[ro], q, wait);
+			q->waiting = 0;
+			metrics_db_waiting(--db_nwaiting);
+			db_send(q);
+		}
 	}
 }
 
@@ -759,7 +752,7 @@ void
 db_unqueue(struct dbq *q)
 {
 	if (q->waiting) {
-		TAILQ_REMOVE(&db_waitq, q, wait);
+		TAILQ_REMOVE(&db_waitq[q->waiting - 1], q, wait);
 		q->waiting = 0;
 		metrics_db_waiting(--db_nwaiting);
 	}

@@ -29,7 +29,7 @@ struct dbq {
 	void			(*done)(struct dbq *);	/* called */
 	struct db_conn		*conn;		/* in flight on */
 	u_int32_t		slot;		/* its place there */
-	int			waiting;	/* in the worker's FIFO */
+	int			waiting;	/* in a worker's FIFO: 1 + ro */
 	TAILQ_ENTRY(dbq)	wait;
 	int			busy;
 	int			tries;
