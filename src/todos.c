@@ -82,7 +82,8 @@ static int	todo_answer(struct http_request *, struct rq *, int,
 static int	todo_answer_one(struct http_request *, struct rq *, int,
 		    const char *);
 static int	todo_answer_list(struct http_request *, struct rq *);
-static void	todo_write(struct kore_buf *, const struct dbq *, int, int);
+static void	todo_write(struct kore_buf *, const struct dbq *, int, int,
+		    const char *);
 static void	todo_ts(struct kore_buf *, const struct dbq *, int, int);
 
 ROUTE(page_todos, "/api/v1/users/{user_id}/todos",
@@ -114,7 +115,9 @@ static const char *const todo_bulk_actions[] = { "complete", "uncomplete",
  * parse back.
  */
 #define TODO_COLS							\
-	"id, user_id, title, description, priority, completed, "	\
+	"id, user_id, " TODO_COLS_REST
+#define TODO_COLS_REST							\
+	"title, description, priority, completed, "			\
 	"created_at, updated_at, completed_at"
 
 static const char sql_todo_get[] =
@@ -197,7 +200,8 @@ static const char sql_todo_bulk_delete[] = TODO_BULK(
 	"(SELECT coalesce(sum(" cnt "), 0)::int8 FROM todo_counts "	\
 	"WHERE user_id = $1)"
 #define TODO_LIST(cnt, flt, ord)					\
-	"SELECT " TODO_SUM(cnt) ", " TODO_COLS " FROM todos "		\
+	"SELECT " TODO_SUM(cnt) ", id, NULL, " TODO_COLS_REST		\
+	" FROM todos "							\
 	"WHERE user_id = $1" flt " ORDER BY " ord			\
 	" LIMIT $2::int OFFSET $3::int"
 #define TODO_TOTAL(cnt)							\
@@ -247,6 +251,7 @@ todo_list(struct http_request *req, struct rq *rq)
 	struct verr	v;
 	const char	*params[3];
 	char		uid[TODO_ID_MAX], lim[16], off[16];
+	uint8_t		raw[16];
 	int		limit, offset, status, sort, order;
 	struct todo_page *page;
 
@@ -271,7 +276,9 @@ todo_list(struct http_request *req, struct rq *rq)
 		db_start_rbin(req, &rq->q, sql_todo_list[status][sort][order],
 		    3, params);
 		page = rq_state(rq, sizeof(*page), NULL);
-		(void)kore_strlcpy(page->uid, uid, sizeof(page->uid));
+		/* As PostgreSQL writes it: the rows' user_id (todo_write). */
+		(void)uuid_parse(uid, raw);
+		uuid_format(raw, page->uid);
 		page->limit = limit;
 		page->offset = offset;
 		page->status = status;
@@ -553,7 +560,7 @@ todo_answer_one(struct http_request *req, struct rq *rq, int status,
 	if ((r = todo_wait(req, rq)) != RQ_CONT)
 		return (r == RQ_WAIT ? KORE_RESULT_RETRY : KORE_RESULT_OK);
 	rq_ok_begin(&buf, message, TODO_BUF_ONE);
-	todo_write(&buf, &rq->q, 0, 0);
+	todo_write(&buf, &rq->q, 0, 0, NULL);
 	return (rq_ok_end(req, rq, status, &buf));
 }
 
@@ -584,7 +591,7 @@ todo_answer_list(struct http_request *req, struct rq *rq)
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			RQ_LIT(&buf, ",");
-		todo_write(&buf, &rq->q, i, 1);
+		todo_write(&buf, &rq->q, i, 1, page->uid);
 	}
 	kore_buf_appendf(&buf, "],\"total\":%lld,\"limit\":%d,\"offset\":%d,"
 	    "\"filters_applied\":{\"status\":\"%s\",\"sort_by\":\"%s\","
@@ -594,9 +601,14 @@ todo_answer_list(struct http_request *req, struct rq *rq)
 	return (rq_ok_end(req, rq, 200, &buf));
 }
 
-/* The todo in TODO_COLS at (row, col) of q as a JSON object onto buf. */
+/*
+ * The todo in TODO_COLS at (row, col) of q as a JSON object onto buf.
+ * A NULL user_id is uid's (the list's rows leave it out: every row is
+ * the page's user's, and 50 uuids cost PostgreSQL and us each time).
+ */
 static void
-todo_write(struct kore_buf *buf, const struct dbq *q, int row, int col)
+todo_write(struct kore_buf *buf, const struct dbq *q, int row, int col,
+    const char *uid)
 {
 	char		id[UUID_STRLEN + 1];
 
@@ -604,8 +616,11 @@ todo_write(struct kore_buf *buf, const struct dbq *q, int row, int col)
 	(void)db_uuid(q, row, col, id);
 	rq_buf_strz(buf, id);
 	RQ_LIT(buf, ",\"user_id\":");
-	(void)db_uuid(q, row, col + 1, id);
-	rq_buf_strz(buf, id);
+	if (uid == NULL || !db_isnull(q, row, col + 1)) {
+		(void)db_uuid(q, row, col + 1, id);
+		uid = id;
+	}
+	rq_buf_strz(buf, uid);
 	RQ_LIT(buf, ",\"title\":");
 	rq_buf_str(buf, db_val(q, row, col + 2),
 	    (size_t)db_len(q, row, col + 2));

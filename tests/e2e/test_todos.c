@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1114,4 +1115,29 @@ Test(todos, ids_and_times_are_the_database_s)
 	cr_expect_eq(json_integer_value(jpath(r->json, "data.total")), 1);
 	resp_free(r);
 #undef TODO_UTC
+}
+
+/*
+ * The list's rows carry no user_id from the database (every row is the
+ * page's user's): the answer writes the user's id as PostgreSQL would,
+ * lower case, whatever the case of the path's.
+ */
+Test(todos, the_list_s_user_id_is_the_user_s_whatever_the_path_s_case)
+{
+	struct user	a;
+	struct resp	*r;
+	char		id[40], upper[64];
+	size_t		i;
+
+	fx_new(&a, "todo-");
+	mk_titled(&a, "cased", "low", id);
+	for (i = 0; a.id[i] != '\0' && i < sizeof(upper) - 1; i++)
+		upper[i] = (char)toupper((unsigned char)a.id[i]);
+	upper[i] = '\0';
+	cr_assert_str_neq(upper, a.id);
+	r = fx_call("GET", &a, NULL, "/api/v1/users/%s/todos", upper);
+	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
+	cr_expect_str_eq(jstr(r, "data.items.0.id"), id);
+	cr_expect_str_eq(jstr(r, "data.items.0.user_id"), a.id);
+	resp_free(r);
 }
