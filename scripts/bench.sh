@@ -6,7 +6,7 @@
 # login flood, and two instances behind nginx.  Prints a table and writes
 # bench/RESULTS.md.
 #
-#   BENCH_SECONDS=10 BENCH_CONNS=64 BENCH_ROUNDS=2 make bench
+#   BENCH_SECONDS=10 BENCH_CONNS=64 BENCH_ROUNDS=3 make bench
 #   FASTAPI_DIR=/path/to/fastapi_todo make bench   (FASTAPI_DIR= skips it)
 #
 # Both servers get the same data (1 user with 50 todos, 200 users with 50
@@ -19,7 +19,7 @@ set -eu
 SECS=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNS:-64}
 THREADS=${BENCH_THREADS:-2}
-ROUNDS=${BENCH_ROUNDS:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
 FASTAPI_DIR=${FASTAPI_DIR-$ROOT/../shared/anchors/fastapi_todo}
 OUT=$ROOT/bench/RESULTS.md
 T=$(mktemp -d /tmp/elenchus-bench.XXXXXX)
