@@ -379,6 +379,23 @@ pl_instance(struct srv *s, char *app, size_t alen, const char *tag,
 	return (w);
 }
 
+/*
+ * An instance of our own (env), users of its own, and user 0's first
+ * todo locked on *db (pg_lock_todo).
+ */
+static struct world *
+pl_locked(struct srv *s, const char *const *env, int users, PGconn **db)
+{
+	struct world	*w;
+
+	cr_assert_not_null(w = calloc(1, sizeof(*w)));
+	fx_srv_start(s, env);
+	world_make(w, s->base, users);
+	*db = fx_db();
+	pg_lock_todo(*db, w->todo[0][0]);
+	return (w);
+}
+
 /* GET todo k of user i, checked to be exactly that todo. */
 static void
 want_todo(struct world *w, struct call *c, int i, int k)
@@ -709,11 +726,7 @@ Test(pipeline, killed_workers_leave_no_phantom_busy_statement,
 	pid_t		 pids[8];
 	int		 i, n;
 
-	cr_assert_not_null(w = calloc(1, sizeof(*w)));
-	fx_srv_start(&s, env);
-	world_make(w, s.base, 2);
-	db = fx_db();
-	pg_lock_todo(db, w->todo[0][0]);
+	w = pl_locked(&s, env, 2, &db);
 	cr_assert_not_null(m = curl_multi_init());
 	for (i = 0; i < 4; i++)
 		call_set(&stuck[i], s.base, "PATCH", &w->u[0],
@@ -839,12 +852,8 @@ Test(pipeline, requests_queued_for_a_connection_can_be_abandoned,
 	char		 log[200];
 	int		 i;
 
-	cr_assert_not_null(w = calloc(1, sizeof(*w)));
-	fx_srv_start(&s, env);
+	w = pl_locked(&s, env, 4, &db);
 	(void)snprintf(log, sizeof(log), "%s.log", s.dir);
-	world_make(w, s.base, 4);
-	db = fx_db();
-	pg_lock_todo(db, w->todo[0][0]);
 	cr_assert_not_null(m = curl_multi_init());
 	for (i = 0; i < PL_STUCK; i++)
 		call_set(&stuck[i], s.base, "PATCH", &w->u[0],
@@ -889,11 +898,7 @@ Test(pipeline, writes_wait_for_a_free_connection_not_behind_a_lock,
 	double		 end;
 	int		 n, round;
 
-	cr_assert_not_null(w = calloc(1, sizeof(*w)));
-	fx_srv_start(&s, env);
-	world_make(w, s.base, 8);
-	db = fx_db();
-	pg_lock_todo(db, w->todo[0][0]);
+	w = pl_locked(&s, env, 8, &db);
 	for (round = 1; round <= 4; round++) {
 		call_set(&calls[0], s.base, "PATCH", &w->u[0],
 		    "{\"title\":\"held\"}", 200, "/api/v1/users/%s/todos/%s",
