@@ -270,15 +270,15 @@ todo_list(struct http_request *req, struct rq *rq)
 
 		(void)snprintf(lim, sizeof(lim), "%d", limit);
 		(void)snprintf(off, sizeof(off), "%d", offset);
-		params[0] = uid;
-		params[1] = lim;
-		params[2] = off;
-		db_start_rbin(req, &rq->q, sql_todo_list[status][sort][order],
-		    3, params);
 		page = rq_state(rq, sizeof(*page), NULL);
 		/* As PostgreSQL writes it: the rows' user_id (todo_write). */
 		(void)uuid_parse(uid, raw);
 		uuid_format(raw, page->uid);
+		params[0] = page->uid;
+		params[1] = lim;
+		params[2] = off;
+		db_start_rbin(req, &rq->q, sql_todo_list[status][sort][order],
+		    3, params);
 		page->limit = limit;
 		page->offset = offset;
 		page->status = status;

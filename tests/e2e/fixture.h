@@ -164,6 +164,8 @@ int		 fx_count_in(const char *file, const char *needle);
 /* Seconds on a monotonic clock, for intervals. */
 double		 fx_now(void);
 int		 fx_free_port(void);
+/* A TCP connection to 127.0.0.1:port, or -1. */
+int		 fx_tcp_connect(int port);
 
 /*
  * A process group of our own running argv (PATH searched) with extra

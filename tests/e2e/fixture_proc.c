@@ -369,19 +369,33 @@ group_end(pid_t pid)
 	(void)waitpid(pid, &st, 0);
 }
 
+/* Whether something listens on 127.0.0.1:port. */
 static int
 tcp_open(int port)
 {
+	int		fd;
+
+	if ((fd = fx_tcp_connect(port)) < 0)
+		return (0);
+	(void)close(fd);
+	return (1);
+}
+
+int
+fx_tcp_connect(int port)
+{
 	struct sockaddr_in	sin;
-	int			fd, ok;
+	int			fd;
 
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
-		return (0);
+		return (-1);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((unsigned short)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-	(void)close(fd);
-	return (ok);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+		(void)close(fd);
+		return (-1);
+	}
+	return (fd);
 }

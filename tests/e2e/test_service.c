@@ -4,10 +4,6 @@
  */
 #define _GNU_SOURCE
 
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
 #include <ctype.h>
 #include <poll.h>
 
@@ -600,22 +596,16 @@ Test(service, every_request_of_a_burst_is_logged_once, .timeout = 60)
 		cr_assert_eq(seen[i], 1, "request %d has %d lines", i, seen[i]);
 }
 
-/* A connection to the main instance's port (E2E_BASE), or -1. */
+/* A connection to the main instance's port (E2E_BASE). */
 static int
 raw_connect(void)
 {
-	struct sockaddr_in	sin;
-	const char		*p;
-	int			fd;
+	const char	*p;
+	int		 fd;
 
 	p = strrchr(fx_base(NULL), ':');
 	cr_assert_not_null(p);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((unsigned short)atoi(p + 1));
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
-	cr_assert(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	cr_assert((fd = fx_tcp_connect(atoi(p + 1))) >= 0);
 	return (fd);
 }
 
