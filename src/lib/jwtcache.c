@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "fnv.h"
 #include "jwtcache.h"
 
 static size_t	jwtc_slot(const struct jwtc *, const char *, size_t);
@@ -53,12 +54,5 @@ jwtc_put(struct jwtc *jc, const char *tok, size_t len,
 static size_t
 jwtc_slot(const struct jwtc *jc, const char *tok, size_t len)
 {
-	uint64_t	h;
-	size_t		i;
-
-	h = 14695981039346656037ULL ^ jc->seed;
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)tok[i]) * 1099511628211ULL;
-	h ^= h >> 29;
-	return ((size_t)(h & (JWTC_SLOTS - 1)));
+	return ((size_t)(fnv1a64(jc->seed, tok, len) & (JWTC_SLOTS - 1)));
 }
