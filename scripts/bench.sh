@@ -350,18 +350,32 @@ SCAN_MS=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$T/pgbench-scan.txt
 echo "ledger scan for the same 90-day sums (no rollup): $SCAN_MS ms a query"
 echo "pgbench extended (unprepared): $PGB_EXT tps; prepared: $PGB_PREP tps"
 
+# A second instance, without the list's page cache (LIST_CACHE_MB=0):
+# the list when every page is read from PostgreSQL, as after each write
+# to the user's todos.  Then the scale-out below.
+HTTP_PORT2=$(free_port)
+HTTP_PORT=$HTTP_PORT2 LIST_CACHE_MB=0 "$ROOT/scripts/serve.sh" "$T/kore2" \
+    >"$T/kore2.log" 2>&1 &
+pids="$pids $!"
+wait_http "http://127.0.0.1:$HTTP_PORT2/ready" 30 ||
+    { tail "$T/kore2.log"; exit 1; }
+echo "== the list without the page cache, $ROUNDS rounds"
+url="http://127.0.0.1:$HTTP_PORT2/api/v1/users/$UID_/todos?limit=50"
+WRK_TOKEN=$TOKEN WRK_METHOD=GET wrk -t "$THREADS" -c "$CONNS" -d 2s \
+    -s "$ROOT/bench/wrk.lua" "$url" >/dev/null 2>&1 || true
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+	WRK_TOKEN=$TOKEN wrk1 "todo_list_nocache-$r" "$CONNS" "$url"
+	r=$((r + 1))
+done
+medians "todo_list_nocache-" > "$T/todo_list_nocache.res"
+
 # ---------------------------------------------------------------- scale-out
 # nginx (plain HTTP, keep-alive upstream) in front of one instance, then
 # of two instances on the same PostgreSQL: the same single-todo GET.
 NGINX_NOTE=""
 if command -v nginx >/dev/null; then
 	echo "== nginx in front of one instance, then two"
-	HTTP_PORT2=$(free_port)
-	HTTP_PORT=$HTTP_PORT2 "$ROOT/scripts/serve.sh" "$T/kore2" \
-	    >"$T/kore2.log" 2>&1 &
-	pids="$pids $!"
-	wait_http "http://127.0.0.1:$HTTP_PORT2/ready" 30 ||
-	    { tail "$T/kore2.log"; exit 1; }
 	NG_PORT=$(free_port)
 	ngx() {	# upstream servers...
 		mkdir -p "$T/nginx/logs" "$T/nginx/tmp"
@@ -448,8 +462,8 @@ cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
 	echo
 	echo "| endpoint | req/s | p50 ms | p99 ms | non-2xx | req/s per round |"
 	echo "|---|---:|---:|---:|---:|---|"
-	for n in health todo_get todo_list todo_post login todo_list_heavy \
-	    usage_90d_100k_calls tokens_90d_100k_calls health_idle \
+	for n in health todo_get todo_list todo_list_nocache todo_post login \
+	    todo_list_heavy usage_90d_100k_calls tokens_90d_100k_calls health_idle \
 	    health_flood login_flood; do
 		echo "| $n | $(field $n rps) | $(field $n p50_ms) | $(field $n p99_ms) | $(field $n non2xx) | $(field $n runs) |"
 	done
@@ -475,6 +489,9 @@ cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
 			echo "| $n / FastAPI | n/a |"
 		fi
 	done
+	if [ -n "$FA" ]; then
+		echo "| todo_list without the page cache / FastAPI | $(ratio "$(field todo_list_nocache rps)" "$(field todo_list-fa rps)") |"
+	fi
 	echo "| todo_list p99 / p50 | $(ratio "$(field todo_list p99_ms)" "$(field todo_list p50_ms)") |"
 	echo "| 90-day sums of 100,000 model calls read from the ledger (pgbench, 1 conn, mean) | $SCAN_MS ms |"
 	echo "| /analytics/usage?days=90 of that user over the rollup, p50 at 16 conns | $(field usage_90d_100k_calls p50_ms) ms |"

@@ -11,11 +11,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/rand.h>
+
 #include "rq.h"
 #include "query.h"
 #include "lib/idlist.h"
 #include "lib/jsonw.h"
 #include "lib/uuid.h"
+#include "lib/vcache.h"
 
 /* Path segments: /api/v1/users/{user_id}/todos/{todo_id}/complete */
 #define TODO_SEG_USER		3
@@ -41,6 +44,9 @@
 #define TODO_BUF_ONE		512
 #define TODO_BUF_ROW		400
 
+/* A page's cache key (todo_page.key). */
+#define TODO_KEY_LEN		(16 + 3 + 2 * 4)
+
 /* What the list answer echoes (indexes into the choice arrays). */
 struct todo_page {
 	char		uid[TODO_ID_MAX];
@@ -49,6 +55,8 @@ struct todo_page {
 	int		status;
 	int		sort;
 	int		order;
+	/* In the page cache: the user's 16 bytes, the choices, the paging. */
+	uint8_t		key[TODO_KEY_LEN];
 };
 
 struct todo_in {
@@ -82,6 +90,9 @@ static int	todo_answer(struct http_request *, struct rq *, int,
 static int	todo_answer_one(struct http_request *, struct rq *, int,
 		    const char *);
 static int	todo_answer_list(struct http_request *, struct rq *);
+static void	todo_list_start(struct http_request *, struct rq *);
+static int	todo_list_cached(struct http_request *, struct rq *);
+static struct vcache *todo_cache(void);
 static void	todo_write(struct kore_buf *, const struct dbq *, int, int,
 		    const char *);
 static void	todo_ts(struct kore_buf *, const struct dbq *, int, int);
@@ -195,17 +206,24 @@ static const char sql_todo_bulk_delete[] = TODO_BULK(
  * it then, from users, so that an unknown user (an admin's path) is
  * 404.  Every filter and order is its own static statement, so each can
  * use its index (and be prepared as it is).
+ *
+ * Column 1 is the user's version of its todos (sql/018_todo_versions.sql),
+ * read in the page's snapshot: the worker keeps the page's data with it
+ * (todo_cache), and answers the same page again after TODO_VER, one row
+ * by primary key and the user's counter rows, gives the same version.
  */
 #define TODO_SUM(cnt)							\
 	"(SELECT coalesce(sum(" cnt "), 0)::int8 FROM todo_counts "	\
 	"WHERE user_id = $1)"
+#define TODO_VERSION	TODO_SUM("ver")
 #define TODO_LIST(cnt, flt, ord)					\
-	"SELECT " TODO_SUM(cnt) ", id, NULL, " TODO_COLS_REST		\
-	" FROM todos "							\
+	"SELECT " TODO_SUM(cnt) ", " TODO_VERSION ", id, NULL, "		\
+	TODO_COLS_REST " FROM todos "					\
 	"WHERE user_id = $1" flt " ORDER BY " ord			\
 	" LIMIT $2::int OFFSET $3::int"
 #define TODO_TOTAL(cnt)							\
-	"SELECT " TODO_SUM(cnt) " FROM users WHERE id = $1"
+	"SELECT " TODO_SUM(cnt) ", " TODO_VERSION			\
+	" FROM users WHERE id = $1"
 
 /* The counter and the predicate of each status. */
 #define TODO_C_ALL		"total"
@@ -245,12 +263,21 @@ static const char *const sql_todo_total[TODO_STATUS_N] = {
 	TODO_TOTAL(TODO_C_DONE),
 };
 
+/* The version alone, no row for an unknown user. */
+static const char sql_todo_ver[] =
+    "SELECT " TODO_VERSION " FROM users WHERE id = $1";
+
+/*
+ * GET …/todos: step 1 waits for the page (TODO_LIST), step 2 for an
+ * empty page's total (TODO_TOTAL), step 3 for the version of a page the
+ * worker has (TODO_VER).
+ */
 static int
 todo_list(struct http_request *req, struct rq *rq)
 {
 	struct verr	v;
-	const char	*params[3];
-	char		uid[TODO_ID_MAX], lim[16], off[16];
+	const char	*params[1];
+	char		uid[TODO_ID_MAX];
 	uint8_t		raw[16];
 	int		limit, offset, status, sort, order;
 	struct todo_page *page;
@@ -268,25 +295,93 @@ todo_list(struct http_request *req, struct rq *rq)
 			return (rq_invalid(req, rq, &v));
 		verr_clear(&v);
 
-		(void)snprintf(lim, sizeof(lim), "%d", limit);
-		(void)snprintf(off, sizeof(off), "%d", offset);
 		page = rq_state(rq, sizeof(*page), NULL);
 		/* As PostgreSQL writes it: the rows' user_id (todo_write). */
 		(void)uuid_parse(uid, raw);
 		uuid_format(raw, page->uid);
-		params[0] = page->uid;
-		params[1] = lim;
-		params[2] = off;
-		db_start_rbin(req, &rq->q, sql_todo_list[status][sort][order],
-		    3, params);
 		page->limit = limit;
 		page->offset = offset;
 		page->status = status;
 		page->sort = sort;
 		page->order = order;
-		rq->step = 1;
+		memcpy(page->key, raw, sizeof(raw));
+		page->key[16] = (uint8_t)status;
+		page->key[17] = (uint8_t)sort;
+		page->key[18] = (uint8_t)order;
+		memcpy(page->key + 19, &limit, 4);
+		memcpy(page->key + 23, &offset, 4);
+		if (vcache_get(todo_cache(), page->key, TODO_KEY_LEN) != NULL) {
+			params[0] = page->uid;
+			db_start_rbin(req, &rq->q, sql_todo_ver, 1, params);
+			rq->step = 3;
+		} else
+			todo_list_start(req, rq);
 	}
+	if (rq->step == 3)
+		return (todo_list_cached(req, rq));
 	return (todo_answer_list(req, rq));
+}
+
+/* The page's statement (step 1). */
+static void
+todo_list_start(struct http_request *req, struct rq *rq)
+{
+	const struct todo_page *page = rq->st;
+	const char	*params[3];
+	char		lim[16], off[16];
+
+	(void)snprintf(lim, sizeof(lim), "%d", page->limit);
+	(void)snprintf(off, sizeof(off), "%d", page->offset);
+	params[0] = page->uid;
+	params[1] = lim;
+	params[2] = off;
+	db_start_rbin(req, &rq->q, sql_todo_list[page->status][page->sort]
+	    [page->order], 3, params);
+	rq->step = 1;
+}
+
+/*
+ * Step 3: the kept page when its version is still the user's, else the
+ * page read again.  An unknown user (gone since) is 404 either way.
+ */
+static int
+todo_list_cached(struct http_request *req, struct rq *rq)
+{
+	const struct todo_page	*page = rq->st;
+	const struct vcache_ent	*e;
+	struct kore_buf		 buf;
+	int			 r;
+
+	if ((r = todo_wait(req, rq)) != RQ_CONT)
+		return (r == RQ_WAIT ? KORE_RESULT_RETRY : KORE_RESULT_OK);
+	/* Looked up again: another request may have replaced it since. */
+	e = vcache_get(todo_cache(), page->key, TODO_KEY_LEN);
+	if (e != NULL && e->ver == db_int8(&rq->q, 0, 0)) {
+		rq_ok_begin(&buf, "Todos", e->len);
+		kore_buf_append(&buf, e->data, e->len);
+		return (rq_ok_end(req, rq, 200, &buf));
+	}
+	todo_list_start(req, rq);
+	return (todo_answer_list(req, rq));
+}
+
+/*
+ * The worker's page cache: LIST_CACHE_MB (0: none), a random seed so
+ * that nobody can aim two pages at one slot.
+ */
+static struct vcache *
+todo_cache(void)
+{
+	static struct vcache	*cache;
+	uint64_t		 seed;
+
+	if (cache == NULL) {
+		if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1)
+			fatal("RAND_bytes failed");
+		cache = kore_malloc(sizeof(*cache));
+		vcache_init(cache, seed, (size_t)cfg.list_cache_mb << 20);
+	}
+	return (cache);
 }
 
 static int
@@ -565,8 +660,9 @@ todo_answer_one(struct http_request *req, struct rq *rq, int status,
 }
 
 /*
- * The page from TODO_LIST's rows (step 1: total, then TODO_COLS), or,
- * when it has none, the total alone from TODO_TOTAL (step 2).
+ * The page from TODO_LIST's rows (step 1: total, version, then
+ * TODO_COLS), or, when it has none, the total and the version from
+ * TODO_TOTAL (step 2); kept in the worker's cache with the version.
  */
 static int
 todo_answer_list(struct http_request *req, struct rq *rq)
@@ -574,6 +670,7 @@ todo_answer_list(struct http_request *req, struct rq *rq)
 	struct kore_buf	buf;
 	const struct todo_page *page = rq->st;
 	const char	*params[1];
+	size_t		start;
 	int		r, i, n;
 
 	if (rq->step == 1 && db_poll(req, &rq->q) == DB_OK &&
@@ -587,17 +684,20 @@ todo_answer_list(struct http_request *req, struct rq *rq)
 		return (r == RQ_WAIT ? KORE_RESULT_RETRY : KORE_RESULT_OK);
 	n = rq->step == 1 ? db_rows(&rq->q) : 0;
 	rq_ok_begin(&buf, "Todos", 256 + (size_t)n * TODO_BUF_ROW);
+	start = buf.offset;
 	RQ_LIT(&buf, "{\"items\":[");
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			RQ_LIT(&buf, ",");
-		todo_write(&buf, &rq->q, i, 1, page->uid);
+		todo_write(&buf, &rq->q, i, 2, page->uid);
 	}
 	kore_buf_appendf(&buf, "],\"total\":%lld,\"limit\":%d,\"offset\":%d,"
 	    "\"filters_applied\":{\"status\":\"%s\",\"sort_by\":\"%s\","
 	    "\"order\":\"%s\"}}", (long long)db_int8(&rq->q, 0, 0), page->limit,
 	    page->offset, todo_statuses[page->status], todo_sorts[page->sort],
 	    todo_orders[page->order]);
+	(void)vcache_put(todo_cache(), page->key, TODO_KEY_LEN,
+	    db_int8(&rq->q, 0, 1), buf.data + start, buf.offset - start);
 	return (rq_ok_end(req, rq, 200, &buf));
 }
 

@@ -158,6 +158,7 @@ cfg_numbers(struct config *cfg, const char *(*env)(const char *),
 	INT("JOB_MAX_ATTEMPTS", 3, 1, 20, cfg->job_max_attempts);
 	INT("JOB_THREADS", 2, 1, 64, cfg->job_threads);
 	INT("DB_PIPELINES", 2, 1, 64, cfg->db_pipelines);
+	INT("LIST_CACHE_MB", 8, 0, 1024, cfg->list_cache_mb);
 	INT("BREAKER_THRESHOLD", 5, 1, 1000, cfg->breaker_threshold);
 	INT("BREAKER_OPEN_S", 30, 1, 3600, cfg->breaker_open_s);
 	/* Second-granular overrides, for tests of expiry (0: use _MIN). */

@@ -107,6 +107,7 @@ struct config {
 	int		job_max_attempts;
 	int		job_threads;		/* JOB_THREADS: runner threads */
 	int		db_pipelines;		/* DB_PIPELINES: per worker */
+	int		list_cache_mb;		/* LIST_CACHE_MB: per worker */
 	char		job_queue[64];		/* JOB_QUEUE: queue served */
 	unsigned int	features;		/* FEATURE_*: lib/feature.h bits */
 	int		breaker_threshold;	/* BREAKER_THRESHOLD failures */
