@@ -209,7 +209,7 @@ static const char sql_todo_bulk_delete[] = TODO_BULK(
  *
  * Column 1 is the user's version of its todos (sql/018_todo_versions.sql),
  * read in the page's snapshot: the worker keeps the page's data with it
- * (todo_cache), and answers the same page again after TODO_VER, one row
+ * (todo_cache), and answers the same page again after sql_todo_ver, one row
  * by primary key and the user's counter rows, gives the same version.
  */
 #define TODO_SUM(cnt)							\
@@ -270,7 +270,7 @@ static const char sql_todo_ver[] =
 /*
  * GET …/todos: step 1 waits for the page (TODO_LIST), step 2 for an
  * empty page's total (TODO_TOTAL), step 3 for the version of a page the
- * worker has (TODO_VER).
+ * worker has (sql_todo_ver).
  */
 static int
 todo_list(struct http_request *req, struct rq *rq)
