@@ -15,6 +15,7 @@
 
 #include "rq.h"
 #include "query.h"
+#include "todo_ver.h"
 #include "lib/idlist.h"
 #include "lib/jsonw.h"
 #include "lib/uuid.h"
@@ -57,6 +58,7 @@ struct todo_page {
 	int		order;
 	/* In the page cache: the user's 16 bytes, the choices, the paging. */
 	uint8_t		key[TODO_KEY_LEN];
+	struct todo_ver_wait vw;	/* step 3 */
 };
 
 struct todo_in {
@@ -92,6 +94,7 @@ static int	todo_answer_one(struct http_request *, struct rq *, int,
 static int	todo_answer_list(struct http_request *, struct rq *);
 static void	todo_list_start(struct http_request *, struct rq *);
 static int	todo_list_cached(struct http_request *, struct rq *);
+static void	todo_page_free(void *);
 static struct vcache *todo_cache(void);
 static void	todo_write(struct kore_buf *, const struct dbq *, int, int,
 		    const char *);
@@ -209,13 +212,13 @@ static const char sql_todo_bulk_delete[] = TODO_BULK(
  *
  * Column 1 is the user's version of its todos (sql/018_todo_versions.sql),
  * read in the page's snapshot: the worker keeps the page's data with it
- * (todo_cache), and answers the same page again after sql_todo_ver, one row
- * by primary key and the user's counter rows, gives the same version.
+ * (todo_cache), and answers the same page again after a read of the
+ * version alone (todo_ver.c) gives the same number.
  */
 #define TODO_SUM(cnt)							\
 	"(SELECT coalesce(sum(" cnt "), 0)::int8 FROM todo_counts "	\
 	"WHERE user_id = $1)"
-#define TODO_VERSION	TODO_SUM("ver")
+#define TODO_VERSION	TODO_VER_OF_USER
 #define TODO_LIST(cnt, flt, ord)					\
 	"SELECT " TODO_SUM(cnt) ", " TODO_VERSION ", id, NULL, "		\
 	TODO_COLS_REST " FROM todos "					\
@@ -263,20 +266,15 @@ static const char *const sql_todo_total[TODO_STATUS_N] = {
 	TODO_TOTAL(TODO_C_DONE),
 };
 
-/* The version alone, no row for an unknown user. */
-static const char sql_todo_ver[] =
-    "SELECT " TODO_VERSION " FROM users WHERE id = $1";
-
 /*
  * GET …/todos: step 1 waits for the page (TODO_LIST), step 2 for an
  * empty page's total (TODO_TOTAL), step 3 for the version of a page the
- * worker has (sql_todo_ver).
+ * worker has (todo_ver.h).
  */
 static int
 todo_list(struct http_request *req, struct rq *rq)
 {
 	struct verr	v;
-	const char	*params[1];
 	char		uid[TODO_ID_MAX];
 	uint8_t		raw[16];
 	int		limit, offset, status, sort, order;
@@ -295,7 +293,7 @@ todo_list(struct http_request *req, struct rq *rq)
 			return (rq_invalid(req, rq, &v));
 		verr_clear(&v);
 
-		page = rq_state(rq, sizeof(*page), NULL);
+		page = rq_state(rq, sizeof(*page), todo_page_free);
 		/* As PostgreSQL writes it: the rows' user_id (todo_write). */
 		(void)uuid_parse(uid, raw);
 		uuid_format(raw, page->uid);
@@ -311,8 +309,7 @@ todo_list(struct http_request *req, struct rq *rq)
 		memcpy(page->key + 19, &limit, 4);
 		memcpy(page->key + 23, &offset, 4);
 		if (vcache_get(todo_cache(), page->key, TODO_KEY_LEN) != NULL) {
-			params[0] = page->uid;
-			db_start_rbin(req, &rq->q, sql_todo_ver, 1, params);
+			todo_ver_read(&page->vw, req, raw);
 			rq->step = 3;
 		} else
 			todo_list_start(req, rq);
@@ -350,19 +347,35 @@ todo_list_cached(struct http_request *req, struct rq *rq)
 	const struct todo_page	*page = rq->st;
 	const struct vcache_ent	*e;
 	struct kore_buf		 buf;
-	int			 r;
 
-	if ((r = todo_wait(req, rq)) != RQ_CONT)
-		return (r == RQ_WAIT ? KORE_RESULT_RETRY : KORE_RESULT_OK);
+	switch (page->vw.state) {
+	case TODO_VER_WAIT:
+		http_request_sleep(req);
+		return (KORE_RESULT_RETRY);
+	case TODO_VER_FAIL:
+		return (rq_db_error(req, rq));
+	case TODO_VER_NONE:
+		return (rq_not_found(req, rq));
+	case TODO_VER_OK:
+		break;
+	}
 	/* Looked up again: another request may have replaced it since. */
 	e = vcache_get(todo_cache(), page->key, TODO_KEY_LEN);
-	if (e != NULL && e->ver == db_int8(&rq->q, 0, 0)) {
+	if (e != NULL && e->ver == page->vw.ver) {
 		rq_ok_begin(&buf, "Todos", e->len);
 		kore_buf_append(&buf, e->data, e->len);
 		return (rq_ok_end(req, rq, 200, &buf));
 	}
 	todo_list_start(req, rq);
 	return (todo_answer_list(req, rq));
+}
+
+static void
+todo_page_free(void *arg)
+{
+	struct todo_page	*page = arg;
+
+	todo_ver_leave(&page->vw);
 }
 
 /*

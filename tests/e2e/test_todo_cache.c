@@ -2,13 +2,17 @@
  * The todo list's page cache (src/todos.c, sql/018_todo_versions.sql)
  * against the real server: a page a worker keeps is never older than the
  * last write to the user's todos, whoever made the write (the API, SQL
- * from outside), and a reader never sees a page older than one it saw
- * before while another client writes.
+ * from outside), a reader never sees a page older than one it saw
+ * before while another client writes, and requests that share a read of
+ * the version may hang up while they wait.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "fixture.h"
 
@@ -212,6 +216,74 @@ Test(todo_cache, a_write_through_one_instance_is_seen_through_another)
 		cr_expect_str_eq(t, want, "after the rename to %s", want);
 		free(t);
 	}
+	fx_srv_stop(&s);
+}
+
+/* GET url as u, giving up after ms: the HTTP status, 0 if none came. */
+static long
+get_within(const char *url, const struct user *u, long ms)
+{
+	struct curl_slist	*h;
+	CURL			*c;
+	char			 auth[4200];
+	long			 status = 0;
+
+	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+	    u->token);
+	h = curl_slist_append(NULL, auth);
+	c = curl_easy_init();
+	(void)curl_easy_setopt(c, CURLOPT_URL, url);
+	(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
+	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fx_discard);
+	if (curl_easy_perform(c) == CURLE_OK)
+		(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	return (status);
+}
+
+/*
+ * Requests that wait for a shared read of the version (src/todo_ver.c)
+ * and whose clients hang up meanwhile are forgotten by the read: when it
+ * ends, it answers nobody who is gone, and the worker goes on.  The read
+ * is held by a lock on users on an instance of one worker.
+ */
+Test(todo_cache, clients_gone_while_waiting_for_the_version_are_forgotten)
+{
+	const char	*env[] = { "WORKERS=1", NULL };
+	struct srv	 s;
+	struct user	 a;
+	PGconn		*db;
+	pid_t		 before[4], after[4];
+	char		 url[256], id[40], *t;
+	int		 i, n;
+
+	fx_srv_start(&s, env);
+	fx_new(&a, "tcache-");
+	mk(&a, "{\"title\": \"kept\"}", id);
+	t = title_at(s.base, &a);
+	free(t);
+	cr_assert_eq(fx_srv_workers(&s, before, 4), 1);
+
+	db = fx_db();
+	(void)fx_sql_on(db, "BEGIN", NULL);
+	(void)fx_sql_on(db, "LOCK TABLE users IN ACCESS EXCLUSIVE MODE", NULL);
+	(void)snprintf(url, sizeof(url), "%s/api/v1/users/%s/todos?limit=50",
+	    s.base, a.id);
+	for (i = 0; i < 6; i++)
+		cr_expect_eq(get_within(url, &a, 300), 0,
+		    "request %d was answered under the lock", i);
+	(void)fx_sql_on(db, "COMMIT", NULL);
+	PQfinish(db);
+	(void)usleep(300 * 1000);
+
+	t = title_at(s.base, &a);
+	cr_expect_str_eq(t, "kept");
+	free(t);
+	n = fx_srv_workers(&s, after, 4);
+	cr_expect_eq(n, 1);
+	cr_expect_eq(after[0], before[0], "the worker was replaced");
 	fx_srv_stop(&s);
 }
 
