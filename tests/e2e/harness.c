@@ -55,6 +55,7 @@ http_req(const char *method, const char *path, const char *const *hdrs,
 }
 
 long	http_version;
+long	http_timeout_ms;
 
 struct resp *
 http_req_to(const char *base, const char *method, const char *path,
@@ -95,7 +96,8 @@ http_req_to(const char *base, const char *method, const char *path,
 	(void)curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	(void)curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	(void)curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+	    http_timeout_ms > 0 ? http_timeout_ms : 60000L);
 	(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 	(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -25,6 +25,8 @@ struct resp {
 
 /* CURL_HTTP_VERSION_* for the requests that follow; 0: libcurl's choice. */
 extern long	 http_version;
+/* Give up on the requests that follow after ms (status 0); 0: 60 s. */
+extern long	 http_timeout_ms;
 
 /* Request to E2E_BASE (or to base when given).  hdrs ends with NULL. */
 struct resp	*http_req(const char *method, const char *path,

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "fixture.h"
 
 /* Reads per check of a kept page: each on a connection of its own. */
@@ -219,30 +217,6 @@ Test(todo_cache, a_write_through_one_instance_is_seen_through_another)
 	fx_srv_stop(&s);
 }
 
-/* GET url as u, giving up after ms: the HTTP status, 0 if none came. */
-static long
-get_within(const char *url, const struct user *u, long ms)
-{
-	struct curl_slist	*h;
-	CURL			*c;
-	char			 auth[4200];
-	long			 status = 0;
-
-	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    u->token);
-	h = curl_slist_append(NULL, auth);
-	c = curl_easy_init();
-	(void)curl_easy_setopt(c, CURLOPT_URL, url);
-	(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
-	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fx_discard);
-	if (curl_easy_perform(c) == CURLE_OK)
-		(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(h);
-	return (status);
-}
-
 /*
  * Requests that wait for a shared read of the version (src/todo_ver.c)
  * and whose clients hang up meanwhile are forgotten by the read: when it
@@ -254,9 +228,10 @@ Test(todo_cache, clients_gone_while_waiting_for_the_version_are_forgotten)
 	const char	*env[] = { "WORKERS=1", NULL };
 	struct srv	 s;
 	struct user	 a;
+	struct resp	*r;
 	PGconn		*db;
 	pid_t		 before[4], after[4];
-	char		 url[256], id[40], *t;
+	char		 path[128], id[40], *t;
 	int		 i, n;
 
 	fx_srv_start(&s, env);
@@ -269,11 +244,16 @@ Test(todo_cache, clients_gone_while_waiting_for_the_version_are_forgotten)
 	db = fx_db();
 	(void)fx_sql_on(db, "BEGIN", NULL);
 	(void)fx_sql_on(db, "LOCK TABLE users IN ACCESS EXCLUSIVE MODE", NULL);
-	(void)snprintf(url, sizeof(url), "%s/api/v1/users/%s/todos?limit=50",
-	    s.base, a.id);
-	for (i = 0; i < 6; i++)
-		cr_expect_eq(get_within(url, &a, 300), 0,
-		    "request %d was answered under the lock", i);
+	(void)snprintf(path, sizeof(path), "/api/v1/users/%s/todos?limit=50",
+	    a.id);
+	http_timeout_ms = 300;
+	for (i = 0; i < 6; i++) {
+		r = fx_req(s.base, "GET", path, a.token, NULL, NULL);
+		cr_expect_eq(r->status, 0, "request %d was answered under the "
+		    "lock: %ld", i, r->status);
+		resp_free(r);
+	}
+	http_timeout_ms = 0;
 	(void)fx_sql_on(db, "COMMIT", NULL);
 	PQfinish(db);
 	(void)usleep(300 * 1000);

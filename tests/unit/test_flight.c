@@ -100,80 +100,79 @@ Test(flight, keys_that_collide_each_get_their_own_read)
 	}
 }
 
+/* A schedule of joins, leaves and ends of reads, with a clock. */
+#define SIM_N		200
+#define SIM_KEYS	4
+
+struct sim {
+	struct flight_wait	 w[SIM_N];
+	struct flight		*inflight[SIM_KEYS];
+	long			 joined[SIM_N], started[SIM_KEYS], clock;
+	int			 waiting[SIM_N], answered, left;
+};
+
+static struct sim	sim;
+
+/* The read of key j ends: whom it answers joined before it started. */
+static void
+sim_end(struct sim *m, int j)
+{
+	struct flight_wait	*x;
+	int			 i;
+
+	while ((x = flight_take(m->inflight[j])) != NULL) {
+		i = (int)(x - m->w);
+		cr_assert(m->waiting[i], "waiter %d answered twice", i);
+		cr_assert_lt(m->joined[i], m->started[j], "waiter %d joined "
+		    "at %ld, its read started at %ld", i, m->joined[i],
+		    m->started[j]);
+		m->waiting[i] = 0;
+		m->answered++;
+	}
+	if (flight_next(m->inflight[j]))
+		m->started[j] = ++m->clock;
+	else
+		m->inflight[j] = NULL;
+}
+
 /*
- * Random joins, leaves and ends of reads over a few keys, with a clock:
- * each waiter answered must have joined before its read started, and
- * every waiter that stays is answered.
+ * Random joins, leaves and ends of reads over a few keys: each waiter
+ * answered must have joined before its read started, and every waiter
+ * that stays is answered.
  */
 Test(flight, no_waiter_is_answered_by_a_read_older_than_itself)
 {
-	struct flight_wait	 w[200];
-	struct flight		*f[200], *inflight[4];
-	long			 joined[200], started[4], clock = 0;
-	int			 waiting[200], answered = 0, left = 0;
-	uint8_t			 k[16];
-	int			 i, j, n, start;
+	struct sim	*m = &sim;
+	uint8_t		 k[16];
+	int		 i, j, n, start;
 
 	flight_init(&t, 4);
 	srand(42);
-	memset(inflight, 0, sizeof(inflight));
-	memset(waiting, 0, sizeof(waiting));
-	for (n = 0; n < 200; n++) {
-		j = rand() % 4;
+	memset(m, 0, sizeof(*m));
+	for (n = 0; n < SIM_N; n++) {
+		j = rand() % SIM_KEYS;
 		key(k, j);
-		joined[n] = ++clock;
-		f[n] = flight_join(&t, &w[n], k, &start);
-		waiting[n] = 1;
+		m->joined[n] = ++m->clock;
+		cr_assert_not_null(flight_join(&t, &m->w[n], k, &start));
+		m->waiting[n] = 1;
 		if (start) {
-			inflight[j] = f[n];
-			started[j] = ++clock;
+			m->inflight[j] = m->w[n].f;
+			m->started[j] = ++m->clock;
 		}
-		if (rand() % 7 == 0 && n > 0) {
-			i = rand() % n;
-			if (waiting[i]) {
-				flight_leave(&w[i]);
-				waiting[i] = 0;
-				left++;
-			}
+		i = rand() % (n + 1);
+		if (rand() % 7 == 0 && i < n && m->waiting[i]) {
+			flight_leave(&m->w[i]);
+			m->waiting[i] = 0;
+			m->left++;
 		}
-		/* Some read ends. */
-		j = rand() % 4;
-		if (inflight[j] != NULL && rand() % 2 == 0) {
-			struct flight_wait	*x;
-
-			while ((x = flight_take(inflight[j])) != NULL) {
-				i = (int)(x - w);
-				cr_assert(waiting[i]);
-				cr_assert_lt(joined[i], started[j],
-				    "waiter %d joined at %ld, its read started "
-				    "at %ld", i, joined[i], started[j]);
-				waiting[i] = 0;
-				answered++;
-			}
-			if (flight_next(inflight[j]))
-				started[j] = ++clock;
-			else
-				inflight[j] = NULL;
-		}
+		j = rand() % SIM_KEYS;
+		if (m->inflight[j] != NULL && rand() % 2 == 0)
+			sim_end(m, j);
 	}
-	/* Drain. */
-	for (j = 0; j < 4; j++) {
-		while (inflight[j] != NULL) {
-			struct flight_wait	*x;
-
-			while ((x = flight_take(inflight[j])) != NULL) {
-				i = (int)(x - w);
-				cr_assert_lt(joined[i], started[j]);
-				waiting[i] = 0;
-				answered++;
-			}
-			if (flight_next(inflight[j]))
-				started[j] = ++clock;
-			else
-				inflight[j] = NULL;
-		}
-	}
-	cr_assert_eq(answered + left, 200);
-	for (i = 0; i < 200; i++)
-		cr_assert_not(waiting[i], "waiter %d never answered", i);
+	for (j = 0; j < SIM_KEYS; j++)
+		while (m->inflight[j] != NULL)
+			sim_end(m, j);
+	cr_assert_eq(m->answered + m->left, SIM_N);
+	for (i = 0; i < SIM_N; i++)
+		cr_assert_not(m->waiting[i], "waiter %d never answered", i);
 }
