@@ -138,6 +138,42 @@ Test(todo_cache, a_kept_page_follows_every_write)
 	check_both(&a, "sql delete");
 }
 
+/* The user's total as the list gives it, against the rows. */
+static void
+expect_total(const struct user *u, const char *what)
+{
+	struct resp	*r;
+	const char	*n;
+
+	r = fx_call("GET", u, NULL, "/api/v1/users/%s/todos?limit=50", u->id);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	n = fx_sql("SELECT count(*) FROM todos WHERE user_id = $1", u->id);
+	cr_expect_eq(jint(r, "data.total"), atoll(n), "%s", what);
+	resp_free(r);
+}
+
+/* SQL that moves a todo between users changes both users' pages. */
+Test(todo_cache, a_todo_moved_by_sql_leaves_one_page_and_joins_another)
+{
+	struct user	a, b;
+	char		id[40], other[40], sql[256];
+
+	fx_new(&a, "tcache-");
+	fx_new(&b, "tcache-");
+	mk(&a, "{\"title\": \"moving\", \"completed\": true}", id);
+	mk(&a, "{\"title\": \"left behind\"}", other);
+	mk(&b, "{\"title\": \"staying\"}", other);
+	check_both(&a, "before the move");
+	check_both(&b, "before the move");
+	(void)snprintf(sql, sizeof(sql), "UPDATE todos SET user_id = '%s' "
+	    "WHERE id = $1", b.id);
+	(void)fx_sql(sql, id);
+	check_both(&a, "moved out");
+	check_both(&b, "moved in");
+	expect_total(&a, "a after the move");
+	expect_total(&b, "b after the move");
+}
+
 /* A page kept for an admin is not an answer once its user is gone. */
 Test(todo_cache, a_kept_page_of_a_purged_user_is_404)
 {
