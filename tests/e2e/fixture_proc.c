@@ -30,6 +30,7 @@ static void	 live_path(char *, size_t, pid_t, const struct pgc *);
 static void	 live_atexit(void);
 static void	 group_end(pid_t);
 static int	 tcp_open(int);
+static const char *log_tail(const char *);
 
 /* What this process started and has not stopped yet. */
 static struct {
@@ -147,8 +148,30 @@ fx_srv_start(struct srv *s, const char *const *env)
 	s->pid = fx_spawn(argv, senv, log);
 	if (!wait_status(s->base, "/live", 200, 30)) {
 		fx_srv_stop(s);
-		cr_assert_fail("instance did not start (%s)", log);
+		cr_assert_fail("instance did not start (%s); its log ends:\n%s",
+		    log, log_tail(log));
 	}
+}
+
+/* The last bytes of the file at path (static), for a failure message. */
+static const char *
+log_tail(const char *path)
+{
+	static char	 buf[2048];
+	FILE		*f;
+	size_t		 n;
+	long		 len;
+
+	buf[0] = '\0';
+	if ((f = fopen(path, "r")) == NULL)
+		return ("(no log)");
+	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0)
+		(void)fseek(f, len > (long)sizeof(buf) - 1 ?
+		    len - (long)sizeof(buf) + 1 : 0, SEEK_SET);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	(void)fclose(f);
+	return (buf);
 }
 
 void
