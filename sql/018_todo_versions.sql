@@ -76,18 +76,14 @@ BEGIN
             SET done = c.done + excluded.done, ver = c.ver + 1;
         RETURN NULL;
     END IF;
-    -- Moved to another user: out of one, into the other, both raised.
-    -- One statement per counter: an upsert may touch a row only once.
+    -- Moved to another user: out of one, into the other, both raised
+    -- (two rows of different users: the upsert touches each once).
     INSERT INTO todo_counts AS c (user_id, slot, total, done, ver)
-    VALUES (OLD.user_id, s, -1, -OLD.completed::int, 1)
+    VALUES (OLD.user_id, s, -1, -OLD.completed::int, 1),
+           (NEW.user_id, s, 1, NEW.completed::int, 1)
     ON CONFLICT (user_id, slot) DO UPDATE
-        SET total = c.total - 1, done = c.done + excluded.done,
-            ver = c.ver + 1;
-    INSERT INTO todo_counts AS c (user_id, slot, total, done, ver)
-    VALUES (NEW.user_id, s, 1, NEW.completed::int, 1)
-    ON CONFLICT (user_id, slot) DO UPDATE
-        SET total = c.total + 1, done = c.done + excluded.done,
-            ver = c.ver + 1;
+        SET total = c.total + excluded.total,
+            done = c.done + excluded.done, ver = c.ver + 1;
     RETURN NULL;
 END $$;
 
