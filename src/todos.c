@@ -218,14 +218,13 @@ static const char sql_todo_bulk_delete[] = TODO_BULK(
 #define TODO_SUM(cnt)							\
 	"(SELECT coalesce(sum(" cnt "), 0)::int8 FROM todo_counts "	\
 	"WHERE user_id = $1)"
-#define TODO_VERSION	TODO_VER_OF_USER
 #define TODO_LIST(cnt, flt, ord)					\
-	"SELECT " TODO_SUM(cnt) ", " TODO_VERSION ", id, NULL, "		\
-	TODO_COLS_REST " FROM todos "					\
+	"SELECT " TODO_SUM(cnt) ", " TODO_VER_OF_USER			\
+	", id, NULL, " TODO_COLS_REST " FROM todos "			\
 	"WHERE user_id = $1" flt " ORDER BY " ord			\
 	" LIMIT $2::int OFFSET $3::int"
 #define TODO_TOTAL(cnt)							\
-	"SELECT " TODO_SUM(cnt) ", " TODO_VERSION			\
+	"SELECT " TODO_SUM(cnt) ", " TODO_VER_OF_USER			\
 	" FROM users WHERE id = $1"
 
 /* The counter and the predicate of each status. */
@@ -346,7 +345,6 @@ todo_list_cached(struct http_request *req, struct rq *rq)
 {
 	const struct todo_page	*page = rq->st;
 	const struct vcache_ent	*e;
-	struct kore_buf		 buf;
 
 	switch (page->vw.state) {
 	case TODO_VER_WAIT:
@@ -361,11 +359,8 @@ todo_list_cached(struct http_request *req, struct rq *rq)
 	}
 	/* Looked up again: another request may have replaced it since. */
 	e = vcache_get(todo_cache(), page->key, TODO_KEY_LEN);
-	if (e != NULL && e->ver == page->vw.ver) {
-		rq_ok_begin(&buf, "Todos", e->len);
-		kore_buf_append(&buf, e->data, e->len);
-		return (rq_ok_end(req, rq, 200, &buf));
-	}
+	if (e != NULL && e->ver == page->vw.ver)
+		return (rq_ok_raw(req, rq, 200, "Todos", e->data, e->len));
 	todo_list_start(req, rq);
 	return (todo_answer_list(req, rq));
 }
