@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 LAYERS='
 cfg		cfg
-db		db dbcb metrics
+db		db db_pipe dbcb metrics
 clients		curltask circuit mail sms llm_client pwjob
 sidedb		sidedb
 revoke		revoke ratelimit

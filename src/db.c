@@ -11,7 +11,12 @@
  * (pgbench on the single-row SELECT: about 3x the rate at 4-16 deep).
  * A write is followed by its own Sync, so it is its own transaction and
  * one failing aborts nothing else; the reads of one turn of the event
- * loop share a Sync (db_send_on).
+ * loop share a Sync (db_send_on), and so do the grouped writes of one
+ * turn (db_start_group): up to DB_GROUP of them are one transaction and
+ * one commit, and each is answered when the group's Sync confirms it
+ * (db_pipe.c).  A todo's create is such a write: under load the commits
+ * were a third of its cost (make bench: 4,700-6,500 -> 9,900-10,600
+ * creates a second, docs/SCALING.md).
  *
  * Why not Kore's pgsql layer: it runs one query per connection and adds
  * and deletes the socket in epoll around each (two epoll_ctl a query).
@@ -33,7 +38,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
+#include "db_pipe.h"
 
 #include <kore/pgsql.h>		/* pgsql_conn_max, pgsql_queue_limit */
 #include "cfg.h"
@@ -41,41 +46,12 @@
 #include "lib/sqlro.h"
 
 #define DB_TRIES		2
-#define DB_ABORTS		4	/* resends after another read failed */
-#define DB_STMT_MAX		512
+#define DB_ABORTS		4	/* resends after another of its
+					   transaction failed */
 #define DB_RESET_MS		250
-#define DB_RING			128	/* power of two, >= 2 * DB_DEPTH */
 #define DB_DEPTH		32	/* statements in flight per connection */
-
-/*
- * What a connection has in flight, in the order of its answers: a
- * statement (its query, NULL once abandoned, and result) or a Sync.
- */
-struct db_unit {
-	struct dbq	*q;
-	PGresult	*res;
-	u_int64_t	sent;		/* ms */
-	int		prep;		/* statement it is preparing, or -1 */
-	int		ro;		/* a read (sql_readonly) */
-	int		stmt;		/* a statement (else a lone Sync) */
-	int		cmds;		/* its commands whose end is due */
-	int		sync;		/* then a Sync is due */
-};
-
-struct db_conn {
-	struct kore_event	evt;		/* Kore hands its address back */
-	PGconn			*pg;
-	int			writing;	/* EPOLLOUT armed */
-	u_int64_t		opened;		/* ms */
-	u_int32_t		head;		/* oldest unit in flight */
-	u_int32_t		n;		/* units in flight */
-	u_int32_t		nq;		/* of which statements */
-	u_int32_t		nw;		/* of which may wait for a lock */
-	u_int32_t		open;		/* reads sent since the last Sync */
-	struct db_unit		ring[DB_RING];
-	u_int8_t		prepared[DB_STMT_MAX / 8];
-};
-
+#define DB_FL_RBIN		0x01
+#define DB_FL_GROUP		0x02
 struct db_stmt {
 	const char	*query;
 	u_int32_t	hash;
@@ -104,20 +80,10 @@ static void		db_begin(struct dbq *, struct http_request *,
 			    const char *const *, const int *, const int *, int);
 static void		db_send(struct dbq *);
 static int		db_send_on(struct db_conn *, struct dbq *, int, int);
-static struct db_unit	*db_unit_push(struct db_conn *);
-static int		db_sync(struct db_conn *);
 static void		db_sync_all(void *, u_int64_t);
-static struct db_conn	*db_pick(int *, int, int);
+static struct db_conn	*db_pick(int *, int, int, int);
 static int		db_open(struct db_conn *);
-static void		db_down(struct db_conn *, const char *);
 static void		db_event(void *, int);
-static int		db_results(struct db_conn *);
-static struct dbq	*db_unit_pop(struct db_conn *, PGresult **);
-static void		db_unit_done(struct db_conn *);
-static int		db_res_lost(const PGresult *);
-static int		db_state_lost(const char *);
-static void		db_deliver(struct dbq *, PGresult *);
-static void		db_watch_write(struct db_conn *);
 static void		db_serve_waiting(void);
 static int		db_stmt_id(const char *);
 static void		db_params_free(struct dbq *);
@@ -150,15 +116,23 @@ void
 db_start_rbin(struct http_request *req, struct dbq *q, const char *query,
     int n, const char *const *vals)
 {
-	db_start_fmt(req, q, query, n, vals, NULL, NULL, 1);
+	db_start_fmt(req, q, query, n, vals, NULL, NULL, DB_FL_RBIN);
+}
+
+void
+db_start_group(struct http_request *req, struct dbq *q, const char *query,
+    int n, const char *const *vals)
+{
+	db_start_fmt(req, q, query, n, vals, NULL, NULL,
+	    DB_FL_RBIN | DB_FL_GROUP);
 }
 
 static void
 db_start_fmt(struct http_request *req, struct dbq *q, const char *query,
     int n, const char *const *vals, const int *lens, const int *fmts,
-    int rbin)
+    int flags)
 {
-	db_begin(q, req, NULL, query, n, vals, lens, fmts, rbin);
+	db_begin(q, req, NULL, query, n, vals, lens, fmts, flags);
 	/* Asleep until its answer; a failure at once needs no wakeup. */
 	if (q->outcome == 0)
 		http_request_sleep(req);
@@ -178,7 +152,7 @@ db_send_cb(struct dbq *q, const char *query, int n,
 static void
 db_begin(struct dbq *q, struct http_request *req, void (*done)(struct dbq *),
     const char *query, int n, const char *const *vals, const int *lens,
-    const int *fmts, int rbin)
+    const int *fmts, int flags)
 {
 	int		i;
 
@@ -187,7 +161,8 @@ db_begin(struct dbq *q, struct http_request *req, void (*done)(struct dbq *),
 	db_reset(q);
 	q->req = req;
 	q->done = done;
-	q->rbin = rbin;
+	q->rbin = (flags & DB_FL_RBIN) != 0;
+	q->group = (flags & DB_FL_GROUP) != 0;
 	q->query = query;
 	q->nparams = n;
 	for (i = 0; i < n; i++) {
@@ -222,7 +197,7 @@ db_send(struct dbq *q)
 
 	id = db_stmt_id(q->query);
 	ro = id >= 0 ? db_stmts[id].ro : sql_readonly(q->query);
-	if ((c = db_pick(&full, q->tries > 0, ro)) == NULL) {
+	if ((c = db_pick(&full, q->tries > 0, ro, q->group)) == NULL) {
 		if (full && db_nwaiting < pgsql_queue_limit) {
 			TAILQ_INSERT_TAIL(&db_waitq[ro], q, wait);
 			q->waiting = 1 + ro;
@@ -247,7 +222,9 @@ db_send(struct dbq *q)
  * share one Sync, sent by db_sync_all at the start of the next turn, so
  * that they cost PostgreSQL one read and its backend one wakeup; they
  * run in one implicit transaction (each with its own snapshot), and if
- * one fails the others come back aborted and are sent again.
+ * one fails the others come back aborted and are sent again.  A grouped
+ * write rides the same way, on a connection of writes: the ones of a
+ * turn are one transaction.
  */
 static int
 db_send_on(struct db_conn *c, struct dbq *q, int id, int ro)
@@ -255,25 +232,25 @@ db_send_on(struct db_conn *c, struct dbq *q, int id, int ro)
 	const char *const	*pv;
 	struct db_unit		*u;
 	char			 name[16];
-	int			 ok, prep;
+	int			 ok, prep, grp;
 
 	/*
-	 * A write starts a transaction of its own, and so does a Parse:
-	 * after a failure the rest of a transaction is skipped, and a Parse
-	 * skipped would leave later statements without theirs.
+	 * A write starts a transaction of its own (a grouped one joins the
+	 * open group, if db_pick found one), and so does a Parse: after a
+	 * failure the rest of a transaction is skipped, and a Parse skipped
+	 * would leave later statements without theirs.
 	 */
 	prep = id >= 0 && !(c->prepared[id / 8] & (1 << (id % 8))) ? id : -1;
-	if ((!ro || prep >= 0) && c->open > 0 && !db_sync(c))
+	grp = !ro && q->group;
+	if (c->open > 0 && (prep >= 0 || (!ro && !(grp && c->nw > 0))) &&
+	    !db_sync(c))
 		return (0);
 	pv = (const char *const *)q->vals;
 	if (id >= 0) {
 		(void)snprintf(name, sizeof(name), "e%d", id);
-		ok = 1;
-		if (prep >= 0) {
-			ok = PQsendPrepare(c->pg, name, q->query, q->nparams,
-			    NULL);
-			c->prepared[id / 8] |= 1 << (id % 8);
-		}
+		ok = prep < 0 || PQsendPrepare(c->pg, name, q->query,
+		    q->nparams, NULL);
+		c->prepared[id / 8] |= 1 << (id % 8);
 		ok = ok && PQsendQueryPrepared(c->pg, name, q->nparams, pv,
 		    q->lens, q->fmts, q->rbin);
 	} else {
@@ -281,21 +258,21 @@ db_send_on(struct db_conn *c, struct dbq *q, int id, int ro)
 		    q->lens, q->fmts, q->rbin);
 	}
 	/* libpq 15's PQpipelineSync also flushes (nonblocking). */
-	if (!ok || (!ro && !PQpipelineSync(c->pg)))
+	if (!ok || (!ro && !grp && !PQpipelineSync(c->pg)))
 		return (0);
 	u = db_unit_push(c);
 	u->q = q;
 	u->prep = prep;
 	u->ro = ro;
+	u->grp = grp;
 	u->stmt = 1;
 	u->cmds = prep >= 0 ? 2 : 1;
-	if (!u->ro)
-		c->nw++;
+	c->nw += !ro;
 	c->nq++;
 	q->conn = c;
 	q->slot = c->head + c->n - 1;
 	metrics_db_busy(1);
-	if (ro) {
+	if (ro || grp) {
 		c->open++;
 		if (!db_sync_armed) {
 			db_sync_armed = 1;
@@ -310,37 +287,6 @@ db_send_on(struct db_conn *c, struct dbq *q, int id, int ro)
 	return (1);
 }
 
-/* The next place on c's ring, blank. */
-static struct db_unit *
-db_unit_push(struct db_conn *c)
-{
-	struct db_unit	*u;
-
-	if (c->n >= DB_RING)
-		fatal("db: more than %d in flight", DB_RING);
-	u = &c->ring[(c->head + c->n) & (DB_RING - 1)];
-	u->q = NULL;
-	u->res = NULL;
-	u->sent = kore_time_ms();
-	u->prep = -1;
-	u->ro = 1;
-	u->stmt = 0;
-	u->cmds = 0;
-	u->sync = 0;
-	c->n++;
-	return (u);
-}
-
-/* The Sync that ends c's open reads; 0 when the connection failed. */
-static int
-db_sync(struct db_conn *c)
-{
-	if (!PQpipelineSync(c->pg))
-		return (0);
-	c->open = 0;
-	db_unit_push(c)->sync = 1;
-	return (1);
-}
 
 /* A timer at the start of the loop's next turn: every open read ends. */
 static void
@@ -372,18 +318,20 @@ db_sync_all(void *arg, u_int64_t now)
  * statement that may wait for a row lock (anything but a plain SELECT,
  * sql_readonly) takes an idle connection, opened if need be, or waits
  * for one: it is never stacked behind another statement, so what a lock
- * holds up is that statement alone.  A resend (fresh) trusts no
- * connection opened before the last one failed: when PostgreSQL restarts
- * or ends every backend, the idle ones are dead too and the worker may
- * not have heard yet.
+ * holds up is that statement alone; but a grouped write (grp) joins
+ * the writes of this turn's group on a connection while it has room
+ * (DB_GROUP), and else starts a group as a write does.  A resend
+ * (fresh) trusts no connection opened before the last one failed: when
+ * PostgreSQL restarts or ends every backend, the idle ones are dead too
+ * and the worker may not have heard yet.
  */
 static struct db_conn *
-db_pick(int *full, int fresh, int ro)
+db_pick(int *full, int fresh, int ro, int grp)
 {
-	struct db_conn	*c, *rd, *idle, *closed;
+	struct db_conn	*c, *rd, *idle, *closed, *open;
 	int		 i, live, up;
 
-	rd = idle = closed = NULL;
+	rd = idle = closed = open = NULL;
 	live = up = 0;
 	for (i = 0; i < db_nconns; i++) {
 		c = &db_conns[i];
@@ -397,6 +345,9 @@ db_pick(int *full, int fresh, int ro)
 		up++;
 		if (c->nq == 0 && idle == NULL)
 			idle = c;
+		if (grp && !ro && c->nw > 0 && c->open > 0 &&
+		    c->open < DB_GROUP)
+			open = c;
 		if (c->nw == 0 && live < cfg.db_pipelines) {
 			live++;
 			if (rd == NULL || c->nq < rd->nq)
@@ -407,6 +358,8 @@ db_pick(int *full, int fresh, int ro)
 	if (ro && rd != NULL && rd->nq < DB_DEPTH &&
 	    (rd->nq == 0 || live == cfg.db_pipelines))
 		return (rd);
+	if (open != NULL)
+		return (open);
 	if (idle != NULL)
 		return (idle);
 	/* After a failed connect, wait DB_RESET_MS before the next one. */
@@ -414,7 +367,7 @@ db_pick(int *full, int fresh, int ro)
 	    kore_time_ms() - db_last_fail >= DB_RESET_MS) && db_open(closed))
 		return (closed);
 	if (up == 0 && fresh)
-		return (db_pick(full, 0, ro));
+		return (db_pick(full, 0, ro, grp));
 	return (ro && rd != NULL && rd->nq < DB_DEPTH ? rd : NULL);
 }
 
@@ -442,7 +395,7 @@ db_open(struct db_conn *c)
 	}
 	memset(c->prepared, 0, sizeof(c->prepared));
 	c->opened = kore_time_ms();
-	c->head = c->n = c->nq = c->nw = c->open = 0;
+	c->head = c->n = c->nq = c->nw = c->open = c->nheld = 0;
 	c->writing = 0;
 	c->evt.type = KORE_TYPE_PGSQL_CONN;
 	c->evt.flags = 0;
@@ -452,10 +405,10 @@ db_open(struct db_conn *c)
 }
 
 /* The connection is gone: what it had in flight fails (or is resent). */
-static void
+void
 db_down(struct db_conn *c, const char *why)
 {
-	struct dbq	*lost[DB_RING], *q;
+	struct dbq	*lost[DB_RING + DB_GROUP], *q;
 	PGresult	*res;
 	int		 i, n;
 
@@ -472,6 +425,16 @@ db_down(struct db_conn *c, const char *why)
 			lost[n++] = q;
 		PQclear(res);
 	}
+	/* Answered, but whether they committed is not known: sent again. */
+	for (i = 0; i < (int)c->nheld; i++) {
+		if ((q = c->held[i].q) != NULL) {
+			q->conn = NULL;
+			q->held = 0;
+			lost[n++] = q;
+		}
+		PQclear(c->held[i].res);
+	}
+	c->nheld = 0;
 	for (i = 0; i < n; i++)
 		db_deliver(lost[i], NULL);
 }
@@ -505,138 +468,12 @@ db_event(void *arg, int err)
 	db_serve_waiting();
 }
 
-/*
- * Hand out the results that have arrived, oldest statement first.  Each
- * command (a Parse, a query) ends with a NULL from PQgetResult, a Sync
- * with a result of its own.  A read is answered when its query ends, a
- * write when its Sync confirms the commit.  A result where the ring
- * expects none means the two disagree: the connection is dropped rather
- * than an answer given to the wrong statement.  0 when c was dropped.
- */
-static int
-db_results(struct db_conn *c)
-{
-	struct db_unit	*u;
-	PGresult	*res;
-	int		 i, nulls, st;
-
-	nulls = 0;
-	/* Bounded: a broken connection must not keep the loop here. */
-	for (i = 0; i < DB_RING * 8 && c->pg != NULL && c->n > 0 &&
-	    !PQisBusy(c->pg); i++) {
-		u = &c->ring[c->head & (DB_RING - 1)];
-		if ((res = PQgetResult(c->pg)) == NULL) {
-			/* Only the Sync is due, and it is still on its way. */
-			if (u->cmds == 0) {
-				if (++nulls > 2)
-					break;
-				continue;
-			}
-			nulls = 0;
-			/* The connection is going: db_down sends it again. */
-			if (u->cmds == 1 && !u->sync && db_res_lost(u->res)) {
-				db_down(c, PQerrorMessage(c->pg));
-				return (0);
-			}
-			if (--u->cmds == 0 && !u->sync)
-				db_unit_done(c);
-			continue;
-		}
-		nulls = 0;
-		st = PQresultStatus(res);
-		if ((st == PGRES_PIPELINE_SYNC) != (u->cmds == 0)) {
-			db_down(c, db_res_lost(res) ? PQresultErrorMessage(res) :
-			    "pipeline out of step");
-			PQclear(res);
-			return (0);
-		}
-		if (st == PGRES_PIPELINE_SYNC) {
-			PQclear(res);
-			db_unit_done(c);
-			continue;
-		}
-		/* Its Parse went through: nothing to undo. */
-		if (u->prep >= 0 && u->cmds == 2 && st == PGRES_COMMAND_OK) {
-			u->prep = -1;
-			PQclear(res);
-			continue;
-		}
-		/* The first error stands; else the last result (the query's). */
-		if (u->res != NULL &&
-		    PQresultStatus(u->res) == PGRES_FATAL_ERROR) {
-			PQclear(res);
-			continue;
-		}
-		if (u->res != NULL)
-			PQclear(u->res);
-		u->res = res;
-	}
-	return (1);
-}
-
-/* No answer, or one that says the connection failed (not the query). */
-static int
-db_res_lost(const PGresult *res)
-{
-	return (res == NULL || (PQresultStatus(res) == PGRES_FATAL_ERROR &&
-	    db_state_lost(PQresultErrorField(res, PG_DIAG_SQLSTATE))));
-}
-
-/* No SQLSTATE (libpq's own error), a connection or operator one. */
-static int
-db_state_lost(const char *st)
-{
-	return (st == NULL || st[0] == '\0' || !strncmp(st, "08", 2) ||
-	    !strncmp(st, "57P", 3));
-}
-
-/* The oldest off c's ring, done: its answer to its query, if any. */
-static void
-db_unit_done(struct db_conn *c)
-{
-	struct dbq	*q;
-	PGresult	*res;
-
-	if ((q = db_unit_pop(c, &res)) != NULL)
-		db_deliver(q, res);
-	else
-		PQclear(res);
-}
-
-/*
- * The oldest statement off c's ring: its query (NULL if abandoned),
- * detached, and its result in *res.
- */
-static struct dbq *
-db_unit_pop(struct db_conn *c, PGresult **res)
-{
-	struct db_unit	*u = &c->ring[c->head & (DB_RING - 1)];
-	struct dbq	*q = u->q;
-
-	*res = u->res;
-	u->q = NULL;
-	u->res = NULL;
-	c->head++;
-	c->n--;
-	if (!u->stmt)
-		return (NULL);
-	c->nq--;
-	if (!u->ro)
-		c->nw--;
-	metrics_db_busy(-1);
-	/* A statement that failed to prepare is prepared again next time. */
-	if (u->prep >= 0)
-		c->prepared[u->prep / 8] &= ~(1 << (u->prep % 8));
-	if (q != NULL)
-		q->conn = NULL;
-	return (q);
-}
 
 /*
  * The query's answer: kept for its owner, or sent once more when it was
  * the connection that failed.  Wakes the request or calls done.
  */
-static void
+void
 db_deliver(struct dbq *q, PGresult *res)
 {
 	const char	*st;
@@ -647,8 +484,7 @@ db_deliver(struct dbq *q, PGresult *res)
 	q->res = res;
 	q->sqlstate[0] = '\0';
 	q->constraint[0] = '\0';
-	ok = res != NULL && (PQresultStatus(res) == PGRES_TUPLES_OK ||
-	    PQresultStatus(res) == PGRES_COMMAND_OK);
+	ok = db_res_ok(res);
 	if (!ok && res != NULL) {
 		if ((st = PQresultErrorField(res, PG_DIAG_SQLSTATE)) != NULL)
 			(void)kore_strlcpy(q->sqlstate, st, sizeof(q->sqlstate));
@@ -657,11 +493,15 @@ db_deliver(struct dbq *q, PGresult *res)
 			(void)kore_strlcpy(q->constraint, st,
 			    sizeof(q->constraint));
 	}
-	/* Another read of its transaction failed: this one never ran. */
-	if (res != NULL && PQresultStatus(res) == PGRES_PIPELINE_ABORTED &&
-	    q->aborts < DB_ABORTS) {
+	/*
+	 * Another statement of its transaction failed, or PostgreSQL chose
+	 * its transaction as a deadlock's victim: it never happened.
+	 */
+	if (res != NULL && (PQresultStatus(res) == PGRES_PIPELINE_ABORTED ||
+	    !strcmp(q->sqlstate, "40P01")) && q->aborts < DB_ABORTS) {
 		q->aborts++;
 		q->tries--;
+		metrics_db_count(METRICS_DB_RESENT, 1);
 		db_send(q);
 		return;
 	}
@@ -674,7 +514,7 @@ db_deliver(struct dbq *q, PGresult *res)
 	}
 	if (!ok) {
 		if (q->lost)
-			metrics_db_error();
+			metrics_db_count(METRICS_DB_ERROR, 1);
 		kore_log(LOG_NOTICE, "db error [%s]: %s", q->sqlstate,
 		    res ? PQresultErrorMessage(res) : "no connection");
 	}
@@ -686,25 +526,6 @@ db_deliver(struct dbq *q, PGresult *res)
 		q->done(q);
 }
 
-/* Wait for the socket to take the rest when libpq could not send it all. */
-static void
-db_watch_write(struct db_conn *c)
-{
-	int	more, fd;
-
-	more = PQflush(c->pg);
-	if (more == -1) {
-		db_down(c, PQerrorMessage(c->pg));
-		return;
-	}
-	if (more == c->writing)
-		return;
-	c->writing = more;
-	fd = PQsocket(c->pg);
-	kore_platform_event_schedule(fd,
-	    EPOLLIN | EPOLLRDHUP | (more ? EPOLLOUT : 0), 0, &c->evt);
-}
-
 /* Room again: send the oldest waiters of each kind that can go. */
 static void
 db_serve_waiting(void)
@@ -714,7 +535,7 @@ db_serve_waiting(void)
 
 	for (ro = 0; ro < 2; ro++) {
 		while ((q = TAILQ_FIRST(&db_waitq[ro])) != NULL) {
-			if (db_pick(&full, 0, ro) == NULL && full)
+			if (db_pick(&full, 0, ro, q->group) == NULL && full)
 				break;
 			TAILQ_REMOVE(&db_waitq[ro], q, wait);
 			q->waiting = 0;
@@ -756,10 +577,12 @@ db_unqueue(struct dbq *q)
 		q->waiting = 0;
 		metrics_db_waiting(--db_nwaiting);
 	}
-	if (q->conn != NULL) {
+	if (q->held) {
+		q->conn->held[q->held - 1].q = NULL;
+		q->held = 0;
+	} else if (q->conn != NULL)
 		q->conn->ring[q->slot & (DB_RING - 1)].q = NULL;
-		q->conn = NULL;
-	}
+	q->conn = NULL;
 	q->req = NULL;
 	q->done = NULL;
 }

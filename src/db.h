@@ -37,6 +37,8 @@ struct dbq {
 	int			lost;
 	int			outcome;	/* DB_OK / DB_FAIL once done */
 	int			rbin;		/* results in binary */
+	int			group;		/* may share a transaction */
+	int			held;		/* 1 + its place in a group */
 	const char		*query;
 	int			nparams;
 	char			*vals[DB_MAX_PARAMS];
@@ -64,6 +66,15 @@ void		 db_start_bin(struct http_request *, struct dbq *,
  * read them with db_int8, db_bool, db_uuid and db_val / db_len.
  */
 void		 db_start_rbin(struct http_request *, struct dbq *,
+		    const char *, int, const char *const *);
+/*
+ * As db_start_rbin, for an INSERT that takes no lock another statement
+ * can hold for long: it may share one transaction (one commit) with the
+ * others like it that the worker sends in the same turn of its loop.
+ * Each is still answered on its own; when one fails, the others of its
+ * transaction are sent again, as if they had come a moment later.
+ */
+void		 db_start_group(struct http_request *, struct dbq *,
 		    const char *, int, const char *const *);
 int		 db_poll(struct http_request *, struct dbq *);
 void		 db_reset(struct dbq *);

@@ -47,12 +47,21 @@ struct metrics_shm {
 	volatile int		lock;
 	int			nroutes;
 	int64_t			inflight;
-	u_int64_t		db_errors;
+	u_int64_t		db[METRICS_DB_EVENTS];
 	struct metrics_route	routes[METRICS_ROUTES];
 	struct metrics_worker	workers[METRICS_WORKERS];
 };
 
 static struct metrics_shm	*shm;
+
+/* Name and help of each enum metrics_db_event. */
+static const char *const	metrics_db_names[METRICS_DB_EVENTS][2] = {
+	{ "errors", "Queries that failed for want of the database." },
+	{ "resent", "Statements sent again because another of their "
+	    "transaction failed or a deadlock chose theirs." },
+	{ "group_commits", "Transactions of grouped writes committed." },
+	{ "grouped_writes", "Writes committed in a group of writes." },
+};
 static struct llmstat		*llm;
 
 static void	metrics_lock(void);
@@ -142,9 +151,9 @@ metrics_request_end(int id, int status, u_int64_t us)
 }
 
 void
-metrics_db_error(void)
+metrics_db_count(enum metrics_db_event e, u_int64_t n)
 {
-	__atomic_add_fetch(&shm->db_errors, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&shm->db[e], n, __ATOMIC_RELAXED);
 }
 
 void
@@ -186,7 +195,7 @@ metrics_db_waiting(u_int32_t n)
 void
 metrics_render(struct kore_buf *b, long queue_depth)
 {
-	int		nr;
+	int		i, nr;
 
 	nr = __atomic_load_n(&shm->nroutes, __ATOMIC_ACQUIRE);
 	metrics_render_status(b, nr);
@@ -197,11 +206,13 @@ metrics_render(struct kore_buf *b, long queue_depth)
 	    "# TYPE elenchus_http_requests_in_flight gauge\n"
 	    "elenchus_http_requests_in_flight %lld\n",
 	    (long long)__atomic_load_n(&shm->inflight, __ATOMIC_RELAXED));
-	kore_buf_appendf(b, "# HELP elenchus_db_errors_total "
-	    "Queries that failed for want of the database.\n"
-	    "# TYPE elenchus_db_errors_total counter\n"
-	    "elenchus_db_errors_total %llu\n", (unsigned long long)
-	    __atomic_load_n(&shm->db_errors, __ATOMIC_RELAXED));
+	for (i = 0; i < METRICS_DB_EVENTS; i++)
+		kore_buf_appendf(b, "# HELP elenchus_db_%s_total %s\n"
+		    "# TYPE elenchus_db_%s_total counter\n"
+		    "elenchus_db_%s_total %llu\n", metrics_db_names[i][0],
+		    metrics_db_names[i][1], metrics_db_names[i][0],
+		    metrics_db_names[i][0], (unsigned long long)
+		    __atomic_load_n(&shm->db[i], __ATOMIC_RELAXED));
 
 	metrics_render_llm(b);
 	metrics_render_db(b);

@@ -19,7 +19,16 @@ void	metrics_init(void);
 int	metrics_route_id(const char *label);
 void	metrics_request_begin(void);
 void	metrics_request_end(int route_id, int status, u_int64_t us);
-void	metrics_db_error(void);
+/* Database events, counted across workers. */
+enum metrics_db_event {
+	METRICS_DB_ERROR,	/* failed for want of the database */
+	METRICS_DB_RESENT,	/* sent again: another of its transaction
+				   failed (or it was a deadlock's victim) */
+	METRICS_DB_GROUP,	/* a group of writes committed (db.h) */
+	METRICS_DB_GROUPED,	/* writes committed in a group */
+	METRICS_DB_EVENTS
+};
+void	metrics_db_count(enum metrics_db_event, u_int64_t);
 void	metrics_db_busy(int delta);
 void	metrics_db_waiting(u_int32_t);
 /* This worker's database gauges back to 0 (a worker starting). */

@@ -410,7 +410,7 @@ todo_create(struct http_request *req, struct rq *rq)
 		params[3] = in.priority;
 		params[4] = in.completed_set ?
 		    (in.completed ? "true" : "false") : NULL;
-		db_start_rbin(req, &rq->q, sql_todo_create, 5, params);
+		db_start_group(req, &rq->q, sql_todo_create, 5, params);
 		rq->step = 1;
 	}
 	return (todo_answer_one(req, rq, 201, "Todo created"));
