@@ -166,10 +166,25 @@ calls_run(struct call *c, int n)
 
 	cr_assert_not_null(m = curl_multi_init());
 	calls_start(m, c, n);
+	calls_wait(m, c, n);
+	calls_check(c, n);
+}
+
+/* Drive the n to their answers (60 s at most), close them, and m. */
+void
+calls_wait(CURLM *m, struct call *c, int n)
+{
 	(void)calls_drive(m, 60000);
 	calls_end(m, c, n);
 	curl_multi_cleanup(m);
-	calls_check(c, n);
+}
+
+/* The locks held on db go (COMMIT), and db is closed. */
+void
+pg_unlock(PGconn *db)
+{
+	(void)fx_sql_on(db, "COMMIT", NULL);
+	PQfinish(db);
 }
 
 /* Hold todo id's row lock on db (BEGIN; SELECT ... FOR UPDATE). */

@@ -50,9 +50,13 @@ void		 calls_check(struct call *, int n);
 void		 calls_free(struct call *, int n);
 /* Send the n at once, wait for every answer, check each (calls_free). */
 void		 calls_run(struct call *, int n);
+/* Drive the n to their answers (60 s at most), close them, and m. */
+void		 calls_wait(CURLM *, struct call *, int n);
 
 /* Hold todo id's row lock on db (BEGIN; SELECT ... FOR UPDATE). */
 void		 pg_lock_todo(PGconn *db, const char *id);
+/* The locks held on db go (COMMIT), and db is closed. */
+void		 pg_unlock(PGconn *db);
 /* Statements waiting on db's locks, directly or behind another waiter. */
 int		 pg_blocked(PGconn *db);
 /* Drive m (if any) until want statements wait on db's lock, else fail. */

@@ -169,11 +169,8 @@ Test(groups, a_failed_create_sends_the_rest_of_its_group_again,
 	calls_start(m, calls, GR_BURST);
 	wait_blocked(m, db, 1);
 	(void)calls_drive(m, 500);
-	(void)fx_sql_on(db, "COMMIT", NULL);
-	PQfinish(db);
-	(void)calls_drive(m, 60000);
-	calls_end(m, calls, GR_BURST);
-	curl_multi_cleanup(m);
+	pg_unlock(db);
+	calls_wait(m, calls, GR_BURST);
 	calls_check(calls, GR_BURST);
 	calls_free(calls, GR_BURST);
 
@@ -214,8 +211,7 @@ Test(groups, creates_left_by_their_clients_land_once, .timeout = 120)
 	curl_multi_cleanup(m);
 	calls_free(calls, n);
 	(void)usleep(200000);
-	(void)fx_sql_on(db, "COMMIT", NULL);
-	PQfinish(db);
+	pg_unlock(db);
 	expect_idle(s.base, 20);
 	rows = gr_rows("SELECT count(*) FROM todos WHERE title LIKE $1", tag);
 	cr_expect_gt(rows, 0, "nothing was sent");
@@ -288,11 +284,8 @@ Test(groups, a_deadlock_victim_is_sent_again, .timeout = 60)
 		    PQresultErrorMessage(res));
 		PQclear(res);
 	}
-	(void)fx_sql_on(db, "COMMIT", NULL);
-	PQfinish(db);
-	(void)calls_drive(m, 30000);
-	calls_end(m, &patch, 1);
-	curl_multi_cleanup(m);
+	pg_unlock(db);
+	calls_wait(m, &patch, 1);
 	calls_check(&patch, 1);
 	calls_free(&patch, 1);
 	cr_expect_gt(fx_metric(NULL, "elenchus_db_resent_total"), resent,

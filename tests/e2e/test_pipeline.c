@@ -350,11 +350,8 @@ Test(pipeline, reads_aborted_by_a_failing_neighbour_are_sent_again,
 		(void)calls_drive(m, 200);
 		cancelled += atoi(fx_sql(sql, app));
 	}
-	(void)fx_sql_on(db, "COMMIT", NULL);
-	PQfinish(db);
-	(void)calls_drive(m, 30000);
-	calls_end(m, calls, n);
-	curl_multi_cleanup(m);
+	pg_unlock(db);
+	calls_wait(m, calls, n);
 	cr_assert_gt(cancelled, 0, "no list was cancelled");
 	for (failed = 0, i = 0; i < n; i += 3) {
 		if (calls[i].status == 500)
@@ -417,13 +414,10 @@ Test(pipeline, abandoned_requests_on_a_locked_row_hold_up_nobody,
 	cr_assert_not_null(m = curl_multi_init());
 	calls_start(m, calls, n);
 	(void)calls_drive(m, 20);
-	(void)fx_sql_on(db, "COMMIT", NULL);
-	(void)calls_drive(m, 60000);
-	calls_end(m, calls, n);
-	curl_multi_cleanup(m);
+	pg_unlock(db);
+	calls_wait(m, calls, n);
 	calls_check(calls, n);
 	calls_free(calls, n);
-	PQfinish(db);
 	expect_idle(NULL, 20);
 
 	/* The row itself, and everything else, as before. */
@@ -442,8 +436,7 @@ release_then_all_work(PGconn *db, struct world *w, int seconds)
 {
 	int		n;
 
-	(void)fx_sql_on(db, "COMMIT", NULL);
-	PQfinish(db);
+	pg_unlock(db);
 	expect_idle(w->base, seconds);
 	n = burst(w, calls, 1, 1);
 	calls_run(calls, n);
@@ -535,11 +528,8 @@ terminate_round(struct world *w, const char *app)
 	calls_run(calls, n);
 	calls_free(calls, n);
 
-	(void)fx_sql_on(db, "COMMIT", NULL);
-	PQfinish(db);
-	(void)calls_drive(m, 30000);
-	calls_end(m, &stuck, 1);
-	curl_multi_cleanup(m);
+	pg_unlock(db);
+	calls_wait(m, &stuck, 1);
 	calls_check(&stuck, 1);
 	calls_free(&stuck, 1);
 	expect_idle(w->base, 10);
@@ -736,8 +726,7 @@ Test(pipeline, a_callback_query_held_by_a_lock_lands_after_the_client_left,
 	calls_free(calls, n);
 	cr_expect_not(answer_stored(&w.u[0], conv, 0), "stored under lock");
 	cr_expect_eq(pg_blocked(db), 1);
-	(void)fx_sql_on(db, "COMMIT", NULL);
-	PQfinish(db);
+	pg_unlock(db);
 	cr_expect(answer_stored(&w.u[0], conv, 15),
 	    "the answer was not stored once the lock went");
 	expect_idle(NULL, 20);
