@@ -318,7 +318,9 @@ db_sync_all(void *arg, u_int64_t now)
  * statement that may wait for a row lock (anything but a plain SELECT,
  * sql_readonly) takes an idle connection, opened if need be, or waits
  * for one: it is never stacked behind another statement, so what a lock
- * holds up is that statement alone; but a grouped write (grp) joins
+ * holds up is that statement alone.  Writes hold at most all but
+ * DB_PIPELINES connections (one at least): when every write waits on a
+ * lock, the reads still have theirs.  A grouped write (grp) joins
  * the writes of this turn's group on a connection while it has room
  * (DB_GROUP), and else starts a group as a write does.  A resend
  * (fresh) trusts no connection opened before the last one failed: when
@@ -329,10 +331,10 @@ static struct db_conn *
 db_pick(int *full, int fresh, int ro, int grp)
 {
 	struct db_conn	*c, *rd, *idle, *closed, *open;
-	int		 i, live, up;
+	int		 i, live, up, wr;
 
 	rd = idle = closed = open = NULL;
-	live = up = 0;
+	live = up = wr = 0;
 	for (i = 0; i < db_nconns; i++) {
 		c = &db_conns[i];
 		if (c->pg == NULL) {
@@ -343,6 +345,7 @@ db_pick(int *full, int fresh, int ro, int grp)
 		if (fresh && c->opened < db_last_lost)
 			continue;
 		up++;
+		wr += c->nw > 0;
 		if (c->nq == 0 && idle == NULL)
 			idle = c;
 		if (grp && !ro && c->nw > 0 && c->open > 0 &&
@@ -360,6 +363,8 @@ db_pick(int *full, int fresh, int ro, int grp)
 		return (rd);
 	if (open != NULL)
 		return (open);
+	if (!ro && wr >= MAX(db_nconns - cfg.db_pipelines, 1))
+		return (NULL);
 	if (idle != NULL)
 		return (idle);
 	/* After a failed connect, wait DB_RESET_MS before the next one. */

@@ -13,6 +13,8 @@
  *   - requests abandoned while their statement waits on a row lock held
  *     here: the others are answered while the lock is still held, the
  *     abandoned results are dropped, the pool gauge returns to 0;
+ *   - writes waiting on a lock take at most the connections but the
+ *     read pipelines: reads are answered meanwhile;
  *   - on instances of our own: workers killed with statements in
  *     flight leave no phantom busy statement in /metrics, and every
  *     connection terminated by PostgreSQL (idle or in flight) is
@@ -592,10 +594,11 @@ Test(pipeline, requests_queued_for_a_connection_can_be_abandoned,
 		    "/api/v1/users/%s/todos/%s", w->u[0].id, w->todo[0][0]);
 	calls_start(m, stuck, PL_STUCK);
 	/*
-	 * Every connection's one statement waits on the lock; the rest
-	 * (312) wait in the worker's FIFO for a connection.
+	 * Every write connection's one statement (8 connections but the
+	 * 2 read pipelines) waits on the lock; the rest (314) wait in the
+	 * worker's FIFO for a connection.
 	 */
-	wait_blocked(m, db, 8);
+	wait_blocked(m, db, 6);
 	(void)calls_drive(m, 500);
 	r = http_req_to(s.base, "GET", "/live", NULL, NULL, 0);
 	cr_expect_eq(r->status, 200, "the worker's loop is not free");
@@ -608,6 +611,45 @@ Test(pipeline, requests_queued_for_a_connection_can_be_abandoned,
 	release_then_all_work(db, w, 20);
 	fx_srv_stop(&s);
 	cr_expect_eq(fx_count_in(log, ") gone"), 0, "a worker died");
+	free(w);
+}
+
+/*
+ * Writes hold at most the worker's connections but its read pipelines
+ * (8 - 2): with 12 writes waiting on a lock held here, 6 reach it, the
+ * rest wait for a connection, and every read of a burst is answered
+ * while the lock is held.
+ */
+Test(pipeline, reads_are_answered_while_every_write_waits_on_a_lock,
+    .timeout = 120)
+{
+	const char	*env[] = { "JOBS_DISABLED=1", "WORKERS=1", NULL };
+	struct call	 stuck[12];
+	struct srv	 s;
+	struct world	*w;
+	CURLM		*m;
+	PGconn		*db;
+	int		 i, n;
+
+	w = pl_locked(&s, env, 8, &db);
+	cr_assert_not_null(m = curl_multi_init());
+	for (i = 0; i < 12; i++)
+		call_set(&stuck[i], s.base, "PATCH", &w->u[0],
+		    "{\"title\":\"waiting\"}", 200,
+		    "/api/v1/users/%s/todos/%s", w->u[0].id, w->todo[0][0]);
+	calls_start(m, stuck, 12);
+	wait_blocked(m, db, 6);
+	(void)calls_drive(m, 300);
+	cr_expect_eq(pg_blocked(db), 6, "writes on the read pipelines");
+	n = burst(w, calls, 0, 1);
+	calls_run(calls, n);
+	calls_free(calls, n);
+	cr_expect_eq(pg_blocked(db), 6, "the lock was not held throughout");
+	calls_end(m, stuck, 12);
+	curl_multi_cleanup(m);
+	calls_free(stuck, 12);
+	release_then_all_work(db, w, 20);
+	fx_srv_stop(&s);
 	free(w);
 }
 
