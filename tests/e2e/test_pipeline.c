@@ -175,6 +175,26 @@ want_me(struct world *w, struct call *c, int i)
 }
 
 /*
+ * n PATCHes of user 0's first todo (locked here) to title, sent at once
+ * on a multi handle of their own (returned).
+ */
+static CURLM *
+patch_locked(struct world *w, struct call *c, int n, const char *title)
+{
+	CURLM		*m;
+	char		 body[64];
+	int		 i;
+
+	(void)snprintf(body, sizeof(body), "{\"title\":\"%s\"}", title);
+	cr_assert_not_null(m = curl_multi_init());
+	for (i = 0; i < n; i++)
+		call_set(&c[i], w->base, "PATCH", &w->u[0], body, 200,
+		    "/api/v1/users/%s/todos/%s", w->u[0].id, w->todo[0][0]);
+	calls_start(m, c, n);
+	return (m);
+}
+
+/*
  * One burst over every user: each todo read (or, with write, every
  * other one renamed), the user's own profile and list.  skip: a todo
  * (user 0's first) left out.
@@ -386,17 +406,12 @@ Test(pipeline, abandoned_requests_on_a_locked_row_hold_up_nobody,
 	struct call		stuck[3];
 	CURLM			*m;
 	PGconn			*db;
-	int			 i, n, round;
+	int			 n, round;
 
 	world_make(&w, NULL, 8);
 	db = fx_db();
 	pg_lock_todo(db, w.todo[0][0]);
-	cr_assert_not_null(m = curl_multi_init());
-	for (i = 0; i < 3; i++)
-		call_set(&stuck[i], NULL, "PATCH", &w.u[0],
-		    "{\"title\":\"abandoned\"}", 200,
-		    "/api/v1/users/%s/todos/%s", w.u[0].id, w.todo[0][0]);
-	calls_start(m, stuck, 3);
+	m = patch_locked(&w, stuck, 3, "abandoned");
 	wait_blocked(m, db, 3);
 	cr_expect_geq(busy_at(NULL), 3);
 	/* The clients go away. */
@@ -463,12 +478,7 @@ Test(pipeline, killed_workers_leave_no_phantom_busy_statement,
 	int		 i, n;
 
 	w = pl_locked(&s, env, 2, &db);
-	cr_assert_not_null(m = curl_multi_init());
-	for (i = 0; i < 4; i++)
-		call_set(&stuck[i], s.base, "PATCH", &w->u[0],
-		    "{\"title\":\"killed\"}", 200,
-		    "/api/v1/users/%s/todos/%s", w->u[0].id, w->todo[0][0]);
-	calls_start(m, stuck, 4);
+	m = patch_locked(w, stuck, 4, "killed");
 	wait_blocked(m, db, 4);
 	cr_expect_geq(busy_at(s.base), 4);
 
@@ -583,16 +593,10 @@ Test(pipeline, requests_queued_for_a_connection_can_be_abandoned,
 	CURLM		*m;
 	PGconn		*db;
 	char		 log[200];
-	int		 i;
 
 	w = pl_locked(&s, env, 4, &db);
 	(void)snprintf(log, sizeof(log), "%s.log", s.dir);
-	cr_assert_not_null(m = curl_multi_init());
-	for (i = 0; i < PL_STUCK; i++)
-		call_set(&stuck[i], s.base, "PATCH", &w->u[0],
-		    "{\"title\":\"queued\"}", 200,
-		    "/api/v1/users/%s/todos/%s", w->u[0].id, w->todo[0][0]);
-	calls_start(m, stuck, PL_STUCK);
+	m = patch_locked(w, stuck, PL_STUCK, "queued");
 	/*
 	 * Every write connection's one statement (8 connections but the
 	 * 2 read pipelines) waits on the lock; the rest (314) wait in the
@@ -629,15 +633,10 @@ Test(pipeline, reads_are_answered_while_every_write_waits_on_a_lock,
 	struct world	*w;
 	CURLM		*m;
 	PGconn		*db;
-	int		 i, n;
+	int		 n;
 
 	w = pl_locked(&s, env, 8, &db);
-	cr_assert_not_null(m = curl_multi_init());
-	for (i = 0; i < 12; i++)
-		call_set(&stuck[i], s.base, "PATCH", &w->u[0],
-		    "{\"title\":\"waiting\"}", 200,
-		    "/api/v1/users/%s/todos/%s", w->u[0].id, w->todo[0][0]);
-	calls_start(m, stuck, 12);
+	m = patch_locked(w, stuck, 12, "waiting");
 	wait_blocked(m, db, 6);
 	(void)calls_drive(m, 300);
 	cr_expect_eq(pg_blocked(db), 6, "writes on the read pipelines");
