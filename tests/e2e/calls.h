@@ -18,7 +18,7 @@ struct call {
 	const char		*base;
 	const char		*method;
 	char			 path[160];
-	char			 body[200];
+	char			 body[1200];
 	char			 auth[FX_TOKEN_MAX + 32];
 	long			 want;
 	/* dotted path = value, each checked in the answer */

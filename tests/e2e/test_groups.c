@@ -22,6 +22,7 @@
 
 #define GR_USERS	16
 #define GR_BURST	128
+#define GR_DESC		900	/* under the API's 1,000 */
 
 static struct call	calls[GR_BURST];
 static struct user	users[GR_USERS];
@@ -39,17 +40,24 @@ gr_start(struct srv *s)
 		fx_new_at(s->base, NULL, &users[i], "group-");
 }
 
-/* Call c: u creates the todo titled tag-i at s (201, that todo). */
+/*
+ * Call c: u creates the todo titled tag-i at s (201, that todo); every
+ * other one with a description of GR_DESC bytes, so that a group's
+ * statements pass libpq's 8 kB, which it sends before the Sync.
+ */
 static void
 gr_create(struct call *c, const struct srv *s, const struct user *u,
     const char *tag, int i)
 {
-	char		title[64];
+	char		title[64], desc[GR_DESC + 1];
 
 	(void)snprintf(title, sizeof(title), "%s-%d", tag, i);
+	memset(desc, 'd', GR_DESC);
+	desc[i % 2 ? GR_DESC : 0] = '\0';
 	call_set(c, s->base, "POST", u, NULL, 201, "/api/v1/users/%s/todos",
 	    u->id);
-	(void)snprintf(c->body, sizeof(c->body), "{\"title\":\"%s\"}", title);
+	(void)snprintf(c->body, sizeof(c->body),
+	    "{\"title\":\"%s\",\"description\":\"%s\"}", title, desc);
 	call_want(c, "data.title", title);
 	call_want(c, "data.user_id", u->id);
 }
@@ -110,6 +118,8 @@ Test(groups, a_burst_of_creates_shares_commits_and_lands_once,
 	cr_expect_eq(writes, GR_BURST, "grouped writes: %ld", writes);
 	cr_expect_lt(groups, GR_BURST, "no two creates shared a commit");
 	gr_each_once(tag, GR_BURST);
+	cr_expect_eq(gr_rows("SELECT count(*) FROM todos WHERE title LIKE $1 "
+	    "AND length(description) = 900", tag), GR_BURST / 2);
 	/* One transaction per group, no more, no less. */
 	cr_expect_eq(gr_rows("SELECT count(DISTINCT xmin::text) FROM todos "
 	    "WHERE title LIKE $1", tag), groups, "transactions");
