@@ -236,14 +236,15 @@ db_send_on(struct db_conn *c, struct dbq *q, int id, int ro)
 
 	/*
 	 * A write starts a transaction of its own (a grouped one joins the
-	 * open group, if db_pick found one), and so does a Parse: after a
-	 * failure the rest of a transaction is skipped, and a Parse skipped
-	 * would leave later statements without theirs.
+	 * open group, if db_pick found one), and so do a Parse (after a
+	 * failure the rest of a transaction is skipped: a Parse skipped would
+	 * leave later statements without theirs) and a read after an open
+	 * group (gopen; answered before its Sync when libpq sent it early).
 	 */
 	prep = id >= 0 && !(c->prepared[id / 8] & (1 << (id % 8))) ? id : -1;
 	grp = !ro && q->group;
-	if (c->open > 0 && (prep >= 0 || (!ro && !(grp && c->nw > 0))) &&
-	    !db_sync(c))
+	if (c->open > 0 && (prep >= 0 || (ro ? c->gopen > 0 :
+	    !(grp && c->nw > 0))) && !db_sync(c))
 		return (0);
 	pv = (const char *const *)q->vals;
 	if (id >= 0) {
@@ -274,6 +275,7 @@ db_send_on(struct db_conn *c, struct dbq *q, int id, int ro)
 	metrics_db_busy(1);
 	if (ro || grp) {
 		c->open++;
+		c->gopen += grp;
 		if (!db_sync_armed) {
 			db_sync_armed = 1;
 			(void)kore_timer_add(db_sync_all, 0, NULL,
@@ -400,7 +402,8 @@ db_open(struct db_conn *c)
 	}
 	memset(c->prepared, 0, sizeof(c->prepared));
 	c->opened = kore_time_ms();
-	c->head = c->n = c->nq = c->nw = c->open = c->nheld = 0;
+	c->head = c->n = c->nq = c->nw = c->open = c->gopen = 0;
+	c->nheld = 0;
 	c->writing = 0;
 	c->evt.type = KORE_TYPE_PGSQL_CONN;
 	c->evt.flags = 0;

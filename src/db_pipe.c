@@ -37,13 +37,13 @@ db_unit_push(struct db_conn *c)
 	return (u);
 }
 
-/* The Sync that ends c's open reads; 0 when the connection failed. */
+/* The Sync that ends c's open reads or group; 0 when c failed. */
 int
 db_sync(struct db_conn *c)
 {
 	if (!PQpipelineSync(c->pg))
 		return (0);
-	c->open = 0;
+	c->open = c->gopen = 0;
 	db_unit_push(c)->sync = 1;
 	return (1);
 }

@@ -39,6 +39,7 @@ struct db_conn {
 	u_int32_t		nw;		/* of which may wait for a lock */
 	u_int32_t		open;		/* reads (or a group's writes)
 						   sent since the last Sync */
+	u_int32_t		gopen;		/* of which grouped writes */
 	u_int32_t		nheld;		/* answered, their Sync due */
 	struct db_held {
 		struct dbq	*q;
