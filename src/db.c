@@ -235,16 +235,16 @@ db_send_on(struct db_conn *c, struct dbq *q, int id, int ro)
 	int			 ok, prep, grp;
 
 	/*
-	 * A write starts a transaction of its own (a grouped one joins the
-	 * open group, if db_pick found one), and so do a Parse (after a
-	 * failure the rest of a transaction is skipped: a Parse skipped would
-	 * leave later statements without theirs) and a read after an open
-	 * group (gopen; answered before its Sync when libpq sent it early).
+	 * A read joins open reads and a grouped write an open group (gopen:
+	 * its statements may be answered before its Sync goes, when libpq
+	 * sent them early); anything else, and a Parse, starts a transaction
+	 * (after a failure the rest of one is skipped: a Parse skipped would
+	 * leave later statements without theirs).
 	 */
 	prep = id >= 0 && !(c->prepared[id / 8] & (1 << (id % 8))) ? id : -1;
 	grp = !ro && q->group;
 	if (c->open > 0 && (prep >= 0 || (ro ? c->gopen > 0 :
-	    !(grp && c->nw > 0))) && !db_sync(c))
+	    !grp || c->gopen == 0)) && !db_sync(c))
 		return (0);
 	pv = (const char *const *)q->vals;
 	if (id >= 0) {
@@ -350,8 +350,7 @@ db_pick(int *full, int fresh, int ro, int grp)
 		wr += c->nw > 0;
 		if (c->nq == 0 && idle == NULL)
 			idle = c;
-		if (grp && !ro && c->nw > 0 && c->open > 0 &&
-		    c->open < DB_GROUP)
+		if (grp && !ro && c->gopen > 0 && c->gopen < DB_GROUP)
 			open = c;
 		if (c->nw == 0 && live < cfg.db_pipelines) {
 			live++;

@@ -136,12 +136,13 @@ db_state_lost(const char *st)
 static void
 db_unit_done(struct db_conn *c)
 {
+	struct db_unit	*u = &c->ring[c->head & (DB_RING - 1)];
 	struct dbq	*q;
 	PGresult	*res;
 	int		 grp, sync;
 
-	grp = c->ring[c->head & (DB_RING - 1)].grp;
-	sync = !c->ring[c->head & (DB_RING - 1)].stmt;
+	grp = u->grp;
+	sync = !u->stmt;
 	q = db_unit_pop(c, &res);
 	if (grp) {
 		/* Answered with its group, at the Sync (db_release). */
